@@ -1,0 +1,82 @@
+// Small HTTP helpers for the admin API: bounded JSON bodies and JSON answers.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { HsmError } from '../../errors/hsm-error';
+
+export const MAX_BODY = 8 * 1024 * 1024;
+
+/** Reads a JSON object body, refusing more than `max` bytes before buffering them. */
+export function readJson(req: IncomingMessage, max = MAX_BODY): Promise<Record<string, unknown>> {
+  return new Promise((resolve, reject) => {
+    const declared = Number(req.headers['content-length'] ?? 0);
+    if (declared > max) { req.resume(); reject(new HsmError('REQUEST_TOO_LARGE')); return; }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let failed = false;
+    req.on('data', (chunk: Buffer) => {
+      if (failed) return;
+      size += chunk.length;
+      if (size > max) { failed = true; chunks.length = 0; reject(new HsmError('REQUEST_TOO_LARGE')); return; }
+      chunks.push(chunk);
+    });
+    req.on('error', () => { if (!failed) { failed = true; reject(new HsmError('BAD_REQUEST')); } });
+    req.on('end', () => {
+      if (failed) return;
+      if (size === 0) { resolve({}); return; }
+      try {
+        const body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+        if (!body || typeof body !== 'object' || Array.isArray(body)) throw new Error('not an object');
+        resolve(body as Record<string, unknown>);
+      } catch {
+        reject(new HsmError('BAD_REQUEST', 'the body is not a JSON object'));
+      }
+    });
+  });
+}
+
+export function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' });
+  res.end(text);
+}
+
+export function sendError(res: ServerResponse, err: HsmError): void {
+  sendJson(res, err.status, { error: { code: err.code, message: err.message } });
+}
+
+// --- typed field access: a wrong type is a clear BAD_REQUEST, never a crash ---------------
+export function str(body: Record<string, unknown>, name: string, required = true): string | undefined {
+  const v = body[name];
+  if (v === undefined || v === null) { if (required) throw new HsmError('BAD_REQUEST', `${name} is required`); return undefined; }
+  if (typeof v !== 'string') throw new HsmError('BAD_REQUEST', `${name} must be a string`);
+  return v;
+}
+export function int(body: Record<string, unknown>, name: string): number | undefined {
+  const v = body[name];
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== 'number' || !Number.isSafeInteger(v)) throw new HsmError('BAD_REQUEST', `${name} must be an integer`);
+  return v;
+}
+export function bool(body: Record<string, unknown>, name: string): boolean | undefined {
+  const v = body[name];
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== 'boolean') throw new HsmError('BAD_REQUEST', `${name} must be true or false`);
+  return v;
+}
+export function bytes(body: Record<string, unknown>, name: string, required = true): Buffer | undefined {
+  const v = str(body, name, required);
+  if (v === undefined) return undefined;
+  if (!/^[A-Za-z0-9+/]*={0,2}$/.test(v)) throw new HsmError('BAD_REQUEST', `${name} must be base64`);
+  return Buffer.from(v, 'base64');
+}
+export function strList(body: Record<string, unknown>, name: string): string[] | undefined {
+  const v = body[name];
+  if (v === undefined || v === null) return undefined;
+  if (!Array.isArray(v) || !v.every((x) => typeof x === 'string')) throw new HsmError('BAD_REQUEST', `${name} must be a list of strings`);
+  return v as string[];
+}
+export function obj(body: Record<string, unknown>, name: string): Record<string, unknown> {
+  const v = body[name];
+  if (v === undefined || v === null) return {};
+  if (typeof v !== 'object' || Array.isArray(v)) throw new HsmError('BAD_REQUEST', `${name} must be an object`);
+  return v as Record<string, unknown>;
+}

@@ -1,0 +1,51 @@
+// The admin API's explicit route table and dispatcher: every route names its method, path
+// pattern, whether it needs a login, and one handler. No reflection.
+import type { IncomingMessage } from 'node:http';
+import type { Hsm } from '../../core/hsm';
+import type { Caller, Principal } from '../../core/principal';
+import type { AdminSessions } from './sessions';
+
+export interface RouteContext {
+  hsm: Hsm;
+  sessions: AdminSessions;
+  req: IncomingMessage;
+  params: Record<string, string>;
+  body: Record<string, unknown>;
+  /** Set on routes that need a login. */
+  principal?: Principal;
+  token?: string;
+  caller(): Caller;
+}
+
+export interface RouteResult { status?: number; body: unknown }
+
+export interface Route {
+  method: 'GET' | 'POST' | 'DELETE' | 'PATCH';
+  path: string;
+  auth: boolean;
+  handler(ctx: RouteContext): Promise<RouteResult>;
+}
+
+export interface CompiledRoute extends Route { regex: RegExp; names: string[] }
+
+export function compile(routes: Route[]): CompiledRoute[] {
+  return routes.map((r) => {
+    const names: string[] = [];
+    const pattern = r.path.replace(/:([a-zA-Z]+)/g, (_, n: string) => { names.push(n); return '([^/]+)'; });
+    return { ...r, regex: new RegExp(`^${pattern}$`), names };
+  });
+}
+
+export function match(routes: CompiledRoute[], method: string, path: string): { route?: CompiledRoute; params: Record<string, string>; pathKnown: boolean } {
+  let pathKnown = false;
+  for (const r of routes) {
+    const m = r.regex.exec(path);
+    if (!m) continue;
+    pathKnown = true;
+    if (r.method !== method) continue;
+    const params: Record<string, string> = {};
+    r.names.forEach((n, i) => { params[n] = decodeURIComponent(m[i + 1]); });
+    return { route: r, params, pathKnown };
+  }
+  return { params: {}, pathKnown };
+}

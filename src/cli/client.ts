@@ -1,0 +1,45 @@
+// The CLI's HTTP client for the admin API: JSON in and out, login with a bearer token.
+export class CliError extends Error {
+  constructor(readonly code: string, message: string, readonly status = 0) { super(message); }
+}
+
+export interface Credentials { username: string; password: string }
+
+export class AdminClient {
+  private token?: string;
+
+  constructor(readonly server: string) {}
+
+  async request<T = Record<string, unknown>>(method: string, path: string, body?: unknown): Promise<T> {
+    let res: Response;
+    try {
+      res = await fetch(new URL(path, this.server), {
+        method,
+        headers: { 'content-type': 'application/json', ...(this.token ? { authorization: `Bearer ${this.token}` } : {}) },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+    } catch (err) {
+      throw new CliError('UNREACHABLE', `cannot reach the Inkan server at ${this.server} (${(err as Error).cause ?? (err as Error).message}); is \`inkan serve\` running? Set --server or INKAN_SERVER`);
+    }
+    const text = await res.text();
+    let json: Record<string, unknown> = {};
+    try { json = text ? JSON.parse(text) : {}; } catch { throw new CliError('BAD_RESPONSE', `the server answered ${res.status} with a non-JSON body`); }
+    if (!res.ok) {
+      const e = (json.error ?? {}) as { code?: string; message?: string };
+      throw new CliError(e.code ?? 'HTTP_' + res.status, e.message ?? `HTTP ${res.status}`, res.status);
+    }
+    return json as T;
+  }
+
+  async login(creds: Credentials): Promise<{ role: string }> {
+    const r = await this.request<{ token: string; role: string }>('POST', '/v1/login', creds);
+    this.token = r.token;
+    return r;
+  }
+
+  async logout(): Promise<void> {
+    if (!this.token) return;
+    await this.request('POST', '/v1/logout', {}).catch(() => undefined);
+    this.token = undefined;
+  }
+}

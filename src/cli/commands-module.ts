@@ -1,0 +1,104 @@
+// CLI commands for the module and users: serve, status, init, unseal, seal, user *.
+import * as path from 'node:path';
+import { Command } from 'commander';
+import { CliError } from './client';
+import { prompt } from './io';
+import type { Ctx } from './main';
+import { startServer } from '../server';
+
+function parseListen(text: string): { host: string; port: number } {
+  const m = /^(\[[^\]]+\]|[^:]+):(\d+)$/.exec(text);
+  if (!m) throw new CliError('BAD_ARGUMENT', '--http takes HOST:PORT, e.g. 127.0.0.1:7280');
+  return { host: m[1].replace(/^\[|\]$/g, ''), port: Number(m[2]) };
+}
+
+export function registerModuleCommands(program: Command, ctx: Ctx): void {
+  program.command('serve')
+    .description('run the HSM server (admin API; --dev initialises and unseals itself)')
+    .option('--data <dir>', 'data directory (or INKAN_HOME)', process.env.INKAN_HOME ?? './.inkan')
+    .option('--http <host:port>', 'admin API listener', '127.0.0.1:7280')
+    .option('--dev', 'development mode: 1-of-1 key share kept in a file, dev credentials written', false)
+    .option('--tls-cert <file>', 'TLS certificate (required to listen beyond loopback)')
+    .option('--tls-key <file>', 'TLS private key')
+    .option('--node <name>', 'node name for logs and status', 'node-1')
+    .action(async (o) => {
+      const { host, port } = parseListen(o.http);
+      const server = await startServer({
+        dataDir: path.resolve(o.data), host, port, dev: o.dev, tlsCert: o.tlsCert, tlsKey: o.tlsKey, node: o.node,
+        selfTestFault: process.env.INKAN_TEST_SELFTEST_FAULT,
+      });
+      const creds = server.credentials;
+      const lines = [`Inkan ${server.hsm.state} — admin API at ${server.url}`];
+      if (creds) {
+        lines.push('DEVELOPMENT MODE — never use these credentials or this data directory in production.',
+          `  crypto officer: ${creds.officer.username} / ${creds.officer.password}`,
+          `  crypto user:    ${creds.user.username} / ${creds.user.password}`,
+          `  written to ${path.join(path.resolve(o.data), 'dev-credentials.json')}`);
+      }
+      ctx.print(lines.join('\n'), { url: server.url, state: server.hsm.state, credentials: creds });
+      const stop = async () => { await server.close(); process.exit(0); };
+      process.once('SIGINT', () => void stop());
+      process.once('SIGTERM', () => void stop());
+    });
+
+  program.command('status').description('module state, seal status and self-test results').action(async () => {
+    const s = await ctx.client().request<Record<string, unknown>>('GET', '/v1/status');
+    const st = s.selfTests as { passed: boolean; failed: string[]; count: number };
+    ctx.print([`state:       ${s.state}`, `sealed:      ${s.sealed}`,
+      s.threshold ? `shares:      ${s.threshold} of ${s.shares}${s.unsealProgress ? ` (${s.unsealProgress} given)` : ''}` : '',
+      `self-tests:  ${st.passed ? `passed (${st.count})` : `FAILED: ${st.failed.join(', ')}`}`,
+      `node:        ${s.node}`, `keystore:    ${s.keystore}`, `mechanisms:  ${s.mechanisms}`].filter(Boolean).join('\n'), s);
+  });
+
+  program.command('init')
+    .description('create the domain master key, split it into shares, and create the first crypto officer')
+    .option('--shares <n>', 'number of shares', '5')
+    .option('--threshold <m>', 'shares needed to unseal', '3')
+    .option('--officer <name>', 'first crypto officer', 'admin')
+    .action(async (o) => {
+      const password = process.env.INKAN_PASSWORD ?? await prompt(`Password for ${o.officer}: `, true);
+      const r = await ctx.client().request<{ shares: string[]; threshold: number }>('POST', '/v1/init',
+        { shares: Number(o.shares), threshold: Number(o.threshold), officerUsername: o.officer, officerPassword: password });
+      ctx.print([`Module initialised. ${r.threshold} of these ${r.shares.length} shares unseal it; they are shown once: give each to a different custodian.`,
+        ...r.shares.map((s, i) => `  share ${i + 1}: ${s}`), 'The module is sealed: run `inkan unseal` with the shares.'].join('\n'), r);
+    });
+
+  program.command('unseal [share]').description('give one unseal share (prompted if not given)').action(async (share?: string) => {
+    const s = share ?? process.env.INKAN_SHARE ?? await prompt('Unseal share: ', true);
+    const r = await ctx.client().request<{ sealed: boolean; progress: number; threshold: number }>('POST', '/v1/unseal', { share: s.trim() });
+    ctx.print(r.sealed ? `Share accepted: ${r.progress} of ${r.threshold}. Still sealed.` : 'Unsealed.', r);
+  });
+
+  program.command('seal').description('drop every key from memory (crypto officer)').action(async () => {
+    await ctx.withLogin((c) => c.request('POST', '/v1/seal', {}));
+    ctx.print('Sealed.', { sealed: true });
+  });
+
+  const user = program.command('user').description('manage users (crypto officer)');
+  user.command('create <username>').option('--role <role>', 'officer | user | auditor', 'user')
+    .option('--password <password>', 'the new user\'s password (else INKAN_NEW_PASSWORD or a prompt)')
+    .action(async (username: string, o) => {
+      const password = o.password ?? process.env.INKAN_NEW_PASSWORD ?? await prompt(`New password for ${username}: `, true);
+      const r = await ctx.withLogin((c) => c.request('POST', '/v1/users', { username, role: o.role, password }));
+      ctx.print(`Created ${o.role} ${username}.`, r);
+    });
+  user.command('list').action(async () => {
+    const r = await ctx.withLogin((c) => c.request<{ users: { username: string; role: string; locked: boolean }[] }>('GET', '/v1/users'));
+    ctx.print(r.users.map((u) => `${u.username.padEnd(20)} ${u.role.padEnd(8)} ${u.locked ? 'LOCKED' : ''}`).join('\n'), r);
+  });
+  user.command('delete <username>').action(async (username: string) => {
+    const r = await ctx.withLogin((c) => c.request('DELETE', `/v1/users/${encodeURIComponent(username)}`));
+    ctx.print(`Deleted ${username}.`, r);
+  });
+  user.command('passwd <username>').option('--password <password>', 'new password (else INKAN_NEW_PASSWORD or a prompt)')
+    .option('--old-password <password>', 'your current password, when changing your own as a non-officer')
+    .action(async (username: string, o) => {
+      const password = o.password ?? process.env.INKAN_NEW_PASSWORD ?? await prompt(`New password for ${username}: `, true);
+      const r = await ctx.withLogin((c) => c.request('POST', `/v1/users/${encodeURIComponent(username)}/password`, { password, oldPassword: o.oldPassword }));
+      ctx.print(`Password of ${username} changed.`, r);
+    });
+  user.command('unlock <username>').action(async (username: string) => {
+    const r = await ctx.withLogin((c) => c.request('POST', `/v1/users/${encodeURIComponent(username)}/unlock`, {}));
+    ctx.print(`Unlocked ${username}.`, r);
+  });
+}

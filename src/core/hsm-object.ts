@@ -1,0 +1,67 @@
+// An object of the module as the core sees it: class, owner, public attributes in typed
+// form, the sealed secret, and (once unsealed) the key material mechanisms operate on.
+import { CKA, CKK, CKO } from '../pkcs11/constants';
+import type { AttrValue } from './policy/attributes';
+import type { KeyMaterial } from '../mechanisms/types';
+
+export class HsmObject {
+  material?: KeyMaterial;
+
+  constructor(
+    readonly id: string,
+    readonly partition: string,
+    readonly owner: string,
+    readonly cls: number,
+    readonly attrs: Map<number, AttrValue>,
+    public sharedWith: string[],
+    public sealed: Buffer | null,
+    public version: number,
+    readonly created: number,
+    /** Set for session objects (CKA_TOKEN false): the PKCS#11 session that owns it. */
+    readonly session?: string,
+  ) {}
+
+  get token(): boolean { return this.attrs.get(CKA.TOKEN) === true; }
+  get label(): string { return (this.attrs.get(CKA.LABEL) as string | undefined) ?? ''; }
+  get keyType(): number | undefined { return this.attrs.get(CKA.KEY_TYPE) as number | undefined; }
+  get isKey(): boolean { return this.cls === CKO.PUBLIC_KEY || this.cls === CKO.PRIVATE_KEY || this.cls === CKO.SECRET_KEY; }
+  bool(type: number): boolean { return this.attrs.get(type) === true; }
+
+  /** A short public description for listings (never secret values). */
+  summary(): Record<string, unknown> {
+    const id = this.attrs.get(CKA.ID);
+    return {
+      id: this.id,
+      label: this.label,
+      class: CLASS_NAMES[this.cls] ?? String(this.cls),
+      keyType: this.keyType === undefined ? undefined : KEY_TYPE_NAMES[this.keyType] ?? String(this.keyType),
+      size: this.sizeDescription(),
+      ckaId: Buffer.isBuffer(id) && id.length ? id.toString('hex') : undefined,
+      owner: this.owner,
+      sharedWith: this.sharedWith,
+      token: this.token,
+      sensitive: this.attrs.get(CKA.SENSITIVE),
+      extractable: this.attrs.get(CKA.EXTRACTABLE),
+      usage: USAGE.filter(([t]) => this.bool(t)).map(([, n]) => n),
+      created: new Date(this.created).toISOString(),
+    };
+  }
+
+  private sizeDescription(): number | undefined {
+    if (this.keyType === CKK.RSA) return (this.attrs.get(CKA.MODULUS) as Buffer | undefined ?? Buffer.alloc(0)).length * 8 || undefined;
+    if (this.keyType === CKK.AES || this.keyType === CKK.GENERIC_SECRET) return ((this.attrs.get(CKA.VALUE_LEN) as number) ?? 0) * 8;
+    return this.material?.size;
+  }
+}
+
+export const CLASS_NAMES: Record<number, string> = {
+  [CKO.DATA]: 'data', [CKO.CERTIFICATE]: 'certificate', [CKO.PUBLIC_KEY]: 'public-key',
+  [CKO.PRIVATE_KEY]: 'private-key', [CKO.SECRET_KEY]: 'secret-key',
+};
+export const KEY_TYPE_NAMES: Record<number, string> = {
+  [CKK.RSA]: 'rsa', [CKK.EC]: 'ec', [CKK.EC_EDWARDS]: 'ed25519', [CKK.AES]: 'aes', [CKK.GENERIC_SECRET]: 'generic-secret',
+};
+export const USAGE: readonly [number, string][] = [
+  [CKA.ENCRYPT, 'encrypt'], [CKA.DECRYPT, 'decrypt'], [CKA.SIGN, 'sign'], [CKA.VERIFY, 'verify'],
+  [CKA.WRAP, 'wrap'], [CKA.UNWRAP, 'unwrap'], [CKA.DERIVE, 'derive'],
+];

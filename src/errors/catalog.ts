@@ -1,0 +1,81 @@
+// The one error catalog: every failure the module reports has a stable code here, with the
+// PKCS#11 return value and the AWS KMS error type/status each face maps it to.
+// docs/errors.md is checked against this table by test/errors/catalog.test.ts.
+import { CKR } from '../pkcs11/constants';
+
+export interface ErrorSpec {
+  /** Default human message; callers may give a more precise one (never with secrets). */
+  message: string;
+  /** HTTP status on the admin API. */
+  status: number;
+  ckr: number;
+  kmsType: string;
+  kmsStatus: number;
+}
+
+const spec = (message: string, status: number, ckr: number, kmsType: string, kmsStatus = status >= 500 ? 500 : 400): ErrorSpec =>
+  ({ message, status, ckr, kmsType, kmsStatus });
+
+export const ERRORS = {
+  // Module state
+  NOT_INITIALIZED: spec('the module is not initialised', 409, CKR.TOKEN_NOT_RECOGNIZED, 'KMSInvalidStateException', 409),
+  ALREADY_INITIALIZED: spec('the module is already initialised', 409, CKR.GENERAL_ERROR, 'KMSInvalidStateException', 409),
+  SEALED: spec('the module is sealed', 503, CKR.TOKEN_NOT_PRESENT, 'KeyUnavailableException', 500),
+  ALREADY_UNSEALED: spec('the module is already unsealed', 409, CKR.GENERAL_ERROR, 'KMSInvalidStateException', 409),
+  SELF_TEST_FAILED: spec('the module is in the error state: a power-up self-test failed', 503, CKR.DEVICE_ERROR, 'KMSInternalException', 500),
+  SHARE_INVALID: spec('the unseal share is malformed', 400, CKR.ARGUMENTS_BAD, 'ValidationException'),
+  SHARE_DUPLICATE: spec('this unseal share was already given', 400, CKR.ARGUMENTS_BAD, 'ValidationException'),
+  SHARES_WRONG: spec('the unseal shares do not reconstruct this module\'s master key; progress was reset', 400, CKR.PIN_INCORRECT, 'ValidationException'),
+  // Authentication and authorisation
+  AUTH_REQUIRED: spec('authentication required', 401, CKR.USER_NOT_LOGGED_IN, 'UnrecognizedClientException'),
+  LOGIN_FAILED: spec('wrong username or password', 401, CKR.PIN_INCORRECT, 'UnrecognizedClientException'),
+  ACCOUNT_LOCKED: spec('the account is locked after too many failed logins; a crypto officer must unlock it', 403, CKR.PIN_LOCKED, 'AccessDeniedException'),
+  FORBIDDEN: spec('this role may not perform this operation', 403, CKR.USER_TYPE_INVALID, 'AccessDeniedException'),
+  SESSION_EXPIRED: spec('the session expired; log in again', 401, CKR.USER_NOT_LOGGED_IN, 'UnrecognizedClientException'),
+  // Users
+  USER_NOT_FOUND: spec('no such user', 404, CKR.ARGUMENTS_BAD, 'NotFoundException', 404),
+  USER_EXISTS: spec('a user with this name already exists', 409, CKR.ARGUMENTS_BAD, 'AlreadyExistsException', 409),
+  USERNAME_INVALID: spec('usernames are 1-64 characters of letters, digits, ".", "_" and "-"', 400, CKR.ARGUMENTS_BAD, 'ValidationException'),
+  PASSWORD_POLICY: spec('passwords must be 8 to 256 characters', 400, CKR.PIN_LEN_RANGE, 'ValidationException'),
+  LAST_OFFICER: spec('the last crypto officer cannot be deleted', 409, CKR.ACTION_PROHIBITED, 'KMSInvalidStateException', 409),
+  // Objects and attributes
+  KEY_NOT_FOUND: spec('no such key or object', 404, CKR.OBJECT_HANDLE_INVALID, 'NotFoundException', 404),
+  KEY_AMBIGUOUS: spec('more than one object has this label; name it by id', 409, CKR.ARGUMENTS_BAD, 'ValidationException'),
+  ATTRIBUTE_TYPE_INVALID: spec('attribute not valid for this object class', 400, CKR.ATTRIBUTE_TYPE_INVALID, 'ValidationException'),
+  ATTRIBUTE_VALUE_INVALID: spec('attribute value has the wrong type or size', 400, CKR.ATTRIBUTE_VALUE_INVALID, 'ValidationException'),
+  ATTRIBUTE_READ_ONLY: spec('this attribute may not be set or changed that way', 400, CKR.ATTRIBUTE_READ_ONLY, 'ValidationException'),
+  ATTRIBUTE_SENSITIVE: spec('this attribute is sensitive and cannot be revealed', 403, CKR.ATTRIBUTE_SENSITIVE, 'AccessDeniedException'),
+  TEMPLATE_INCOMPLETE: spec('a required attribute is missing', 400, CKR.TEMPLATE_INCOMPLETE, 'ValidationException'),
+  TEMPLATE_INCONSISTENT: spec('the attributes given contradict each other', 400, CKR.TEMPLATE_INCONSISTENT, 'ValidationException'),
+  OBJECT_NOT_MODIFIABLE: spec('the object is not modifiable', 403, CKR.ACTION_PROHIBITED, 'KMSInvalidStateException', 409),
+  OBJECT_NOT_DESTROYABLE: spec('the object is not destroyable', 403, CKR.ACTION_PROHIBITED, 'KMSInvalidStateException', 409),
+  NOT_OWNER: spec('only the owner of a key may manage it', 403, CKR.ACTION_PROHIBITED, 'AccessDeniedException'),
+  KEY_UNEXTRACTABLE: spec('the key is not extractable', 403, CKR.KEY_UNEXTRACTABLE, 'KMSInvalidStateException', 409),
+  KEY_NOT_WRAPPABLE: spec('the key cannot be wrapped with this wrapping key', 403, CKR.KEY_NOT_WRAPPABLE, 'KMSInvalidStateException', 409),
+  STORE_CORRUPT: spec('a stored object failed its integrity check and was not used', 500, CKR.DEVICE_ERROR, 'KMSInternalException', 500),
+  STORE_CONFLICT: spec('the object changed concurrently; retry', 409, CKR.FUNCTION_FAILED, 'KMSInvalidStateException', 409),
+  // Mechanisms and operations
+  MECHANISM_INVALID: spec('mechanism not supported', 400, CKR.MECHANISM_INVALID, 'UnsupportedOperationException'),
+  MECHANISM_PARAM_INVALID: spec('mechanism parameters are invalid', 400, CKR.MECHANISM_PARAM_INVALID, 'ValidationException'),
+  KEY_TYPE_INCONSISTENT: spec('the key type does not fit this mechanism', 400, CKR.KEY_TYPE_INCONSISTENT, 'InvalidKeyUsageException'),
+  KEY_FUNCTION_NOT_PERMITTED: spec('the key\'s attributes do not allow this operation', 403, CKR.KEY_FUNCTION_NOT_PERMITTED, 'InvalidKeyUsageException'),
+  MECHANISM_NOT_ALLOWED: spec('the key\'s allowed mechanisms exclude this mechanism', 403, CKR.MECHANISM_INVALID, 'InvalidKeyUsageException'),
+  KEY_SIZE_RANGE: spec('key size out of the supported range', 400, CKR.KEY_SIZE_RANGE, 'ValidationException'),
+  KEY_EXPIRED: spec('the key is outside its start/end dates', 403, CKR.KEY_FUNCTION_NOT_PERMITTED, 'KMSInvalidStateException', 409),
+  CURVE_NOT_SUPPORTED: spec('curve not supported', 400, CKR.CURVE_NOT_SUPPORTED, 'ValidationException'),
+  DATA_LEN_RANGE: spec('input length is out of range for this mechanism', 400, CKR.DATA_LEN_RANGE, 'ValidationException'),
+  DATA_INVALID: spec('input data is invalid for this mechanism', 400, CKR.DATA_INVALID, 'ValidationException'),
+  ENCRYPTED_DATA_INVALID: spec('the ciphertext is invalid or was tampered with', 400, CKR.ENCRYPTED_DATA_INVALID, 'InvalidCiphertextException'),
+  ENCRYPTED_DATA_LEN_RANGE: spec('the ciphertext length is invalid', 400, CKR.ENCRYPTED_DATA_LEN_RANGE, 'InvalidCiphertextException'),
+  SIGNATURE_INVALID: spec('the signature does not verify', 400, CKR.SIGNATURE_INVALID, 'KMSInvalidSignatureException'),
+  SIGNATURE_LEN_RANGE: spec('the signature has the wrong length', 400, CKR.SIGNATURE_LEN_RANGE, 'KMSInvalidSignatureException'),
+  WRAPPED_KEY_INVALID: spec('the wrapped key is invalid', 400, CKR.WRAPPED_KEY_INVALID, 'InvalidCiphertextException'),
+  KEY_IMPORT_INVALID: spec('the key material could not be parsed', 400, CKR.ATTRIBUTE_VALUE_INVALID, 'IncorrectKeyMaterialException'),
+  // Requests
+  BAD_REQUEST: spec('the request is malformed', 400, CKR.ARGUMENTS_BAD, 'ValidationException'),
+  REQUEST_TOO_LARGE: spec('the request is too large', 413, CKR.DATA_LEN_RANGE, 'ValidationException'),
+  NOT_SUPPORTED: spec('operation not supported', 400, CKR.FUNCTION_NOT_SUPPORTED, 'UnsupportedOperationException'),
+  INTERNAL: spec('internal error', 500, CKR.GENERAL_ERROR, 'KMSInternalException', 500),
+} as const satisfies Record<string, ErrorSpec>;
+
+export type ErrorCode = keyof typeof ERRORS;

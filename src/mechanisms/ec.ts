@@ -1,0 +1,89 @@
+// Elliptic-curve mechanisms (PKCS#11 2.40 §2.3): key generation on the named curves,
+// ECDSA (raw digest and SHA-2 hash-and-sign, raw r‖s output), ECDH1 derive, and EdDSA.
+import * as c from '../crypto/node-crypto';
+import * as raw from '../crypto/raw-ecdsa';
+import { CKF, CKK, CKM } from '../pkcs11/constants';
+import { HsmError } from '../errors/hsm-error';
+import { curveByParams, CURVES, describe, isEd25519Params, publicKeyFromPoint } from './key-types';
+import type { HashName } from './hashes';
+import type { KeyMaterial, MechanismDef } from './types';
+
+const ecBase = { keyTypes: [CKK.EC], minKeySize: 256, maxKeySize: 521 };
+const curveFlags = CKF.EC_F_P | CKF.EC_NAMEDCURVE | CKF.EC_UNCOMPRESS;
+const priv = (k: KeyMaterial) => k.privateKey ?? (() => { throw new HsmError('KEY_TYPE_INCONSISTENT', 'a private key is needed'); })();
+
+const ecKeyGen: MechanismDef = {
+  ...ecBase, type: CKM.EC_KEY_PAIR_GEN, name: 'CKM_EC_KEY_PAIR_GEN', flags: CKF.GENERATE_KEY_PAIR | curveFlags,
+  async generate(spec) {
+    if (!spec.ecParams) throw new HsmError('TEMPLATE_INCOMPLETE', 'CKA_EC_PARAMS is required');
+    const curve = curveByParams(spec.ecParams);
+    const { privateKey } = await c.generateEc(curve.node);
+    return { kind: 'pair', material: describe(CKK.EC, privateKey) };
+  },
+};
+
+const ecdsaRaw: MechanismDef = {
+  ...ecBase, type: CKM.ECDSA, name: 'CKM_ECDSA', flags: CKF.SIGN | CKF.VERIFY | curveFlags,
+  async sign(k, data) {
+    if (data.length === 0 || data.length > 64) throw new HsmError('DATA_LEN_RANGE');
+    return raw.signDigest(k.curve!, priv(k), data);
+  },
+  async verify(k, data, sig) {
+    if (sig.length !== 2 * Math.ceil(k.size / 8)) throw new HsmError('SIGNATURE_LEN_RANGE');
+    return raw.verifyDigest(k.curve!, k.publicKey!, data, sig);
+  },
+};
+
+function hashedEcdsa(type: number, name: string, hash: HashName): MechanismDef {
+  return {
+    ...ecBase, type, name, hash, flags: CKF.SIGN | CKF.VERIFY | curveFlags,
+    sign: (k, data) => c.sign(hash, data, priv(k), { dsaEncoding: 'ieee-p1363' }),
+    async verify(k, data, sig) {
+      if (sig.length !== 2 * Math.ceil(k.size / 8)) throw new HsmError('SIGNATURE_LEN_RANGE');
+      return c.verify(hash, data, k.publicKey!, sig, { dsaEncoding: 'ieee-p1363' });
+    },
+  };
+}
+
+/** CKM_ECDH1_DERIVE with CKD_NULL (§2.3.15): the shared x-coordinate, truncated to the requested length. */
+const ecdh: MechanismDef = {
+  ...ecBase, type: CKM.ECDH1_DERIVE, name: 'CKM_ECDH1_DERIVE', flags: CKF.DERIVE | curveFlags,
+  async derive(k, p, length) {
+    if (!p.publicData) throw new HsmError('MECHANISM_PARAM_INVALID', 'ECDH needs the peer public point');
+    const curve = CURVES.find((x) => x.node === k.curve)!;
+    const peer = publicKeyFromPoint(curve, p.publicData);
+    const z = c.ecdh(priv(k), peer);
+    if (length > z.length) throw new HsmError('TEMPLATE_INCONSISTENT', 'requested key is longer than the shared secret');
+    return length ? z.subarray(0, length) : z;
+  },
+};
+
+const edKeyGen: MechanismDef = {
+  type: CKM.EC_EDWARDS_KEY_PAIR_GEN, name: 'CKM_EC_EDWARDS_KEY_PAIR_GEN', keyTypes: [CKK.EC_EDWARDS],
+  minKeySize: 255, maxKeySize: 255, flags: CKF.GENERATE_KEY_PAIR | CKF.EC_NAMEDCURVE,
+  async generate(spec) {
+    if (spec.ecParams && !isEd25519Params(spec.ecParams)) throw new HsmError('CURVE_NOT_SUPPORTED', 'only Ed25519 is supported');
+    const { privateKey } = await c.generateEd25519();
+    return { kind: 'pair', material: describe(CKK.EC_EDWARDS, privateKey) };
+  },
+};
+
+const eddsa: MechanismDef = {
+  type: CKM.EDDSA, name: 'CKM_EDDSA', keyTypes: [CKK.EC_EDWARDS], minKeySize: 255, maxKeySize: 255,
+  flags: CKF.SIGN | CKF.VERIFY | CKF.EC_NAMEDCURVE,
+  sign: (k, data) => c.sign(null, data, priv(k)),
+  async verify(k, data, sig) {
+    if (sig.length !== 64) throw new HsmError('SIGNATURE_LEN_RANGE');
+    return c.verify(null, data, k.publicKey!, sig);
+  },
+};
+
+export const EC_MECHANISMS: MechanismDef[] = [
+  ecKeyGen, ecdsaRaw,
+  hashedEcdsa(CKM.ECDSA_SHA1, 'CKM_ECDSA_SHA1', 'sha1'),
+  hashedEcdsa(CKM.ECDSA_SHA224, 'CKM_ECDSA_SHA224', 'sha224'),
+  hashedEcdsa(CKM.ECDSA_SHA256, 'CKM_ECDSA_SHA256', 'sha256'),
+  hashedEcdsa(CKM.ECDSA_SHA384, 'CKM_ECDSA_SHA384', 'sha384'),
+  hashedEcdsa(CKM.ECDSA_SHA512, 'CKM_ECDSA_SHA512', 'sha512'),
+  ecdh, edKeyGen, eddsa,
+];

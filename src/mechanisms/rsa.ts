@@ -1,0 +1,128 @@
+// RSA mechanisms (PKCS#11 2.40 §2.1): key generation, PKCS#1 v1.5 and PSS signatures,
+// OAEP and PKCS#1 v1.5 encryption. Primitives from node:crypto via src/crypto.
+import * as c from '../crypto/node-crypto';
+import { CKF, CKK, CKM } from '../pkcs11/constants';
+import { HsmError } from '../errors/hsm-error';
+import { describe } from './key-types';
+import { hashByCkm, HashName, HASHES } from './hashes';
+import type { KeyMaterial, MechanismDef, MechParams } from './types';
+
+export const RSA_MIN_BITS = 2048;
+export const RSA_MAX_BITS = 4096;
+const { RSA_PKCS1_PADDING, RSA_PKCS1_PSS_PADDING, RSA_PKCS1_OAEP_PADDING } = c.constants;
+
+const base = { keyTypes: [CKK.RSA], minKeySize: RSA_MIN_BITS, maxKeySize: RSA_MAX_BITS };
+const priv = (k: KeyMaterial) => k.privateKey ?? (() => { throw new HsmError('KEY_TYPE_INCONSISTENT', 'a private key is needed'); })();
+const pub = (k: KeyMaterial) => k.publicKey!;
+const modLen = (k: KeyMaterial) => Math.ceil(k.size / 8);
+
+const keyPairGen: MechanismDef = {
+  ...base, type: CKM.RSA_PKCS_KEY_PAIR_GEN, name: 'CKM_RSA_PKCS_KEY_PAIR_GEN', flags: CKF.GENERATE_KEY_PAIR,
+  async generate(spec) {
+    const bits = spec.modulusBits;
+    if (bits === undefined) throw new HsmError('TEMPLATE_INCOMPLETE', 'CKA_MODULUS_BITS is required');
+    if (bits < RSA_MIN_BITS || bits > RSA_MAX_BITS || bits % 8 !== 0) {
+      throw new HsmError('KEY_SIZE_RANGE', `RSA modulus must be ${RSA_MIN_BITS}-${RSA_MAX_BITS} bits, a multiple of 8`);
+    }
+    const e = spec.publicExponent && spec.publicExponent.length ? Number(BigInt('0x' + spec.publicExponent.toString('hex'))) : 65537;
+    if (e < 65537 || e % 2 === 0 || !Number.isSafeInteger(e)) throw new HsmError('ATTRIBUTE_VALUE_INVALID', 'public exponent must be odd and at least 65537');
+    const { privateKey } = await c.generateRsa(bits, e);
+    return { kind: 'pair', material: describe(CKK.RSA, privateKey) };
+  },
+};
+
+/** CKM_RSA_PKCS: raw PKCS#1 v1.5 over caller-formatted data (a DigestInfo for signing), §2.1.6. */
+const rsaPkcs: MechanismDef = {
+  ...base, type: CKM.RSA_PKCS, name: 'CKM_RSA_PKCS',
+  flags: CKF.ENCRYPT | CKF.DECRYPT | CKF.SIGN | CKF.VERIFY | CKF.WRAP | CKF.UNWRAP,
+  async sign(k, data) {
+    if (data.length > modLen(k) - 11) throw new HsmError('DATA_LEN_RANGE');
+    return c.rsaPrivateEncrypt(priv(k), data, RSA_PKCS1_PADDING);
+  },
+  async verify(k, data, sig) {
+    if (sig.length !== modLen(k)) throw new HsmError('SIGNATURE_LEN_RANGE');
+    try {
+      return c.timingSafeEqual(c.rsaPublicDecrypt(pub(k), sig, RSA_PKCS1_PADDING), data);
+    } catch { return false; }
+  },
+  async encrypt(k, data) {
+    if (data.length > modLen(k) - 11) throw new HsmError('DATA_LEN_RANGE');
+    return c.rsaPublicEncrypt(pub(k), data, RSA_PKCS1_PADDING);
+  },
+  async decrypt() {
+    // Node 20 refuses PKCS#1 v1.5 private decryption (Marvin attack, CVE-2023-46809); so do we.
+    throw new HsmError('MECHANISM_INVALID', 'RSA PKCS#1 v1.5 decryption is disabled (Marvin attack); use RSA-OAEP');
+  },
+  async wrap(k, keyBytes) { return rsaPkcs.encrypt!(k, keyBytes, {}); },
+  async unwrap(k, wrapped) { return rsaPkcs.decrypt!(k, wrapped, {}); },
+};
+
+function hashedPkcs1(type: number, name: string, hash: HashName): MechanismDef {
+  return {
+    ...base, type, name, hash, flags: CKF.SIGN | CKF.VERIFY,
+    sign: (k, data) => c.sign(hash, data, priv(k), { padding: RSA_PKCS1_PADDING }),
+    verify: (k, data, sig) => c.verify(hash, data, pub(k), sig, { padding: RSA_PKCS1_PADDING }),
+  };
+}
+
+/** CK_RSA_PKCS_PSS_PARAMS must name this mechanism's hash and the matching MGF1 (§2.1.9). */
+function pssSaltLength(k: KeyMaterial, hash: HashName, p: MechParams): number {
+  const h = HASHES.find((x) => x.name === hash)!;
+  if (p.hashAlg !== undefined && p.hashAlg !== h.ckm) throw new HsmError('MECHANISM_PARAM_INVALID', 'PSS hashAlg does not match the mechanism');
+  if (p.mgf !== undefined && p.mgf !== h.mgf) throw new HsmError('MECHANISM_PARAM_INVALID', 'PSS MGF must be MGF1 with the same hash');
+  const salt = p.saltLength ?? h.len;
+  if (!Number.isSafeInteger(salt) || salt < 0 || salt > modLen(k) - h.len - 2) throw new HsmError('MECHANISM_PARAM_INVALID', 'PSS salt length out of range');
+  return salt;
+}
+
+function hashedPss(type: number, name: string, hash: HashName): MechanismDef {
+  return {
+    ...base, type, name, hash, flags: CKF.SIGN | CKF.VERIFY,
+    sign: (k, data, p) => c.sign(hash, data, priv(k), { padding: RSA_PKCS1_PSS_PADDING, saltLength: pssSaltLength(k, hash, p) }),
+    verify: (k, data, sig, p) => c.verify(hash, data, pub(k), sig, { padding: RSA_PKCS1_PSS_PADDING, saltLength: pssSaltLength(k, hash, p) }),
+  };
+}
+
+/** CK_RSA_PKCS_OAEP_PARAMS (§2.1.8): node uses one hash for OAEP and MGF1, so they must agree. */
+function oaepParams(p: MechParams): { hash: HashName; label?: Buffer } {
+  const h = hashByCkm(p.hashAlg ?? CKM.SHA_1);
+  if (!h) throw new HsmError('MECHANISM_PARAM_INVALID', 'unsupported OAEP hash');
+  if (p.mgf !== undefined && p.mgf !== h.mgf) throw new HsmError('MECHANISM_PARAM_INVALID', 'OAEP MGF1 hash must equal the OAEP hash');
+  return { hash: h.name, label: p.label && p.label.length ? p.label : undefined };
+}
+
+export const rsaOaep: MechanismDef = {
+  ...base, type: CKM.RSA_PKCS_OAEP, name: 'CKM_RSA_PKCS_OAEP', flags: CKF.ENCRYPT | CKF.DECRYPT | CKF.WRAP | CKF.UNWRAP,
+  async encrypt(k, data, p) {
+    const { hash, label } = oaepParams(p);
+    if (data.length > modLen(k) - 2 * hashByCkm(p.hashAlg ?? CKM.SHA_1)!.len - 2) throw new HsmError('DATA_LEN_RANGE');
+    return c.rsaPublicEncrypt(pub(k), data, RSA_PKCS1_OAEP_PADDING, hash, label);
+  },
+  async decrypt(k, data, p) {
+    const { hash, label } = oaepParams(p);
+    if (data.length !== modLen(k)) throw new HsmError('ENCRYPTED_DATA_LEN_RANGE');
+    try {
+      return c.rsaPrivateDecrypt(priv(k), data, RSA_PKCS1_OAEP_PADDING, hash, label);
+    } catch {
+      throw new HsmError('ENCRYPTED_DATA_INVALID');
+    }
+  },
+  wrap: (k, keyBytes, p) => rsaOaep.encrypt!(k, keyBytes, p),
+  async unwrap(k, wrapped, p) {
+    try { return await rsaOaep.decrypt!(k, wrapped, p); } catch { throw new HsmError('WRAPPED_KEY_INVALID'); }
+  },
+};
+
+export const RSA_MECHANISMS: MechanismDef[] = [
+  keyPairGen, rsaPkcs, rsaOaep,
+  hashedPkcs1(CKM.SHA1_RSA_PKCS, 'CKM_SHA1_RSA_PKCS', 'sha1'),
+  hashedPkcs1(CKM.SHA224_RSA_PKCS, 'CKM_SHA224_RSA_PKCS', 'sha224'),
+  hashedPkcs1(CKM.SHA256_RSA_PKCS, 'CKM_SHA256_RSA_PKCS', 'sha256'),
+  hashedPkcs1(CKM.SHA384_RSA_PKCS, 'CKM_SHA384_RSA_PKCS', 'sha384'),
+  hashedPkcs1(CKM.SHA512_RSA_PKCS, 'CKM_SHA512_RSA_PKCS', 'sha512'),
+  hashedPss(CKM.SHA1_RSA_PKCS_PSS, 'CKM_SHA1_RSA_PKCS_PSS', 'sha1'),
+  hashedPss(CKM.SHA224_RSA_PKCS_PSS, 'CKM_SHA224_RSA_PKCS_PSS', 'sha224'),
+  hashedPss(CKM.SHA256_RSA_PKCS_PSS, 'CKM_SHA256_RSA_PKCS_PSS', 'sha256'),
+  hashedPss(CKM.SHA384_RSA_PKCS_PSS, 'CKM_SHA384_RSA_PKCS_PSS', 'sha384'),
+  hashedPss(CKM.SHA512_RSA_PKCS_PSS, 'CKM_SHA512_RSA_PKCS_PSS', 'sha512'),
+];

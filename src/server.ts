@@ -1,0 +1,84 @@
+// Composition root of `inkan serve`: opens the store, starts the module (self-tests first),
+// wires the faces onto their listeners, and shuts everything down in order.
+import * as fs from 'node:fs';
+import * as http from 'node:http';
+import * as https from 'node:https';
+import * as path from 'node:path';
+import type { AddressInfo } from 'node:net';
+import { Hsm } from './core/hsm';
+import { SqliteKeyStore } from './keystore/sqlite/sqlite-store';
+import { createAdminHandler } from './api/admin/server';
+import { bootstrapDev, DevCredentials } from './config/dev-mode';
+import { createLogger, Logger } from './config/logger';
+
+export interface ServerConfig {
+  dataDir: string;
+  host: string;
+  port: number;
+  dev?: boolean;
+  tlsCert?: string;
+  tlsKey?: string;
+  node?: string;
+  selfTestFault?: string;
+  log?: Logger;
+}
+
+export interface RunningServer {
+  hsm: Hsm;
+  url: string;
+  credentials?: DevCredentials;
+  close(): Promise<void>;
+}
+
+const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/;
+
+export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
+  const log = cfg.log ?? createLogger();
+  const tls = Boolean(cfg.tlsCert && cfg.tlsKey);
+  if (!LOOPBACK.test(cfg.host) && !tls) {
+    throw new Error(`listening on ${cfg.host} needs TLS: give --tls-cert and --tls-key (only loopback may be plain HTTP)`);
+  }
+  fs.mkdirSync(cfg.dataDir, { recursive: true, mode: 0o700 });
+  const store = new SqliteKeyStore(path.join(cfg.dataDir, 'inkan.db'));
+  const hsm = new Hsm(store, {
+    node: cfg.node, selfTestFault: cfg.selfTestFault,
+    events: (e) => log.info('key event', { op: e.op, user: e.caller.principal.username, face: e.caller.face, object: e.objectId, detail: e.detail }),
+  });
+  await hsm.start();
+  const st = await hsm.status();
+  log.info('self-tests finished', { passed: st.selfTests.passed, failed: st.selfTests.failed.join(',') || undefined, state: st.state });
+
+  const admin = createAdminHandler(hsm, log);
+  const handler = (req: http.IncomingMessage, res: http.ServerResponse) => { void admin(req, res); };
+  const server = tls
+    ? https.createServer({ cert: fs.readFileSync(cfg.tlsCert!), key: fs.readFileSync(cfg.tlsKey!) }, handler)
+    : http.createServer(handler);
+  server.keepAliveTimeout = 65_000;
+  server.requestTimeout = 120_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(cfg.port, cfg.host, () => { server.off('error', reject); resolve(); });
+  });
+  const port = (server.address() as AddressInfo).port;
+  const host = cfg.host.includes(':') ? `[${cfg.host}]` : cfg.host;
+  const url = `${tls ? 'https' : 'http'}://${host}:${port}`;
+
+  let credentials: DevCredentials | undefined;
+  try {
+    if (cfg.dev && st.state !== 'error') credentials = await bootstrapDev(hsm, cfg.dataDir, url);
+  } catch (err) {
+    server.close();
+    await store.close();
+    throw err;
+  }
+  log.info('listening', { url, state: hsm.state, dev: Boolean(cfg.dev) });
+
+  return {
+    hsm, url, credentials,
+    async close() {
+      await new Promise<void>((resolve) => { server.close(() => resolve()); server.closeAllConnections(); });
+      if (hsm.state === 'unsealed') hsm.seal();
+      await store.close();
+    },
+  };
+}
