@@ -39,6 +39,10 @@ export interface Status {
   mechanisms: number;
 }
 
+// shamir-secret-sharing checks `x.constructor === Uint8Array`, which a Buffer fails; a view
+// over the same bytes passes without making another copy of the secret to zero.
+const u8 = (b: Buffer): Uint8Array => new Uint8Array(b.buffer, b.byteOffset, b.length);
+
 export function encodeShare(share: Uint8Array): string {
   return SHARE_PREFIX + Buffer.from(share).toString('base64url');
 }
@@ -111,9 +115,10 @@ export class Hsm {
     }
     if (threshold === 1 && shares !== 1) throw new HsmError('BAD_REQUEST', 'a threshold of 1 is only allowed with a single share');
     const dmk = c.randomBytes(DMK_LEN);
+    const secret = new Uint8Array(dmk);
     try {
       // shamir-secret-sharing needs at least 2 shares; a 1-of-1 "split" is the key itself plus an x byte.
-      const parts = shares === 1 ? [Uint8Array.from([...dmk, 1])] : await split(dmk, shares, threshold);
+      const parts = shares === 1 ? [Uint8Array.from([...dmk, 1])] : await split(u8(dmk), shares, threshold);
       this.domainKeys = new DomainKeys(dmk);
       try {
         await this.users.create(undefined, officer.username, 'officer', officer.password);
@@ -128,6 +133,7 @@ export class Hsm {
       return parts.map(encodeShare);
     } finally {
       dmk.fill(0);
+      secret.fill(0);
     }
   }
 
@@ -145,7 +151,8 @@ export class Hsm {
     this.pending = [];
     let dmk: Buffer | undefined;
     try {
-      dmk = threshold === 1 ? given[0].subarray(0, DMK_LEN) : Buffer.from(await combine(given));
+      if (threshold === 1) dmk = given[0].subarray(0, DMK_LEN);
+      else { const out = await combine(given.map(u8)); dmk = Buffer.from(out.buffer, out.byteOffset, out.length); }
       const candidate = new DomainKeys(dmk);
       if (!c.timingSafeEqual(candidate.checkValue(), (await this.store.getMeta('dmk_check'))!)) throw new HsmError('SHARES_WRONG');
       this.domainKeys = candidate;

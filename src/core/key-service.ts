@@ -164,12 +164,12 @@ export class KeyService {
   }
 
   async get(caller: Caller, id: string): Promise<HsmObject> {
-    return checkVisible(caller, await this.objects.get(id).catch((err) => { throw err; }));
+    return checkVisible(caller, await this.objects.get(id));
   }
 
   /** A key named by id or label; `prefer` orders object classes when a label names a pair. */
   async resolve(caller: Caller, ref: string, prefer: number[] = [CKO.PRIVATE_KEY, CKO.SECRET_KEY, CKO.PUBLIC_KEY]): Promise<HsmObject> {
-    const byId = await this.objects.get(ref).catch(() => undefined);
+    const byId = await this.objects.get(ref);
     if (byId && canSee(caller, byId)) return byId;
     const named = (await this.find(caller)).filter((o) => o.label === ref);
     for (const cls of prefer) {

@@ -19,23 +19,23 @@ import type { Writer } from './writer';
 export type AttributeClass = 'byte' | 'ulong' | 'date' | 'mechanisms' | 'template' | 'bytes';
 
 /** §5.5 table, row by row (hex types as in the spec). */
-export const BYTE_CLASS_TYPES: readonly number[] = [
+export const BYTE_CLASS_TYPES: readonly number[] = Object.freeze([
   0x1, 0x2, 0x86, 0x103, 0x104, 0x105, 0x106, 0x107, 0x108, 0x109, 0x10a, 0x10b, 0x10c, 0x162,
   0x163, 0x164, 0x165, 0x170, 0x171, 0x200, 0x202, 0x210, 0x301, 0x302, 0x405,
-];
-export const ULONG_CLASS_TYPES: readonly number[] = [
+]);
+export const ULONG_CLASS_TYPES: readonly number[] = Object.freeze([
   0x0, 0x80, 0x87, 0x88, 0x100, 0x121, 0x133, 0x134, 0x160, 0x161, 0x166, 0x201, 0x300, 0x400,
   0x401, 0x402, 0x403, 0x404, 0x406, 0x500,
-];
-export const DATE_CLASS_TYPES: readonly number[] = [0x110, 0x111];
-export const MECHANISM_ARRAY_CLASS_TYPES: readonly number[] = [0x40000600];
-export const TEMPLATE_CLASS_TYPES: readonly number[] = [0x40000211, 0x40000212];
+]);
+export const DATE_CLASS_TYPES: readonly number[] = Object.freeze([0x110, 0x111]);
+export const MECHANISM_ARRAY_CLASS_TYPES: readonly number[] = Object.freeze([0x40000600]);
+export const TEMPLATE_CLASS_TYPES: readonly number[] = Object.freeze([0x40000211, 0x40000212]);
 /** Listed explicitly in §5.5; encoded exactly like the default (unlisted) types. */
-export const BYTE_ARRAY_CLASS_TYPES: readonly number[] = [
+export const BYTE_ARRAY_CLASS_TYPES: readonly number[] = Object.freeze([
   0x3, 0x10, 0x11, 0x12, 0x81, 0x82, 0x83, 0x84, 0x85, 0x89, 0x8a, 0x8b, 0x90, 0x101, 0x102, 0x120,
   0x122, 0x123, 0x124, 0x125, 0x126, 0x127, 0x128, 0x130, 0x131, 0x132, 0x180, 0x181, 0x480, 0x481,
   0x482, 0x501, 0x502, 0x503,
-];
+]);
 
 /**
  * WRAP/UNWRAP/DERIVE_TEMPLATE cannot be carried by 0.24.1 in either direction: the client

@@ -33,7 +33,10 @@ export {
   type CkVersion, type CkInfo, type CkSlotInfo, type CkTokenInfo, type CkMechanismInfo, type CkSessionInfo,
   type PaddedText, type Ulong, type StructName, type StructTypes,
 } from './structs';
-export { decodeRequest, encodeResponse, encodeResponseValues, encodeErrorResponse, ERROR_CALL_ID } from './message';
+export {
+  decodeRequest, encodeResponse, encodeResponseValues, encodeErrorResponse, isRpcHandshake,
+  ERROR_CALL_ID, RPC_HANDSHAKE,
+} from './message';
 export type {
   DecodedRequest, RequestArgs, RequestArg, ResponseValues, ResponseMessage, StructResponses,
 } from './message-types';

@@ -22,6 +22,12 @@ const MAX_SIGNATURE_LENGTH = 64;
 /** §13: a 0.25 client's "non-NULL buffer of length 0" in `fy`. */
 const ZERO_LENGTH_BUFFER = 0xffffffff;
 export const ERROR_CALL_ID = 0;
+/** §6.1: the first `ay` of C_Initialize; on mismatch answer ERROR(CKR_GENERAL_ERROR). */
+export const RPC_HANDSHAKE = 'PRIVATE-GNOME-KEYRING-PKCS11-PROTOCOL-V-1';
+
+export function isRpcHandshake(arg: Buffer | null): boolean {
+  return arg !== null && arg.equals(Buffer.from(RPC_HANDSHAKE, 'latin1'));
+}
 
 type TokenReader = (r: Reader) => RequestArg;
 

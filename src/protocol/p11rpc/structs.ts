@@ -84,7 +84,7 @@ const u = (name: string): FieldDef => ({ name, token: 'u' });
 const s = (name: string, size: number): FieldDef => ({ name, token: 's', size });
 
 /** Field order and sizes exactly as §5.7's table; joined tokens equal the response signature. */
-export const STRUCT_LAYOUTS: { readonly [K in StructName]: readonly FieldDef[] } = {
+export const STRUCT_LAYOUTS: { readonly [K in StructName]: readonly FieldDef[] } = Object.freeze({
   CK_INFO: [v('cryptokiVersion'), s('manufacturerID', 32), u('flags'), s('libraryDescription', 32), v('libraryVersion')],
   CK_SLOT_INFO: [s('slotDescription', 64), s('manufacturerID', 32), u('flags'), v('hardwareVersion'), v('firmwareVersion')],
   CK_TOKEN_INFO: [
@@ -96,7 +96,7 @@ export const STRUCT_LAYOUTS: { readonly [K in StructName]: readonly FieldDef[] }
   ],
   CK_MECHANISM_INFO: [u('ulMinKeySize'), u('ulMaxKeySize'), u('flags')],
   CK_SESSION_INFO: [u('slotID'), u('state'), u('flags'), u('ulDeviceError')],
-};
+});
 
 /** The structure's fields in wire order, ready to be walked against the signature. */
 export function structValues<K extends StructName>(name: K, value: StructTypes[K]): unknown[] {

@@ -5,7 +5,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { attrBool, attrUlong, type Attribute } from '../../../src/protocol/p11rpc/attributes';
 import { FrameDecoder, encodeFrame } from '../../../src/protocol/p11rpc/framing';
-import { decodeRequest, encodeErrorResponse, encodeResponseValues } from '../../../src/protocol/p11rpc/message';
+import {
+  decodeRequest, encodeErrorResponse, encodeResponseValues, isRpcHandshake,
+} from '../../../src/protocol/p11rpc/message';
 import type { DecodedRequest } from '../../../src/protocol/p11rpc/message-types';
 import { CK_UNAVAILABLE_INFORMATION } from '../../../src/protocol/p11rpc/structs';
 import { CAPTURED_EXCHANGES, type CapturedExchange } from './capture-frames';
@@ -47,7 +49,10 @@ test('C_Initialize: handshake string, reserved flag, reserved NUL (§6.1)', () =
     const r = request(src);
     assert.equal(r.callId, 1);
     assert.deepEqual(r.args, [HANDSHAKE, 0, Buffer.from([0])]);
+    assert.ok(r.name === 'C_Initialize' && isRpcHandshake(r.args[0]));
   }
+  assert.equal(isRpcHandshake(Buffer.from('PRIVATE-GNOME-KEYRING-PKCS11-PROTOCOL-V-2')), false);
+  assert.equal(isRpcHandshake(null), false);
   assert.equal(only(exchange('mini-conn-9 #0').request!).options.toString(), 'minisock');
 });
 
