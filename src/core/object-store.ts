@@ -84,6 +84,7 @@ export class ObjectStore {
 
   /** Sealing drops every unsealed key from memory. */
   clear(): void {
+    for (const obj of this.cache.values()) obj.material = undefined;
     this.cache.clear();
     this.sessionObjects.clear();
   }
@@ -95,6 +96,7 @@ export class ObjectStore {
   }
 
   material(obj: HsmObject): KeyMaterial {
+    this.keys(); // a sealed module refuses, even for an object a face still holds
     if (obj.material) return obj.material;
     const keyType = obj.keyType!;
     let material: KeyMaterial;
