@@ -6,9 +6,13 @@ import * as https from 'node:https';
 import * as path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { Hsm } from './core/hsm';
+import { CHECKPOINT_SECONDS } from './core/audit/audit-log';
 import { SqliteKeyStore } from './keystore/sqlite/sqlite-store';
 import { createAdminHandler } from './api/admin/server';
-import { bootstrapDev, DevCredentials } from './config/dev-mode';
+import { addDevCredentials, bootstrapDev, DevCredentials } from './config/dev-mode';
+import { listenP11, P11Listener } from './api/p11/listener';
+import { createKmsApi } from './api/kms';
+import { devKmsCredentials } from './config/dev-kms';
 import { createLogger, Logger } from './config/logger';
 
 export interface ServerConfig {
@@ -21,11 +25,15 @@ export interface ServerConfig {
   node?: string;
   selfTestFault?: string;
   log?: Logger;
+  /** Unix socket of the PKCS#11 face (p11-kit RPC); default <dataDir>/p11.sock. */
+  p11Socket?: string;
 }
 
 export interface RunningServer {
   hsm: Hsm;
   url: string;
+  /** P11_KIT_SERVER_ADDRESS for p11-kit-client.so. */
+  p11Address: string;
   credentials?: DevCredentials;
   close(): Promise<void>;
 }
@@ -49,7 +57,11 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
   log.info('self-tests finished', { passed: st.selfTests.passed, failed: st.selfTests.failed.join(',') || undefined, state: st.state });
 
   const admin = createAdminHandler(hsm, log);
-  const handler = (req: http.IncomingMessage, res: http.ServerResponse) => { void admin(req, res); };
+  const kms = createKmsApi(hsm, log);
+  // One listener, two faces: AWS SDKs always send X-Amz-Target; the admin API never does.
+  const handler = (req: http.IncomingMessage, res: http.ServerResponse) => {
+    void (req.headers['x-amz-target'] !== undefined ? kms(req, res) : admin(req, res));
+  };
   const server = tls
     ? https.createServer({ cert: fs.readFileSync(cfg.tlsCert!), key: fs.readFileSync(cfg.tlsKey!) }, handler)
     : http.createServer(handler);
@@ -64,20 +76,36 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
   const url = `${tls ? 'https' : 'http'}://${host}:${port}`;
 
   let credentials: DevCredentials | undefined;
+  let p11: P11Listener | undefined;
   try {
-    if (cfg.dev && st.state !== 'error') credentials = await bootstrapDev(hsm, cfg.dataDir, url);
+    p11 = await listenP11(hsm, path.resolve(cfg.p11Socket ?? path.join(cfg.dataDir, 'p11.sock')), log);
+    if (cfg.dev && st.state !== 'error') {
+      credentials = await bootstrapDev(hsm, cfg.dataDir, url);
+      const entry = { address: p11.address, pin: `${credentials.user.username}:${credentials.user.password}` };
+      addDevCredentials(cfg.dataDir, 'p11', entry);
+      credentials.p11 = entry;
+      const kmsEntry = await devKmsCredentials(hsm, credentials, url);
+      addDevCredentials(cfg.dataDir, 'kms', kmsEntry);
+      credentials.kms = kmsEntry;
+    }
   } catch (err) {
     server.close();
+    await p11?.close();
     await store.close();
     throw err;
   }
-  log.info('listening', { url, state: hsm.state, dev: Boolean(cfg.dev) });
+  const p11Listener = p11;
+  log.info('listening', { url, p11: p11Listener.address, state: hsm.state, dev: Boolean(cfg.dev) });
+  const checkpoints = setInterval(() => void hsm.audit.checkpointIfNew(), CHECKPOINT_SECONDS * 1000);
+  checkpoints.unref();
 
   return {
-    hsm, url, credentials,
+    hsm, url, credentials, p11Address: p11Listener.address,
     async close() {
+      clearInterval(checkpoints);
       await new Promise<void>((resolve) => { server.close(() => resolve()); server.closeAllConnections(); });
-      if (hsm.state === 'unsealed') hsm.seal();
+      await p11Listener.close();
+      if (hsm.state === 'unsealed') await hsm.seal();
       await store.close();
     },
   };

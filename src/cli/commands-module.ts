@@ -21,21 +21,23 @@ export function registerModuleCommands(program: Command, ctx: Ctx): void {
     .option('--tls-cert <file>', 'TLS certificate (required to listen beyond loopback)')
     .option('--tls-key <file>', 'TLS private key')
     .option('--node <name>', 'node name for logs and status', 'node-1')
+    .option('--p11-socket <path>', 'unix socket of the PKCS#11 face (p11-kit RPC; default <data>/p11.sock)')
     .action(async (o) => {
       const { host, port } = parseListen(o.http);
       const server = await startServer({
         dataDir: path.resolve(o.data), host, port, dev: o.dev, tlsCert: o.tlsCert, tlsKey: o.tlsKey, node: o.node,
-        selfTestFault: process.env.INKAN_TEST_SELFTEST_FAULT,
+        selfTestFault: process.env.INKAN_TEST_SELFTEST_FAULT, p11Socket: o.p11Socket ? path.resolve(o.p11Socket) : undefined,
       });
       const creds = server.credentials;
-      const lines = [`Inkan ${server.hsm.state} — admin API at ${server.url}`];
+      const lines = [`Inkan ${server.hsm.state} — admin API at ${server.url}`,
+        `PKCS#11 (load /usr/lib/x86_64-linux-gnu/pkcs11/p11-kit-client.so): P11_KIT_SERVER_ADDRESS=${server.p11Address}`];
       if (creds) {
         lines.push('DEVELOPMENT MODE — never use these credentials or this data directory in production.',
           `  crypto officer: ${creds.officer.username} / ${creds.officer.password}`,
-          `  crypto user:    ${creds.user.username} / ${creds.user.password}`,
+          `  crypto user:    ${creds.user.username} / ${creds.user.password}  (PKCS#11 user PIN: ${creds.user.username}:${creds.user.password})`,
           `  written to ${path.join(path.resolve(o.data), 'dev-credentials.json')}`);
       }
-      ctx.print(lines.join('\n'), { url: server.url, state: server.hsm.state, credentials: creds });
+      ctx.print(lines.join('\n'), { url: server.url, p11Address: server.p11Address, state: server.hsm.state, credentials: creds });
       const stop = async () => { await server.close(); process.exit(0); };
       process.once('SIGINT', () => void stop());
       process.once('SIGTERM', () => void stop());

@@ -5,6 +5,9 @@ import { AdminClient, CliError } from './client';
 import { credentials } from './io';
 import { registerModuleCommands } from './commands-module';
 import { registerKeyCommands } from './commands-keys';
+import { registerAuditCommands } from './commands-audit';
+import { registerP11Commands } from './commands-p11';
+import { registerAccessKeyCommands } from './commands-access-keys';
 
 export const DEFAULT_SERVER = 'http://127.0.0.1:7280';
 
@@ -38,6 +41,9 @@ export function buildProgram(): Command {
   };
   registerModuleCommands(program, ctx);
   registerKeyCommands(program, ctx);
+  registerAuditCommands(program, ctx);
+  registerP11Commands(program);
+  registerAccessKeyCommands(program, ctx);
   return program;
 }
 

@@ -10,6 +10,7 @@ import { checkKeySize, checkUse, KeyUse } from './policy/gate';
 import type { Caller } from './principal';
 import type { EventSink, KeyService } from './key-service';
 import type { Template } from './templates';
+import { parseKey } from './key-material';
 
 export const MAX_DATA = 64 * 1024 * 1024;
 export const MAX_RANDOM = 1024 * 1024;
@@ -104,12 +105,26 @@ export class CryptoService {
         t.set(CKA.VALUE, value);
         obj = await this.keys.createObject(caller, t);
       } else {
+        // Check what the bytes are before anything is stored: a public key, unparsable bytes or a key
+        // of another type than CKA_KEY_TYPE asks for must fail without leaving an object behind.
+        let parsed: ReturnType<typeof parseKey>;
+        try { parsed = parseKey(value); } catch { throw new HsmError('WRAPPED_KEY_INVALID'); }
+        if (parsed.cls !== CKO.PRIVATE_KEY) throw new HsmError('WRAPPED_KEY_INVALID');
+        if (t.has(CKA.KEY_TYPE) && t.get(CKA.KEY_TYPE) !== parsed.keyType) throw new HsmError('TEMPLATE_INCONSISTENT', 'CKA_KEY_TYPE does not match the unwrapped key');
         obj = await this.keys.importKey(caller, value, 'key', withoutClass(t));
-        if (obj.cls !== CKO.PRIVATE_KEY) throw new HsmError('WRAPPED_KEY_INVALID');
       }
       this.emit({ caller, op: 'key.unwrap', objectId: obj.id, detail: mech.name });
       return obj;
     } finally { value.fill(0); }
+  }
+
+  /** Key agreement whose result goes back to the caller rather than into a new object
+   *  (KMS DeriveSharedSecret); the same gate as C_DeriveKey. */
+  async deriveSecret(caller: Caller, base: HsmObject, mechType: number, params: MechParams, length: number): Promise<Buffer> {
+    const { mech, material } = this.prepare(caller, base, 'derive', mechType);
+    const value = await mech.derive!(material, params, length);
+    this.record(caller, 'key.derive', base, mech);
+    return value;
   }
 
   /** C_DeriveKey (ECDH1, HKDF): the new secret key's length comes from CKA_VALUE_LEN or the key type. */

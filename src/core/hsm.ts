@@ -14,6 +14,12 @@ import { requireRole } from './policy/gate';
 import type { Principal } from './principal';
 import { runSelfTests, SelfTestResult } from './self-test/self-tests';
 import { UserService } from './users';
+import { AuditLog } from './audit/audit-log';
+import { audit } from './audit/audited';
+import { CRYPTO_OPS, KEY_OPS, USER_OPS } from './audit/ops';
+import { AccessKeyService } from './access-keys';
+import { KmsAliasService } from './kms-aliases';
+import { KmsKeyService } from './kms-keys';
 
 export type ModuleState = 'uninitialized' | 'sealed' | 'unsealed' | 'error';
 const SHARE_PREFIX = 'inkan-share-1:';
@@ -37,6 +43,7 @@ export interface Status {
   node: string;
   keystore: string;
   mechanisms: number;
+  audit: { records: number; writeFailures: number; lastFailure?: { time: string; error: string } };
 }
 
 // shamir-secret-sharing checks `x.constructor === Uint8Array`, which a Buffer fails; a view
@@ -58,10 +65,16 @@ export class Hsm {
   private selfTests: SelfTestResult[] = [];
   private initialized = false;
   private pending: Buffer[] = [];
+  private auditKey?: c.KeyObject;
+  readonly audit: AuditLog;
   private readonly objects: ObjectStore;
   readonly users: UserService;
   readonly keys: KeyService;
   readonly crypto: CryptoService;
+  /** KMS-only key state (records, versions, aliases) and the KMS face's SigV4 access keys. */
+  readonly kms: KmsKeyService;
+  readonly kmsAliases: KmsAliasService;
+  readonly accessKeys: AccessKeyService;
   readonly node: string;
 
   constructor(readonly store: KeyStore, private readonly opts: HsmOptions = {}) {
@@ -71,12 +84,54 @@ export class Hsm {
     this.users = new UserService(store, keys);
     this.keys = new KeyService(this.objects, opts.events);
     this.crypto = new CryptoService(this.keys, opts.events);
+    this.kms = new KmsKeyService(store, keys, this.keys);
+    this.kmsAliases = new KmsAliasService(store, keys);
+    this.accessKeys = new AccessKeyService(store, keys, this.users);
+    this.audit = new AuditLog(store.audit, this.node, () => this.auditKey);
+    audit(this.keys, this.audit, KEY_OPS);
+    audit(this.crypto, this.audit, CRYPTO_OPS);
+    audit(this.users, this.audit, USER_OPS);
+  }
+
+  /** Records a module-level event (init, unseal, seal, self-test, zeroize, backup). */
+  private async moduleEvent(op: string, outcome: 'success' | 'failure', actor?: Principal, code?: string, detail?: string): Promise<void> {
+    await this.audit.record({ actor: actor?.username ?? '-', role: actor?.role ?? '-', face: actor ? 'admin' : 'internal', op, outcome, code, detail });
+  }
+
+  /** Runs `fn` as a module-level operation that is audited whether it succeeds or fails. */
+  private async audited<T>(op: string, actor: Principal | undefined, fn: () => Promise<T>): Promise<T> {
+    let result: T;
+    try {
+      result = await fn();
+    } catch (err) {
+      const code = err instanceof HsmError ? err.code : 'INTERNAL';
+      if (code !== 'AUDIT_FAILED') await this.moduleEvent(op, 'failure', actor, code);
+      throw err;
+    }
+    await this.moduleEvent(op, 'success', actor);
+    return result;
+  }
+
+  private setKeys(keys: DomainKeys | undefined): void {
+    this.domainKeys = keys;
+    this.auditKey = keys ? c.ed25519PrivateFromSeed(keys.derive('audit', 32)) : undefined;
+  }
+
+  /** The audit checkpoint verification key (PEM), recorded at init. */
+  async auditPublicKey(): Promise<string> {
+    const pem = await this.store.getMeta('audit_public_key');
+    if (!pem) throw new HsmError('NOT_INITIALIZED');
+    return pem.toString();
   }
 
   /** Runs the power-up self-tests and reads whether the module was initialised. */
   async start(): Promise<void> {
     this.selfTests = await runSelfTests(this.opts.selfTestFault);
     this.initialized = (await this.store.getMeta('dmk_check')) !== undefined;
+    const failed = this.selfTests.filter((t) => !t.passed).map((t) => t.name);
+    // A log that cannot be written at start shows in status; the server still reports its state.
+    await this.moduleEvent('module.self-test', failed.length ? 'failure' : 'success', undefined, failed.length ? 'SELF_TEST_FAILED' : undefined,
+      failed.join(',') || undefined).catch(() => undefined);
   }
 
   get state(): ModuleState {
@@ -94,6 +149,7 @@ export class Hsm {
       unsealProgress: this.domainKeys ? undefined : this.pending.length,
       selfTests: { passed: failed.length === 0 && this.selfTests.length > 0, failed, count: this.selfTests.length },
       node: this.node, keystore: this.store.kind, mechanisms: allMechanisms().length,
+      audit: { records: (await this.store.audit.head().catch(() => ({ seq: -1 }))).seq, writeFailures: this.audit.failures, lastFailure: this.audit.lastFailure },
     };
   }
 
@@ -107,7 +163,11 @@ export class Hsm {
   requireUnsealed(): void { this.requireKeys(); }
 
   /** Creates the DMK, splits it M-of-N, creates the first crypto officer and leaves the module sealed. */
-  async init(shares: number, threshold: number, officer: { username: string; password: string }): Promise<string[]> {
+  init(shares: number, threshold: number, officer: { username: string; password: string }): Promise<string[]> {
+    return this.audited('module.init', undefined, () => this.initialise(shares, threshold, officer));
+  }
+
+  private async initialise(shares: number, threshold: number, officer: { username: string; password: string }): Promise<string[]> {
     if (this.state === 'error') throw new HsmError('SELF_TEST_FAILED');
     if (this.initialized) throw new HsmError('ALREADY_INITIALIZED');
     if (!Number.isInteger(shares) || !Number.isInteger(threshold) || threshold < 1 || shares < threshold || shares > 16) {
@@ -115,30 +175,33 @@ export class Hsm {
     }
     if (threshold === 1 && shares !== 1) throw new HsmError('BAD_REQUEST', 'a threshold of 1 is only allowed with a single share');
     const dmk = c.randomBytes(DMK_LEN);
-    const secret = new Uint8Array(dmk);
     try {
       // shamir-secret-sharing needs at least 2 shares; a 1-of-1 "split" is the key itself plus an x byte.
       const parts = shares === 1 ? [Uint8Array.from([...dmk, 1])] : await split(u8(dmk), shares, threshold);
-      this.domainKeys = new DomainKeys(dmk);
+      this.setKeys(new DomainKeys(dmk));
       try {
         await this.users.create(undefined, officer.username, 'officer', officer.password);
         await this.store.putMeta({
-          dmk_check: this.domainKeys.checkValue(), shares: Buffer.from(String(shares)),
+          dmk_check: this.domainKeys!.checkValue(), shares: Buffer.from(String(shares)),
           threshold: Buffer.from(String(threshold)), initialized_at: Buffer.from(new Date().toISOString()),
+          audit_public_key: Buffer.from(c.exportSpkiPem(c.publicOf(this.auditKey!))),
         });
       } finally {
-        this.domainKeys = undefined;
+        this.setKeys(undefined);
       }
       this.initialized = true;
       return parts.map(encodeShare);
     } finally {
       dmk.fill(0);
-      secret.fill(0);
     }
   }
 
   /** Takes one share; when the threshold is reached, rebuilds and checks the DMK. */
-  async unseal(shareText: string): Promise<{ sealed: boolean; progress: number; threshold: number }> {
+  unseal(shareText: string): Promise<{ sealed: boolean; progress: number; threshold: number }> {
+    return this.audited('module.unseal', undefined, () => this.takeShare(shareText));
+  }
+
+  private async takeShare(shareText: string): Promise<{ sealed: boolean; progress: number; threshold: number }> {
     if (this.state === 'error') throw new HsmError('SELF_TEST_FAILED');
     if (!this.initialized) throw new HsmError('NOT_INITIALIZED');
     if (this.domainKeys) throw new HsmError('ALREADY_UNSEALED');
@@ -155,7 +218,7 @@ export class Hsm {
       else { const out = await combine(given.map(u8)); dmk = Buffer.from(out.buffer, out.byteOffset, out.length); }
       const candidate = new DomainKeys(dmk);
       if (!c.timingSafeEqual(candidate.checkValue(), (await this.store.getMeta('dmk_check'))!)) throw new HsmError('SHARES_WRONG');
-      this.domainKeys = candidate;
+      this.setKeys(candidate);
       return { sealed: false, progress: threshold, threshold };
     } catch (err) {
       throw err instanceof HsmError ? err : new HsmError('SHARES_WRONG');
@@ -166,11 +229,14 @@ export class Hsm {
   }
 
   /** Drops every key from memory. `actor` undefined only for the server's own shutdown. */
-  seal(actor?: Principal): void {
-    if (actor) requireRole(actor, 'module.seal');
-    this.requireKeys();
-    this.domainKeys = undefined;
-    this.objects.clear();
+  seal(actor?: Principal): Promise<void> {
+    return this.audited('module.seal', actor, async () => {
+      if (actor) requireRole(actor, 'module.seal');
+      this.requireKeys();
+      await this.audit.checkpoint().catch(() => undefined);
+      this.setKeys(undefined);
+      this.objects.clear();
+    });
   }
 
   async login(username: string, password: string): Promise<Principal> {

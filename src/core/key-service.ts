@@ -203,6 +203,23 @@ export class KeyService {
     this.emit({ caller, op: 'key.set-attributes', objectId: obj.id });
   }
 
+  /** Module-internal change of an attribute templates may not set (e.g. CKA_INKAN_KEY_STATE, set by the
+   *  KMS key service). Only the owner's requests reach here; the rule must exist for the object's class. */
+  async setModuleAttribute(caller: Caller, obj: HsmObject, type: number, value: AttrValue): Promise<void> {
+    checkManage(caller, obj);
+    const rule = rulesFor(obj.cls, obj.isKey ? obj.keyType : undefined)?.get(type);
+    if (!rule || rule.settable) throw new HsmError('INTERNAL', 'not a module-set attribute');
+    const before = obj.attrs.get(type);
+    obj.attrs.set(type, value);
+    try {
+      await this.objects.update(obj);
+    } catch (err) {
+      if (before === undefined) obj.attrs.delete(type); else obj.attrs.set(type, before);
+      throw err;
+    }
+    this.emit({ caller, op: 'key.set-attributes', objectId: obj.id, detail: 'module' });
+  }
+
   /** C_GetAttributeValue per attribute: a value, or why not (§5.7: sensitive / invalid). */
   readAttributes(caller: Caller, obj: HsmObject, types: number[]): Map<number, AttrRead> {
     checkVisible(caller, obj);
@@ -244,7 +261,7 @@ export class KeyService {
   }
 
   /** Plaintext export: only for the owner, only if CKA_EXTRACTABLE and not CKA_SENSITIVE (§4.9). */
-  exportKey(caller: Caller, obj: HsmObject): { format: 'raw' | 'pkcs8'; data: Buffer } {
+  async exportKey(caller: Caller, obj: HsmObject): Promise<{ format: 'raw' | 'pkcs8'; data: Buffer }> {
     checkManage(caller, obj);
     if (obj.cls !== CKO.SECRET_KEY && obj.cls !== CKO.PRIVATE_KEY) throw new HsmError('KEY_TYPE_INCONSISTENT');
     if (!obj.bool(CKA.EXTRACTABLE)) throw new HsmError('KEY_UNEXTRACTABLE');

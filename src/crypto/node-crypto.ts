@@ -124,3 +124,11 @@ export function ed25519PrivateFromSeed(seed: Buffer): KeyObject {
   const prefix = Buffer.from('302e020100300506032b657004220420', 'hex');
   return privateKeyFromDer(Buffer.concat([prefix, seed]));
 }
+
+/** Synchronous verify, for the offline audit verifier (no server, no thread-pool needed). */
+export function verifySync(hash: HashName | null, data: Buffer, key: KeyObject, sig: Buffer): boolean {
+  return nc.verify(hash, data, key, sig);
+}
+export function signSync(hash: HashName | null, data: Buffer, key: KeyObject): Buffer {
+  return nc.sign(hash, data, key);
+}

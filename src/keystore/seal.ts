@@ -4,7 +4,7 @@
 // version, and every row carries an HMAC-SHA256 over all its fields.
 import * as c from '../crypto/node-crypto';
 import { HsmError } from '../errors/hsm-error';
-import type { ObjectRow, UserRow } from './types';
+import type { AccessKeyRow, KmsAliasRow, KmsKeyRow, ObjectRow, UserRow } from './types';
 
 export const SEAL_SCHEME = 1;
 const HKDF_SALT = Buffer.from('inkan/hkdf-salt/v1');
@@ -96,3 +96,29 @@ export function checkUser(keys: DomainKeys, row: UserRow): UserRow {
   }
   return row;
 }
+
+// KMS key records, aliases and access keys: the same HMAC-over-every-field scheme as objects.
+function kmsKeyMacInput(r: KmsKeyRow): Buffer {
+  return Buffer.from(JSON.stringify(['kms-key', SEAL_SCHEME, r.id, r.owner, r.data, r.version, r.created]));
+}
+function kmsAliasMacInput(r: KmsAliasRow): Buffer {
+  return Buffer.from(JSON.stringify(['kms-alias', SEAL_SCHEME, r.owner, r.name, r.targetKeyId, r.created, r.updated, r.version]));
+}
+function accessKeyMacInput(r: AccessKeyRow): Buffer {
+  return Buffer.from(JSON.stringify(['access-key', SEAL_SCHEME, r.id, r.userId, r.sealed.toString('base64'), r.created]));
+}
+function macWith<R extends { mac: Buffer }>(keys: DomainKeys, row: Omit<R, 'mac'>, input: (r: R) => Buffer): R {
+  return { ...row, mac: c.hmac('sha256', keys.macKey, input({ ...row, mac: Buffer.alloc(0) } as R)) } as R;
+}
+function checkWith<R extends { mac: Buffer }>(keys: DomainKeys, row: R, input: (r: R) => Buffer, what: string): R {
+  if (!c.timingSafeEqual(row.mac, c.hmac('sha256', keys.macKey, input(row)))) {
+    throw new HsmError('STORE_CORRUPT', `stored ${what} failed its integrity check and was not used`);
+  }
+  return row;
+}
+export const macKmsKey = (keys: DomainKeys, row: Omit<KmsKeyRow, 'mac'>): KmsKeyRow => macWith(keys, row, kmsKeyMacInput);
+export const checkKmsKey = (keys: DomainKeys, row: KmsKeyRow): KmsKeyRow => checkWith(keys, row, kmsKeyMacInput, `KMS key ${row.id}`);
+export const macKmsAlias = (keys: DomainKeys, row: Omit<KmsAliasRow, 'mac'>): KmsAliasRow => macWith(keys, row, kmsAliasMacInput);
+export const checkKmsAlias = (keys: DomainKeys, row: KmsAliasRow): KmsAliasRow => checkWith(keys, row, kmsAliasMacInput, 'KMS alias');
+export const macAccessKey = (keys: DomainKeys, row: Omit<AccessKeyRow, 'mac'>): AccessKeyRow => macWith(keys, row, accessKeyMacInput);
+export const checkAccessKey = (keys: DomainKeys, row: AccessKeyRow): AccessKeyRow => checkWith(keys, row, accessKeyMacInput, `access key ${row.id}`);

@@ -35,8 +35,40 @@ export interface UserRow {
   mac: Buffer;
 }
 
+/** KMS-only state of one KMS key (core/kms-keys.ts): JSON record, owner column for listing. */
+export interface KmsKeyRow {
+  id: string;
+  owner: string;
+  /** JSON of the KmsKeyRecord (state, description, spec, versions, tags, rotation). */
+  data: string;
+  version: number;
+  created: number;
+  mac: Buffer;
+}
+
+/** A KMS alias, per owning crypto user (each user is its own "account"). */
+export interface KmsAliasRow {
+  owner: string;
+  name: string;
+  targetKeyId: string;
+  created: number;
+  updated: number;
+  version: number;
+  mac: Buffer;
+}
+
+/** A SigV4 access key of a crypto user; the secret half is sealed like a key attribute. */
+export interface AccessKeyRow {
+  id: string;
+  userId: string;
+  sealed: Buffer;
+  created: number;
+  mac: Buffer;
+}
+
 export interface KeyStore {
   readonly kind: string;
+  readonly audit: AuditStore;
   getMeta(name: string): Promise<Buffer | undefined>;
   /** Writes several meta values in one transaction. */
   putMeta(values: Record<string, Buffer>): Promise<void>;
@@ -55,5 +87,40 @@ export interface KeyStore {
   listUsers(): Promise<UserRow[]>;
   deleteUser(id: string): Promise<boolean>;
 
+  insertKmsKey(row: KmsKeyRow): Promise<void>;
+  /** Replaces the row if its stored version is `expectedVersion`; else throws STORE_CONFLICT. */
+  updateKmsKey(row: KmsKeyRow, expectedVersion: number): Promise<void>;
+  getKmsKey(id: string): Promise<KmsKeyRow | undefined>;
+  listKmsKeys(): Promise<KmsKeyRow[]>;
+  deleteKmsKey(id: string): Promise<boolean>;
+
+  /** Throws ALIAS_EXISTS if the owner already has an alias of this name. */
+  insertKmsAlias(row: KmsAliasRow): Promise<void>;
+  updateKmsAlias(row: KmsAliasRow, expectedVersion: number): Promise<void>;
+  getKmsAlias(owner: string, name: string): Promise<KmsAliasRow | undefined>;
+  listKmsAliases(owner: string): Promise<KmsAliasRow[]>;
+  deleteKmsAlias(owner: string, name: string): Promise<boolean>;
+
+  insertAccessKey(row: AccessKeyRow): Promise<void>;
+  getAccessKey(id: string): Promise<AccessKeyRow | undefined>;
+  listAccessKeys(): Promise<AccessKeyRow[]>;
+  deleteAccessKey(id: string): Promise<boolean>;
+
   close(): Promise<void>;
+}
+
+/** The end of the audit chain: the last record's sequence number and hash. */
+export interface AuditHead { seq: number; hash: string }
+
+export interface AuditRecordRow { seq: number; prev: string; hash: string; body: string }
+export interface CheckpointRow { seq: number; hash: string; time: string; node: string; signature: string }
+
+/** Append-only storage of the audit chain (core/audit). There is no update or delete. */
+export interface AuditStore {
+  /** In one transaction: reads the head, lets `build` link new records to it, stores them. */
+  append(build: (head: AuditHead) => AuditRecordRow[]): Promise<AuditRecordRow[]>;
+  head(): Promise<AuditHead>;
+  list(fromSeq: number, limit: number): Promise<AuditRecordRow[]>;
+  putCheckpoint(cp: CheckpointRow): Promise<void>;
+  listCheckpoints(): Promise<CheckpointRow[]>;
 }

@@ -1,6 +1,7 @@
 // RSA mechanisms (PKCS#11 2.40 §2.1): key generation, PKCS#1 v1.5 and PSS signatures,
 // OAEP and PKCS#1 v1.5 encryption. Primitives from node:crypto via src/crypto.
 import * as c from '../crypto/node-crypto';
+import { PSS_DIGEST_HASHES, pssSignDigest, pssVerifyDigest } from '../crypto/emsa-pss';
 import { CKF, CKK, CKM } from '../pkcs11/constants';
 import { HsmError } from '../errors/hsm-error';
 import { describe } from './key-types';
@@ -34,7 +35,8 @@ const keyPairGen: MechanismDef = {
 /** CKM_RSA_PKCS: raw PKCS#1 v1.5 over caller-formatted data (a DigestInfo for signing), §2.1.6. */
 const rsaPkcs: MechanismDef = {
   ...base, type: CKM.RSA_PKCS, name: 'CKM_RSA_PKCS',
-  flags: CKF.ENCRYPT | CKF.DECRYPT | CKF.SIGN | CKF.VERIFY | CKF.WRAP | CKF.UNWRAP,
+  // No CKF_DECRYPT / CKF_UNWRAP: private-key PKCS#1 v1.5 decryption is refused (below), so it is not advertised.
+  flags: CKF.ENCRYPT | CKF.SIGN | CKF.VERIFY | CKF.WRAP,
   async sign(k, data) {
     if (data.length > modLen(k) - 11) throw new HsmError('DATA_LEN_RANGE');
     return c.rsaPrivateEncrypt(priv(k), data, RSA_PKCS1_PADDING);
@@ -83,6 +85,33 @@ function hashedPss(type: number, name: string, hash: HashName): MechanismDef {
   };
 }
 
+/** CKM_RSA_PKCS_PSS over a caller-supplied digest (§2.1.10): CK_RSA_PKCS_PSS_PARAMS are required
+ *  and the data must be exactly one digest of hashAlg. The MGF1 hash may differ from hashAlg. */
+function rawPssParams(k: KeyMaterial, p: MechParams, data: Buffer): { hash: HashName; mgfHash: HashName; salt: number } {
+  const h = hashByCkm(p.hashAlg);
+  const m = HASHES.find((x) => x.mgf === p.mgf);
+  if (!h || !m || !PSS_DIGEST_HASHES.includes(h.name) || !PSS_DIGEST_HASHES.includes(m.name)) {
+    throw new HsmError('MECHANISM_PARAM_INVALID', 'CKM_RSA_PKCS_PSS needs CK_RSA_PKCS_PSS_PARAMS with SHA-1/256/384/512 and MGF1');
+  }
+  const salt = p.saltLength ?? h.len;
+  if (!Number.isSafeInteger(salt) || salt < 0 || salt > modLen(k) - h.len - 2) throw new HsmError('MECHANISM_PARAM_INVALID', 'PSS salt length out of range');
+  if (data.length !== h.len) throw new HsmError('DATA_LEN_RANGE', 'the data must be one digest of the PSS hash');
+  return { hash: h.name, mgfHash: m.name, salt };
+}
+
+const rsaPss: MechanismDef = {
+  ...base, type: CKM.RSA_PKCS_PSS, name: 'CKM_RSA_PKCS_PSS', flags: CKF.SIGN | CKF.VERIFY,
+  async sign(k, data, p) {
+    const { hash, mgfHash, salt } = rawPssParams(k, p, data);
+    return pssSignDigest(priv(k), hash, mgfHash, salt, data);
+  },
+  async verify(k, data, sig, p) {
+    const { hash, mgfHash, salt } = rawPssParams(k, p, data);
+    if (sig.length !== modLen(k)) throw new HsmError('SIGNATURE_LEN_RANGE');
+    return pssVerifyDigest(pub(k), hash, mgfHash, salt, data, sig);
+  },
+};
+
 /** CK_RSA_PKCS_OAEP_PARAMS (§2.1.8): node uses one hash for OAEP and MGF1, so they must agree. */
 function oaepParams(p: MechParams): { hash: HashName; label?: Buffer } {
   const h = hashByCkm(p.hashAlg ?? CKM.SHA_1);
@@ -114,7 +143,7 @@ export const rsaOaep: MechanismDef = {
 };
 
 export const RSA_MECHANISMS: MechanismDef[] = [
-  keyPairGen, rsaPkcs, rsaOaep,
+  keyPairGen, rsaPkcs, rsaPss, rsaOaep,
   hashedPkcs1(CKM.SHA1_RSA_PKCS, 'CKM_SHA1_RSA_PKCS', 'sha1'),
   hashedPkcs1(CKM.SHA224_RSA_PKCS, 'CKM_SHA224_RSA_PKCS', 'sha224'),
   hashedPkcs1(CKM.SHA256_RSA_PKCS, 'CKM_SHA256_RSA_PKCS', 'sha256'),

@@ -25,7 +25,13 @@ export const CKA = {
   MODIFIABLE: 0x170, COPYABLE: 0x171, DESTROYABLE: 0x172, EC_PARAMS: 0x180, EC_POINT: 0x181,
   ALWAYS_AUTHENTICATE: 0x202, WRAP_WITH_TRUSTED: 0x210,
   WRAP_TEMPLATE: 0x40000211, UNWRAP_TEMPLATE: 0x40000212, ALLOWED_MECHANISMS: 0x40000600,
+  /** Vendor-defined (CKA_VENDOR_DEFINED | "IK" 0x01): the KMS key state of the key this object
+   *  belongs to (INKAN_KEY_STATE values). Set only by the module; absent means enabled. */
+  INKAN_KEY_STATE: 0x80494b01,
 } as const;
+
+/** Values of CKA_INKAN_KEY_STATE: a disabled or pending-deletion key refuses use on every face. */
+export const INKAN_KEY_STATE = { ENABLED: 0, DISABLED: 1, PENDING_DELETION: 2 } as const;
 
 /** Reverse lookup for messages and docs: 0x108 -> "CKA_SIGN". */
 export function attributeName(type: number): string {
@@ -71,7 +77,7 @@ export const CKF = {
 } as const;
 
 export const CKR = {
-  OK: 0x0, CANCEL: 0x1, HOST_MEMORY: 0x2, SLOT_ID_INVALID: 0x3, GENERAL_ERROR: 0x5,
+  OK: 0x0, CANCEL: 0x1, HOST_MEMORY: 0x2, SLOT_ID_INVALID: 0x3, GENERAL_ERROR: 0x5, NO_EVENT: 0x8,
   FUNCTION_FAILED: 0x6, ARGUMENTS_BAD: 0x7, ATTRIBUTE_READ_ONLY: 0x10,
   ATTRIBUTE_SENSITIVE: 0x11, ATTRIBUTE_TYPE_INVALID: 0x12, ATTRIBUTE_VALUE_INVALID: 0x13,
   ACTION_PROHIBITED: 0x1b, DATA_INVALID: 0x20, DATA_LEN_RANGE: 0x21, DEVICE_ERROR: 0x30,

@@ -41,7 +41,7 @@ test('init 5/3: three distinct shares unseal; keys survive a restart; seal drops
     const { privateKey } = await hsm.keys.generateKeyPair(alice, CKM.EC_KEY_PAIR_GEN,
       new Map<number, any>([[CKA.EC_PARAMS, Buffer.from('06082a8648ce3d030107', 'hex')], [CKA.TOKEN, true]]), new Map<number, any>([[CKA.LABEL, 'k']]));
     const sig = await hsm.crypto.sign(alice, privateKey, CKM.ECDSA_SHA256, {}, Buffer.from('data'));
-    hsm.seal(officer);
+    await hsm.seal(officer);
     assert.equal(hsm.state, 'sealed');
     await assert.rejects(hsm.keys.find(alice), code('SEALED'));
     await store.close();

@@ -154,7 +154,7 @@ test('a sealed module refuses key operations; unsealing restores them', async ()
   const m = await freshModule();
   try {
     const k = await m.hsm.keys.generateKey(m.caller, CKM.AES_KEY_GEN, T([[CKA.VALUE_LEN, 32], [CKA.TOKEN, true]]));
-    m.hsm.seal(m.officer);
+    await m.hsm.seal(m.officer);
     await assert.rejects(m.hsm.crypto.encrypt(m.caller, k, CKM.AES_GCM, { iv: Buffer.alloc(12) }, Buffer.from('x')), code('SEALED'));
     await m.hsm.unseal(m.shares[0]);
     const again = await m.hsm.keys.resolve(m.caller, k.id);

@@ -12,7 +12,7 @@ async function aesKey(m: TestModule, label: string) {
 
 /** Seal and unseal: drops the module's cache so the next read comes from the (tampered) file. */
 async function reopen(m: TestModule, shares: string[]) {
-  m.hsm.seal(m.officer);
+  await m.hsm.seal(m.officer);
   await m.hsm.unseal(shares[0]);
 }
 

@@ -115,10 +115,10 @@ export function ecdsaDerToRaw(der: Buffer, n: number): Buffer {
 
 /** The curves under test, with their DER OIDs (RFC 5480 / SEC 2) and openssl names, spelled out here. */
 export const TEST_CURVES = [
-  { name: 'P-256', openssl: 'prime256v1', oid: '06082a8648ce3d030107', bytes: 32, digest: 'sha256' },
-  { name: 'P-384', openssl: 'secp384r1', oid: '06052b81040022', bytes: 48, digest: 'sha384' },
-  { name: 'P-521', openssl: 'secp521r1', oid: '06052b81040023', bytes: 66, digest: 'sha512' },
-  { name: 'secp256k1', openssl: 'secp256k1', oid: '06052b8104000a', bytes: 32, digest: 'sha256' },
+  { name: 'P-256', openssl: 'prime256v1', oid: '06082a8648ce3d030107', bytes: 32 },
+  { name: 'P-384', openssl: 'secp384r1', oid: '06052b81040022', bytes: 48 },
+  { name: 'P-521', openssl: 'secp521r1', oid: '06052b81040023', bytes: 66 },
+  { name: 'secp256k1', openssl: 'secp256k1', oid: '06052b8104000a', bytes: 32 },
 ] as const;
 export const ED25519_OID_HEX = '06032b6570';
 

@@ -1,6 +1,7 @@
 // The admin API's explicit route table and dispatcher: every route names its method, path
 // pattern, whether it needs a login, and one handler. No reflection.
 import type { IncomingMessage } from 'node:http';
+import { HsmError } from '../../errors/hsm-error';
 import type { Hsm } from '../../core/hsm';
 import type { Caller, Principal } from '../../core/principal';
 import type { AdminSessions } from './sessions';
@@ -44,7 +45,8 @@ export function match(routes: CompiledRoute[], method: string, path: string): { 
     pathKnown = true;
     if (r.method !== method) continue;
     const params: Record<string, string> = {};
-    r.names.forEach((n, i) => { params[n] = decodeURIComponent(m[i + 1]); });
+    // A malformed %-escape is the caller's error (BAD_REQUEST), not an internal one.
+    try { r.names.forEach((n, i) => { params[n] = decodeURIComponent(m[i + 1]); }); } catch { throw new HsmError('BAD_REQUEST', 'the path is not valid percent-encoding'); }
     return { route: r, params, pathKnown };
   }
   return { params: {}, pathKnown };

@@ -103,7 +103,7 @@ export const KEY_ROUTES: Route[] = [
   {
     method: 'POST', path: '/v1/keys/:ref/export', auth: true,
     async handler(ctx) {
-      const { format, data } = ctx.hsm.keys.exportKey(ctx.caller(), await key(ctx));
+      const { format, data } = await ctx.hsm.keys.exportKey(ctx.caller(), await key(ctx));
       try { return { body: { format, material: b64(data) } }; } finally { data.fill(0); }
     },
   },

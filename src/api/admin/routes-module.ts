@@ -24,7 +24,7 @@ export const MODULE_ROUTES: Route[] = [
   {
     method: 'POST', path: '/v1/seal', auth: true,
     async handler({ hsm, principal, sessions }) {
-      hsm.seal(principal);
+      await hsm.seal(principal);
       sessions.closeAll();
       return { body: { sealed: true } };
     },

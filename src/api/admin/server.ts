@@ -8,10 +8,12 @@ import { readJson, sendError, sendJson } from './http-util';
 import { compile, match, RouteContext } from './router';
 import { KEY_ROUTES } from './routes-keys';
 import { MODULE_ROUTES } from './routes-module';
+import { AUDIT_ROUTES } from './routes-audit';
+import { ACCESS_KEY_ROUTES } from './routes-access-keys';
 import { AdminSessions } from './sessions';
 
 export function createAdminHandler(hsm: Hsm, log: Logger, sessions = new AdminSessions()) {
-  const routes = compile([...MODULE_ROUTES, ...KEY_ROUTES]);
+  const routes = compile([...MODULE_ROUTES, ...KEY_ROUTES, ...AUDIT_ROUTES, ...ACCESS_KEY_ROUTES]);
 
   return async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const started = Date.now();

@@ -41,6 +41,8 @@ const KEY: AttrRule[] = [
   rule(CKA.LOCAL, 'bool', false, 'never'),
   rule(CKA.KEY_GEN_MECHANISM, 'ulong', false, 'never'),
   rule(CKA.ALLOWED_MECHANISMS, 'mechs', true, 'never'),
+  // Inkan vendor attribute: set only by the module's KMS key service (KeyService.setModuleAttribute).
+  rule(CKA.INKAN_KEY_STATE, 'ulong', false, 'never'),
 ];
 // §4.8 public keys
 const PUBLIC: AttrRule[] = [

@@ -1,7 +1,7 @@
 // The policy gate: the only place that authorises key operations. Every use passes one fixed
 // sequence (DESIGN.md): caller role → object visibility → ownership/sharing → usage attribute
 // → allowed mechanisms → dates → mechanism/key type and size.
-import { CKA, CKO } from '../../pkcs11/constants';
+import { CKA, CKO, INKAN_KEY_STATE } from '../../pkcs11/constants';
 import { HsmError } from '../../errors/hsm-error';
 import type { MechanismDef } from '../../mechanisms/types';
 import type { HsmObject } from '../hsm-object';
@@ -60,6 +60,7 @@ export function checkUse(caller: Caller, obj: HsmObject, use: KeyUse, mech: Mech
   requireRole(caller.principal, 'key.use');
   if (!OBJECT_ACCESS[relation(caller, obj)].use) throw new HsmError('KEY_NOT_FOUND');
   if (!obj.isKey) throw new HsmError('KEY_TYPE_INCONSISTENT', 'the object is not a key');
+  checkKeyState(obj);
   const usage = USAGE_ATTRIBUTE[use];
   const attr = obj.cls === CKO.PRIVATE_KEY && usage.onPrivate !== undefined ? usage.onPrivate : usage.attr;
   if (!obj.bool(attr)) throw new HsmError('KEY_FUNCTION_NOT_PERMITTED', `the key does not permit ${use}`);
@@ -71,6 +72,13 @@ export function checkUse(caller: Caller, obj: HsmObject, use: KeyUse, mech: Mech
   if ((start && now < start) || (end && now > end)) throw new HsmError('KEY_EXPIRED');
   if (typeof mech[MECH_FLAG[use]] !== 'function') throw new HsmError('MECHANISM_INVALID', `${mech.name} cannot ${use}`);
   if (!mech.keyTypes.includes(obj.keyType!)) throw new HsmError('KEY_TYPE_INCONSISTENT', `${mech.name} does not take this key type`);
+}
+
+/** Disabled and pending-deletion keys (KMS key state, CKA_INKAN_KEY_STATE) refuse use on every face. */
+export function checkKeyState(obj: HsmObject): void {
+  const state = obj.attrs.get(CKA.INKAN_KEY_STATE);
+  if (state === undefined || state === INKAN_KEY_STATE.ENABLED) return;
+  throw new HsmError(state === INKAN_KEY_STATE.DISABLED ? 'KEY_DISABLED' : 'KEY_PENDING_DELETION');
 }
 
 /** Key sizes outside a mechanism's range are refused (CKR_KEY_SIZE_RANGE), checked once material is known. */

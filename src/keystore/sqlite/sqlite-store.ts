@@ -2,7 +2,8 @@
 import * as fs from 'node:fs';
 import Database from 'better-sqlite3';
 import { HsmError } from '../../errors/hsm-error';
-import { KeyStore, ObjectRow, UserRow } from '../types';
+import { SqliteAuditStore } from './sqlite-audit';
+import { AccessKeyRow, KeyStore, KmsAliasRow, KmsKeyRow, ObjectRow, UserRow } from '../types';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value BLOB NOT NULL);
@@ -15,6 +16,14 @@ CREATE TABLE IF NOT EXISTS users (
   id TEXT PRIMARY KEY, username TEXT NOT NULL UNIQUE, role TEXT NOT NULL, password_hash TEXT NOT NULL,
   failed_logins INTEGER NOT NULL, locked INTEGER NOT NULL, version INTEGER NOT NULL,
   created INTEGER NOT NULL, mac BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS kms_keys (
+  id TEXT PRIMARY KEY, owner TEXT NOT NULL, data TEXT NOT NULL, version INTEGER NOT NULL,
+  created INTEGER NOT NULL, mac BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS kms_aliases (
+  owner TEXT NOT NULL, name TEXT NOT NULL, target_key_id TEXT NOT NULL, created INTEGER NOT NULL,
+  updated INTEGER NOT NULL, version INTEGER NOT NULL, mac BLOB NOT NULL, PRIMARY KEY (owner, name));
+CREATE TABLE IF NOT EXISTS access_keys (
+  id TEXT PRIMARY KEY, user_id TEXT NOT NULL, sealed BLOB NOT NULL, created INTEGER NOT NULL, mac BLOB NOT NULL);
 `;
 
 interface ObjectSqlRow {
@@ -43,9 +52,21 @@ const userParams = (r: UserRow) => ({
   failed_logins: r.failedLogins, locked: r.locked ? 1 : 0, version: r.version, created: r.created, mac: r.mac,
 });
 
+interface AliasSqlRow { owner: string; name: string; target_key_id: string; created: number; updated: number; version: number; mac: Buffer }
+const toAlias = (r: AliasSqlRow): KmsAliasRow => ({
+  owner: r.owner, name: r.name, targetKeyId: r.target_key_id, created: r.created, updated: r.updated, version: r.version, mac: r.mac,
+});
+const aliasParams = (r: KmsAliasRow) => ({
+  owner: r.owner, name: r.name, target_key_id: r.targetKeyId, created: r.created, updated: r.updated, version: r.version, mac: r.mac,
+});
+interface AccessKeySqlRow { id: string; user_id: string; sealed: Buffer; created: number; mac: Buffer }
+const toAccessKey = (r: AccessKeySqlRow): AccessKeyRow => ({ id: r.id, userId: r.user_id, sealed: r.sealed, created: r.created, mac: r.mac });
+const accessKeyParams = (r: AccessKeyRow) => ({ id: r.id, user_id: r.userId, sealed: r.sealed, created: r.created, mac: r.mac });
+
 export class SqliteKeyStore implements KeyStore {
   readonly kind = 'sqlite';
   private readonly db: Database.Database;
+  readonly audit: SqliteAuditStore;
 
   constructor(file: string) {
     this.db = new Database(file);
@@ -54,6 +75,7 @@ export class SqliteKeyStore implements KeyStore {
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = FULL');
     this.db.exec(SCHEMA);
+    this.audit = new SqliteAuditStore(this.db);
   }
 
   async getMeta(name: string): Promise<Buffer | undefined> {
@@ -114,6 +136,63 @@ export class SqliteKeyStore implements KeyStore {
   }
   async deleteUser(id: string): Promise<boolean> {
     return this.db.prepare('DELETE FROM users WHERE id = ?').run(id).changes === 1;
+  }
+
+  async insertKmsKey(row: KmsKeyRow): Promise<void> {
+    this.db.prepare('INSERT INTO kms_keys VALUES (@id, @owner, @data, @version, @created, @mac)').run(row);
+  }
+  async updateKmsKey(row: KmsKeyRow, expectedVersion: number): Promise<void> {
+    const res = this.db.prepare(`UPDATE kms_keys SET owner=@owner, data=@data, version=@version, created=@created, mac=@mac
+      WHERE id=@id AND version=@expected`).run({ ...row, expected: expectedVersion });
+    if (res.changes !== 1) throw new HsmError('STORE_CONFLICT');
+  }
+  async getKmsKey(id: string): Promise<KmsKeyRow | undefined> {
+    return this.db.prepare('SELECT * FROM kms_keys WHERE id = ?').get(id) as KmsKeyRow | undefined;
+  }
+  async listKmsKeys(): Promise<KmsKeyRow[]> {
+    return this.db.prepare('SELECT * FROM kms_keys ORDER BY created, id').all() as KmsKeyRow[];
+  }
+  async deleteKmsKey(id: string): Promise<boolean> {
+    return this.db.prepare('DELETE FROM kms_keys WHERE id = ?').run(id).changes === 1;
+  }
+
+  async insertKmsAlias(row: KmsAliasRow): Promise<void> {
+    try {
+      this.db.prepare(`INSERT INTO kms_aliases VALUES (@owner, @name, @target_key_id, @created, @updated, @version, @mac)`)
+        .run(aliasParams(row));
+    } catch (err) {
+      if (String((err as { code?: string }).code).startsWith('SQLITE_CONSTRAINT')) throw new HsmError('ALIAS_EXISTS');
+      throw err;
+    }
+  }
+  async updateKmsAlias(row: KmsAliasRow, expectedVersion: number): Promise<void> {
+    const res = this.db.prepare(`UPDATE kms_aliases SET target_key_id=@target_key_id, created=@created, updated=@updated,
+      version=@version, mac=@mac WHERE owner=@owner AND name=@name AND version=@expected`).run({ ...aliasParams(row), expected: expectedVersion });
+    if (res.changes !== 1) throw new HsmError('STORE_CONFLICT');
+  }
+  async getKmsAlias(owner: string, name: string): Promise<KmsAliasRow | undefined> {
+    const r = this.db.prepare('SELECT * FROM kms_aliases WHERE owner = ? AND name = ?').get(owner, name) as AliasSqlRow | undefined;
+    return r && toAlias(r);
+  }
+  async listKmsAliases(owner: string): Promise<KmsAliasRow[]> {
+    return (this.db.prepare('SELECT * FROM kms_aliases WHERE owner = ? ORDER BY name').all(owner) as AliasSqlRow[]).map(toAlias);
+  }
+  async deleteKmsAlias(owner: string, name: string): Promise<boolean> {
+    return this.db.prepare('DELETE FROM kms_aliases WHERE owner = ? AND name = ?').run(owner, name).changes === 1;
+  }
+
+  async insertAccessKey(row: AccessKeyRow): Promise<void> {
+    this.db.prepare('INSERT INTO access_keys VALUES (@id, @user_id, @sealed, @created, @mac)').run(accessKeyParams(row));
+  }
+  async getAccessKey(id: string): Promise<AccessKeyRow | undefined> {
+    const r = this.db.prepare('SELECT * FROM access_keys WHERE id = ?').get(id) as AccessKeySqlRow | undefined;
+    return r && toAccessKey(r);
+  }
+  async listAccessKeys(): Promise<AccessKeyRow[]> {
+    return (this.db.prepare('SELECT * FROM access_keys ORDER BY created, id').all() as AccessKeySqlRow[]).map(toAccessKey);
+  }
+  async deleteAccessKey(id: string): Promise<boolean> {
+    return this.db.prepare('DELETE FROM access_keys WHERE id = ?').run(id).changes === 1;
   }
 
   async close(): Promise<void> { this.db.close(); }

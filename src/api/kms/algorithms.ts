@@ -1,0 +1,83 @@
+// KMS algorithm names as data: which signing, encryption, MAC and key-agreement algorithms each
+// key spec offers (AWS KMS developer guide, "Key spec reference"), and the PKCS#11 mechanism and
+// parameters each one runs as in the core.
+import { CKG, CKK, CKM } from '../../pkcs11/constants';
+import { HASHES } from '../../mechanisms/hashes';
+import type { MechParams } from '../../mechanisms/types';
+import { SPECS, type KmsKeySpec, type KmsKeyUsage } from '../../core/kms-key-specs';
+
+type Hash = 'sha1' | 'sha256' | 'sha384' | 'sha512';
+const hashOf = (h: Hash) => HASHES.find((x) => x.name === h)!;
+
+export interface SigningAlgorithm {
+  hash: Hash;
+  /** Mechanism for MessageType RAW (hash-and-sign) and DIGEST (sign a given digest); none = not allowed. */
+  raw: number;
+  digest?: number;
+  params: MechParams;
+  /** PKCS#1 v1.5 over a digest needs the DigestInfo prefix in front of it. */
+  digestInfo?: boolean;
+  /** ECDSA: the core speaks raw r‖s, KMS speaks DER. */
+  der?: boolean;
+}
+
+const pss = (h: Hash, raw: number): SigningAlgorithm => {
+  const d = hashOf(h);
+  return { hash: h, raw, digest: CKM.RSA_PKCS_PSS, params: { hashAlg: d.ckm, mgf: d.mgf, saltLength: d.len } };
+};
+export const SIGNING_ALGORITHMS: Readonly<Record<string, SigningAlgorithm>> = {
+  RSASSA_PSS_SHA_256: pss('sha256', CKM.SHA256_RSA_PKCS_PSS),
+  RSASSA_PSS_SHA_384: pss('sha384', CKM.SHA384_RSA_PKCS_PSS),
+  RSASSA_PSS_SHA_512: pss('sha512', CKM.SHA512_RSA_PKCS_PSS),
+  RSASSA_PKCS1_V1_5_SHA_256: { hash: 'sha256', raw: CKM.SHA256_RSA_PKCS, digest: CKM.RSA_PKCS, params: {}, digestInfo: true },
+  RSASSA_PKCS1_V1_5_SHA_384: { hash: 'sha384', raw: CKM.SHA384_RSA_PKCS, digest: CKM.RSA_PKCS, params: {}, digestInfo: true },
+  RSASSA_PKCS1_V1_5_SHA_512: { hash: 'sha512', raw: CKM.SHA512_RSA_PKCS, digest: CKM.RSA_PKCS, params: {}, digestInfo: true },
+  ECDSA_SHA_256: { hash: 'sha256', raw: CKM.ECDSA_SHA256, digest: CKM.ECDSA, params: {}, der: true },
+  ECDSA_SHA_384: { hash: 'sha384', raw: CKM.ECDSA_SHA384, digest: CKM.ECDSA, params: {}, der: true },
+  ECDSA_SHA_512: { hash: 'sha512', raw: CKM.ECDSA_SHA512, digest: CKM.ECDSA, params: {}, der: true },
+  ED25519_SHA_512: { hash: 'sha512', raw: CKM.EDDSA, params: {} },
+};
+/** Every name the model has, so an unsupported-but-valid name is a usage error, not a validation error. */
+export const SIGNING_ALGORITHM_NAMES = [...Object.keys(SIGNING_ALGORITHMS), 'SM2DSA', 'ML_DSA_SHAKE_256', 'ED25519_PH_SHA_512'] as const;
+
+export const digestLength = (a: SigningAlgorithm) => hashOf(a.hash).len;
+export const digestInfo = (a: SigningAlgorithm) => hashOf(a.hash).digestInfo;
+
+export const ENCRYPTION_ALGORITHM_NAMES = ['SYMMETRIC_DEFAULT', 'RSAES_OAEP_SHA_1', 'RSAES_OAEP_SHA_256', 'SM2PKE'] as const;
+export const RSA_OAEP: Readonly<Record<string, MechParams>> = {
+  RSAES_OAEP_SHA_1: { hashAlg: CKM.SHA_1, mgf: CKG.MGF1_SHA1 },
+  RSAES_OAEP_SHA_256: { hashAlg: CKM.SHA256, mgf: CKG.MGF1_SHA256 },
+};
+
+export const MAC_ALGORITHMS: Readonly<Record<string, { mech: number; spec: KmsKeySpec }>> = {
+  HMAC_SHA_224: { mech: CKM.SHA224_HMAC, spec: 'HMAC_224' },
+  HMAC_SHA_256: { mech: CKM.SHA256_HMAC, spec: 'HMAC_256' },
+  HMAC_SHA_384: { mech: CKM.SHA384_HMAC, spec: 'HMAC_384' },
+  HMAC_SHA_512: { mech: CKM.SHA512_HMAC, spec: 'HMAC_512' },
+};
+
+/** The algorithms a key offers for one usage (KeyMetadata's *Algorithms lists). */
+export function algorithmsFor(spec: KmsKeySpec, usage: KmsKeyUsage): {
+  encryption?: string[]; signing?: string[]; mac?: string[]; keyAgreement?: string[];
+} {
+  const keyType = SPECS[spec].keyType;
+  if (usage === 'ENCRYPT_DECRYPT') return { encryption: spec === 'SYMMETRIC_DEFAULT' ? ['SYMMETRIC_DEFAULT'] : Object.keys(RSA_OAEP) };
+  if (usage === 'GENERATE_VERIFY_MAC') return { mac: Object.keys(MAC_ALGORITHMS).filter((m) => MAC_ALGORITHMS[m].spec === spec) };
+  if (usage === 'KEY_AGREEMENT') return { keyAgreement: ['ECDH'] };
+  if (keyType === CKK.RSA) return { signing: Object.keys(SIGNING_ALGORITHMS).filter((a) => a.startsWith('RSASSA_')) };
+  if (keyType === CKK.EC_EDWARDS) return { signing: ['ED25519_SHA_512'] };
+  const ecdsa: Partial<Record<KmsKeySpec, string>> = {
+    ECC_NIST_P256: 'ECDSA_SHA_256', ECC_SECG_P256K1: 'ECDSA_SHA_256', ECC_NIST_P384: 'ECDSA_SHA_384', ECC_NIST_P521: 'ECDSA_SHA_512',
+  };
+  return { signing: ecdsa[spec] ? [ecdsa[spec]!] : [] };
+}
+
+/** Import wrapping algorithms → the core's unwrap mechanism (RSA_AES_KEY_WRAP: OAEP of an AES key, then RFC 5649). */
+export const WRAPPING_ALGORITHMS: Readonly<Record<string, { mech: number; params: MechParams }>> = {
+  RSAES_OAEP_SHA_1: { mech: CKM.RSA_PKCS_OAEP, params: RSA_OAEP.RSAES_OAEP_SHA_1 },
+  RSAES_OAEP_SHA_256: { mech: CKM.RSA_PKCS_OAEP, params: RSA_OAEP.RSAES_OAEP_SHA_256 },
+  RSA_AES_KEY_WRAP_SHA_1: { mech: CKM.RSA_AES_KEY_WRAP, params: { ...RSA_OAEP.RSAES_OAEP_SHA_1, aesKeyBits: 256 } },
+  RSA_AES_KEY_WRAP_SHA_256: { mech: CKM.RSA_AES_KEY_WRAP, params: { ...RSA_OAEP.RSAES_OAEP_SHA_256, aesKeyBits: 256 } },
+};
+export const WRAPPING_ALGORITHM_NAMES = ['RSAES_PKCS1_V1_5', ...Object.keys(WRAPPING_ALGORITHMS), 'SM2PKE'] as const;
+export const WRAPPING_KEY_SPECS: Readonly<Record<string, number>> = { RSA_2048: 2048, RSA_3072: 3072, RSA_4096: 4096 };

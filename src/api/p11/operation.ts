@@ -1,0 +1,66 @@
+// The life of a cryptographic operation in a session (PKCS#11 2.40 §5.8-§5.13): *Init checks
+// and records it, single-part calls and *Final end it, *Update gathers input. A result that
+// does not fit the application's buffer is kept, and the operation stays active, so the
+// follow-up call with a big enough buffer gets the same bytes without redoing the work (§5.2).
+import { HsmError } from '../../errors/hsm-error';
+import { checkUse, type KeyUse } from '../../core/policy/gate';
+import { mechanism } from '../../mechanisms/registry';
+import { fitBytes, isLengthOnly, type BytesOutput, type Mechanism, type OutputBufferHint } from '../../protocol/p11rpc';
+import { mechFromWire } from './mechanism';
+import { MAX_MULTIPART, type Operation, type OpKind, type P11Context, type Session } from './state';
+
+/** *Init: one operation of a kind per session; the key is checked by the policy gate now, for early errors, and again on use. */
+export async function beginKeyed(ctx: P11Context, s: Session, kind: OpKind, use: KeyUse, m: Mechanism | null, keyHandle: number): Promise<void> {
+  if (s.ops.has(kind)) throw new HsmError('OPERATION_ACTIVE');
+  const caller = ctx.conn.userCaller(s);
+  const mech = mechFromWire(m);
+  const key = await ctx.conn.key(s, keyHandle);
+  checkUse(caller, key, use, mechanism(mech.type));
+  s.ops.set(kind, { kind, mech, key, parts: [], partsLength: 0 });
+}
+
+export function active(s: Session, kind: OpKind): Operation {
+  const op = s.ops.get(kind);
+  if (!op) throw new HsmError('OPERATION_NOT_INITIALIZED');
+  return op;
+}
+
+/** *Update: input is copied (request bodies are zeroed after each call) and gathered up to a cap. */
+export function addPart(s: Session, op: Operation, part: Buffer | null): void {
+  const data = part ?? Buffer.alloc(0);
+  if (op.partsLength + data.length > MAX_MULTIPART) {
+    s.ops.delete(op.kind);
+    throw new HsmError('DATA_LEN_RANGE', 'multi-part input too large');
+  }
+  op.parts.push(Buffer.from(data));
+  op.partsLength += data.length;
+}
+
+export function takeParts(op: Operation): Buffer {
+  const all = Buffer.concat(op.parts, op.partsLength);
+  op.parts = [];
+  op.partsLength = 0;
+  return all;
+}
+
+/**
+ * Runs the operation's step that produces output: reuses a held result for the same input,
+ * answers a size query or too-small buffer with the length only (§7.1, operation stays active),
+ * ends the operation when the bytes go out or anything fails.
+ */
+export async function produce(s: Session, op: Operation, input: Buffer | 'final', hint: OutputBufferHint,
+  compute: (data: Buffer) => Promise<Buffer>): Promise<BytesOutput> {
+  try {
+    const held = op.held;
+    const same = held !== undefined && (held.input === 'final' ? input === 'final' : input !== 'final' && held.input.equals(input));
+    const output = same ? held!.output : await compute(input === 'final' ? takeParts(op) : input);
+    // An empty result fits any buffer: answering "length 0" would keep the operation alive forever (§7.1).
+    const out = output.length === 0 ? output : fitBytes(hint, output);
+    if (isLengthOnly(out)) op.held = { input: input === 'final' ? 'final' : Buffer.from(input), output };
+    else s.ops.delete(op.kind);
+    return out;
+  } catch (err) {
+    s.ops.delete(op.kind);
+    throw err;
+  }
+}

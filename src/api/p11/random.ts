@@ -1,0 +1,18 @@
+// Random number generation functions (PKCS#11 2.40 §5.15).
+import { HsmError } from '../../errors/hsm-error';
+import type { RequestArgs } from '../../protocol/p11rpc';
+import type { P11Context } from './state';
+
+type R = Promise<readonly unknown[]>;
+
+/** The module's generator is the operating system's; it takes no seed (§5.15 allows refusing). */
+export async function C_SeedRandom(ctx: P11Context, [handle]: RequestArgs<'C_SeedRandom'>): R {
+  ctx.conn.session(handle);
+  throw new HsmError('RANDOM_SEED_NOT_SUPPORTED');
+}
+
+/** research/p11kit-rpc.md §10: the capacity is the requested length; answer exactly that many bytes. */
+export async function C_GenerateRandom(ctx: P11Context, [handle, hint]: RequestArgs<'C_GenerateRandom'>): R {
+  ctx.conn.session(handle);
+  return [await ctx.hsm.crypto.random(hint.capacity)];
+}

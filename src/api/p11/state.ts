@@ -1,0 +1,161 @@
+// What one p11-kit connection holds (research/p11kit-rpc.md §9.3: the reference server runs one
+// module instance per connection): its login, its sessions with their active operations, and
+// its object handles. Closing the connection is an implicit C_Finalize.
+//
+// Session × login (PKCS#11 2.40 §5.4, §5.5):
+//   not logged in → RO/RW public session: sees public objects, creates nothing, uses no key
+//   USER login    → RO/RW user functions: a crypto user, owns what it makes
+//   SO login      → RW SO functions: a crypto officer; no RO session may exist (and none may open)
+import type { Hsm } from '../../core/hsm';
+import type { HsmObject } from '../../core/hsm-object';
+import type { Caller, Principal } from '../../core/principal';
+import { HsmError } from '../../errors/hsm-error';
+import type { Logger } from '../../config/logger';
+import { CKF_SESSION, CKS, CKU, MAX_SESSIONS_PER_CONNECTION } from './constants';
+import type { Mech } from './mechanism';
+import type { Slot } from './slots';
+
+export type OpKind = 'find' | 'encrypt' | 'decrypt' | 'digest' | 'sign' | 'verify' | 'wrap';
+
+/** An active operation (§5.2): single-part results are cached so a size query does not redo the work. */
+export interface Operation {
+  kind: OpKind;
+  mech: Mech;
+  key?: HsmObject;
+  /** Multi-part input gathered by *Update, run at *Final. */
+  parts: Buffer[];
+  partsLength: number;
+  /** Result computed for a too-small buffer, with the input it belongs to (§7.1: the operation stays active). */
+  held?: { input: Buffer | 'final'; output: Buffer };
+  /** C_FindObjects results not yet returned. */
+  found?: number[];
+}
+
+/** Data one multi-part operation may gather before *Final (the core caps single inputs the same way). */
+export const MAX_MULTIPART = 64 * 1024 * 1024;
+
+export class Session {
+  readonly ops = new Map<OpKind, Operation>();
+  constructor(readonly handle: number, readonly slot: Slot, readonly flags: number, readonly tag: string) {}
+  get rw(): boolean { return (this.flags & CKF_SESSION.RW_SESSION) !== 0; }
+}
+
+/** Object handles of one connection: small non-zero integers for the core's object ids (§10: keep < 2^32). */
+export class HandleTable {
+  private next = 1;
+  private readonly byHandle = new Map<number, string>();
+  private readonly byId = new Map<string, number>();
+
+  handleOf(id: string): number {
+    let h = this.byId.get(id);
+    if (h === undefined) {
+      h = this.next++;
+      this.byHandle.set(h, id);
+      this.byId.set(id, h);
+    }
+    return h;
+  }
+  idOf(handle: number): string | undefined { return this.byHandle.get(handle); }
+  forget(handle: number): void {
+    const id = this.byHandle.get(handle);
+    if (id !== undefined) this.byId.delete(id);
+    this.byHandle.delete(handle);
+  }
+}
+
+export interface Login { userType: number; principal: Principal }
+
+const ANONYMOUS: Principal = Object.freeze({ id: '', username: '', role: 'auditor' });
+
+export class ConnectionState {
+  initialized = false;
+  login?: Login;
+  readonly sessions = new Map<number, Session>();
+  readonly handles = new HandleTable();
+  private nextSession = 1;
+
+  constructor(readonly id: string, readonly hsm: Hsm, readonly log: Logger, readonly slots: readonly Slot[]) {}
+
+  requireInitialized(): void {
+    if (!this.initialized) throw new HsmError('CRYPTOKI_NOT_INITIALIZED');
+  }
+
+  slot(slotId: number): Slot {
+    this.requireInitialized();
+    const slot = this.slots.find((s) => s.id === slotId);
+    if (!slot) throw new HsmError('SLOT_ID_INVALID');
+    return slot;
+  }
+
+  session(handle: number): Session {
+    this.requireInitialized();
+    const s = this.sessions.get(handle);
+    if (!s) throw new HsmError('SESSION_HANDLE_INVALID');
+    return s;
+  }
+
+  openSession(slot: Slot, flags: number): Session {
+    if (this.sessions.size >= MAX_SESSIONS_PER_CONNECTION) throw new HsmError('BAD_REQUEST', 'too many open sessions');
+    const handle = this.nextSession++;
+    const s = new Session(handle, slot, flags, `${this.id}/${handle}`);
+    this.sessions.set(handle, s);
+    return s;
+  }
+
+  /** §5.4: closing a session destroys its session objects; closing the last one logs out. */
+  closeSession(s: Session): void {
+    s.ops.clear();
+    this.sessions.delete(s.handle);
+    this.hsm.keys.dropSession(s.tag);
+    if (![...this.sessions.values()].some((o) => o.slot === s.slot)) this.login = undefined;
+  }
+
+  closeAll(): void {
+    for (const s of [...this.sessions.values()]) this.closeSession(s);
+    this.login = undefined;
+  }
+
+  state(s: Session): number {
+    if (this.login?.userType === CKU.SO) return CKS.RW_SO_FUNCTIONS;
+    if (this.login) return s.rw ? CKS.RW_USER_FUNCTIONS : CKS.RO_USER_FUNCTIONS;
+    return s.rw ? CKS.RW_PUBLIC_SESSION : CKS.RO_PUBLIC_SESSION;
+  }
+
+  /** Who the core sees: the logged-in user, or an anonymous reader of public objects. */
+  caller(s: Session): Caller {
+    return { principal: this.login?.principal ?? ANONYMOUS, face: 'p11', session: s.tag };
+  }
+
+  /** Key use and object creation need a crypto user (an SO is an officer: it manages users, never keys). */
+  userCaller(s: Session): Caller {
+    if (this.login?.userType !== CKU.USER) throw new HsmError('AUTH_REQUIRED');
+    return this.caller(s);
+  }
+
+  /** Token objects may only be made, changed or destroyed in a R/W session (§5.4). */
+  requireWritable(s: Session, token: boolean): void {
+    if (token && !s.rw) throw new HsmError('SESSION_READ_ONLY');
+  }
+
+  async object(s: Session, handle: number): Promise<HsmObject> {
+    const id = this.handles.idOf(handle);
+    if (id === undefined) throw new HsmError('KEY_NOT_FOUND');
+    return this.hsm.keys.get(this.caller(s), id);
+  }
+
+  /** A key for an operation: an unknown or invisible handle is CKR_KEY_HANDLE_INVALID. */
+  async key(s: Session, handle: number): Promise<HsmObject> {
+    try {
+      return await this.object(s, handle);
+    } catch (err) {
+      if (err instanceof HsmError && err.code === 'KEY_NOT_FOUND') throw new HsmError('KEY_HANDLE_INVALID');
+      throw err;
+    }
+  }
+}
+
+/** What every C_* handler receives. */
+export interface P11Context {
+  readonly hsm: Hsm;
+  readonly conn: ConnectionState;
+}

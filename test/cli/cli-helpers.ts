@@ -1,0 +1,89 @@
+// Runs the real `inkan` command (bin/inkan.js) as a child process with no terminal, and
+// starts `inkan serve` processes whose output is captured. Shared by the CLI and log-secrecy tests.
+import { spawn, ChildProcess } from 'node:child_process';
+import { INKAN_BIN } from '../helpers/harness';
+
+export interface CliResult { code: number; stdout: Buffer; out: string; err: string }
+
+/** The environment without any INKAN_* variable of the caller, plus `env`. */
+function cleanEnv(env: Record<string, string | undefined>): NodeJS.ProcessEnv {
+  const base: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('INKAN_')) base[k] = v;
+  for (const [k, v] of Object.entries(env)) if (v !== undefined) base[k] = v;
+  return base;
+}
+
+/** Runs `node bin/inkan.js ...args` asynchronously (the server may live in this process). */
+export function inkan(args: string[], env: Record<string, string | undefined>, input?: Buffer | string): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [INKAN_BIN, ...args], { env: cleanEnv(env), stdio: ['pipe', 'pipe', 'pipe'] });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout.on('data', (c: Buffer) => out.push(c));
+    child.stderr.on('data', (c: Buffer) => err.push(c));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      const stdout = Buffer.concat(out);
+      resolve({ code: code ?? -1, stdout, out: stdout.toString('utf8'), err: Buffer.concat(err).toString('utf8') });
+    });
+    child.stdin.end(input ?? '');
+  });
+}
+
+/** The code of a `--json` error answer ({"error":{code,message}} on stdout). */
+export function jsonError(r: CliResult): { code: string; message: string } {
+  const parsed = JSON.parse(r.out) as { error?: { code: string; message: string } };
+  if (!parsed.error) throw new Error(`expected an error answer, got ${r.out}`);
+  return parsed.error;
+}
+
+export interface ServeProcess {
+  url: string;
+  child: ChildProcess;
+  stdout(): string;
+  stderr(): string;
+  /** SIGTERM, then waits for the exit (SIGKILL after 10 s). */
+  stop(): Promise<number | null>;
+}
+
+/** Starts `inkan serve ...args` and resolves once it has printed its admin API URL. */
+export function serve(args: string[], env: Record<string, string | undefined> = {}): Promise<ServeProcess> {
+  const child = spawn(process.execPath, [INKAN_BIN, 'serve', ...args], { env: cleanEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  let exited = false;
+  const exit = new Promise<number | null>((resolve) => child.on('exit', (code) => { exited = true; resolve(code); }));
+  const proc = (url: string): ServeProcess => ({
+    url, child, stdout: () => out, stderr: () => err,
+    async stop() {
+      if (exited) return child.exitCode;
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      try { return await exit; } finally { clearTimeout(timer); }
+    },
+  });
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`serve did not start:\n${out}\n${err}`)); }, 30_000);
+    const check = () => {
+      // The banner on stdout comes last (after the "listening" log line), dev credentials included.
+      const m = /admin API at (https?:\/\/\S+)/.exec(out);
+      if (m) { clearTimeout(timer); resolve(proc(m[1])); }
+    };
+    child.stdout!.on('data', (c: Buffer) => { out += c.toString('utf8'); check(); });
+    child.stderr!.on('data', (c: Buffer) => { err += c.toString('utf8'); check(); });
+    void exit.then((code) => { clearTimeout(timer); reject(new Error(`serve exited with ${code} before listening:\n${out}\n${err}`)); });
+  });
+}
+
+/** A TCP port that was free a moment ago on 127.0.0.1. */
+export async function freePort(): Promise<number> {
+  const net = await import('node:net');
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as import('node:net').AddressInfo;
+      s.close(() => resolve(port));
+    });
+  });
+}
