@@ -9,11 +9,15 @@ import { Hsm } from './core/hsm';
 import { CHECKPOINT_SECONDS } from './core/audit/audit-log';
 import { SqliteKeyStore } from './keystore/sqlite/sqlite-store';
 import { createAdminHandler } from './api/admin/server';
-import { addDevCredentials, bootstrapDev, DevCredentials } from './config/dev-mode';
+import { AdminSessions } from './api/admin/sessions';
+import { ServerMetrics } from './api/metrics/metrics';
+import { createOpsHandler } from './api/metrics/handler';
+import { addDevCredentials, bootstrapDev, DEV_KEY_FILE, DevCredentials } from './config/dev-mode';
 import { listenP11, P11Listener } from './api/p11/listener';
 import { createKmsApi } from './api/kms';
 import { devKmsCredentials } from './config/dev-kms';
 import { createLogger, Logger } from './config/logger';
+import { parseDuration, scheduleBackups, watchTamper } from './config/server-tasks';
 
 export interface ServerConfig {
   dataDir: string;
@@ -25,6 +29,12 @@ export interface ServerConfig {
   node?: string;
   selfTestFault?: string;
   log?: Logger;
+  /** Scheduled backups: every (e.g. "24h") into dir, keeping the newest `backupKeep`. */
+  backupEvery?: string;
+  backupDir?: string;
+  backupKeep?: number;
+  /** A file whose appearance or change zeroises the module (SIGUSR2 does too). */
+  tamperFile?: string;
   /** Unix socket of the PKCS#11 face (p11-kit RPC); default <dataDir>/p11.sock. */
   p11Socket?: string;
 }
@@ -48,23 +58,30 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
   }
   fs.mkdirSync(cfg.dataDir, { recursive: true, mode: 0o700 });
   const store = new SqliteKeyStore(path.join(cfg.dataDir, 'inkan.db'));
+  const metrics = new ServerMetrics();
   const hsm = new Hsm(store, {
-    node: cfg.node, selfTestFault: cfg.selfTestFault,
+    node: cfg.node, selfTestFault: cfg.selfTestFault, onZeroize: () => fs.rmSync(path.join(cfg.dataDir, DEV_KEY_FILE), { force: true }), onOperation: metrics.operation,
     events: (e) => log.info('key event', { op: e.op, user: e.caller.principal.username, face: e.caller.face, object: e.objectId, detail: e.detail }),
   });
   await hsm.start();
   const st = await hsm.status();
   log.info('self-tests finished', { passed: st.selfTests.passed, failed: st.selfTests.failed.join(',') || undefined, state: st.state });
 
-  const admin = createAdminHandler(hsm, log);
+  const sessions = new AdminSessions();
+  metrics.addSessions('admin', () => sessions.active());
+  const admin = createAdminHandler(hsm, log, sessions);
+  const ops = createOpsHandler(hsm, metrics, log);
   const kms = createKmsApi(hsm, log);
   // One listener, two faces: AWS SDKs always send X-Amz-Target; the admin API never does.
+  // /metrics, /healthz and /readyz come first: unauthenticated, for scrapers and load balancers.
   const handler = (req: http.IncomingMessage, res: http.ServerResponse) => {
+    if (ops(req, res)) return;
     void (req.headers['x-amz-target'] !== undefined ? kms(req, res) : admin(req, res));
   };
   const server = tls
     ? https.createServer({ cert: fs.readFileSync(cfg.tlsCert!), key: fs.readFileSync(cfg.tlsKey!) }, handler)
     : http.createServer(handler);
+  metrics.trackConnections(server);
   server.keepAliveTimeout = 65_000;
   server.requestTimeout = 120_000;
   await new Promise<void>((resolve, reject) => {
@@ -98,11 +115,17 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
   log.info('listening', { url, p11: p11Listener.address, state: hsm.state, dev: Boolean(cfg.dev) });
   const checkpoints = setInterval(() => void hsm.audit.checkpointIfNew(), CHECKPOINT_SECONDS * 1000);
   checkpoints.unref();
+  const stopBackups = cfg.backupEvery
+    ? scheduleBackups(hsm, cfg.backupDir ?? path.join(cfg.dataDir, 'backups'), parseDuration(cfg.backupEvery), cfg.backupKeep ?? 7, log)
+    : () => {};
+  const stopTamper = watchTamper(hsm, cfg.tamperFile, log);
 
   return {
     hsm, url, credentials, p11Address: p11Listener.address,
     async close() {
       clearInterval(checkpoints);
+      stopBackups();
+      stopTamper();
       await new Promise<void>((resolve) => { server.close(() => resolve()); server.closeAllConnections(); });
       await p11Listener.close();
       if (hsm.state === 'unsealed') await hsm.seal();

@@ -31,6 +31,31 @@ export class AdminClient {
     return json as T;
   }
 
+  /** A binary request (backups), reporting received bytes to `progress`. */
+  async binary(method: string, path: string, body?: Buffer, progress?: (bytes: number) => void): Promise<Buffer> {
+    let res: Response;
+    try {
+      res = await fetch(new URL(path, this.server), {
+        method, body,
+        headers: { 'content-type': 'application/octet-stream', ...(this.token ? { authorization: `Bearer ${this.token}` } : {}) },
+      });
+    } catch (err) {
+      throw new CliError('UNREACHABLE', `cannot reach the Inkan server at ${this.server} (${(err as Error).message})`);
+    }
+    if (!res.ok || !res.body) {
+      const json = await res.json().catch(() => ({})) as { error?: { code?: string; message?: string } };
+      throw new CliError(json.error?.code ?? 'HTTP_' + res.status, json.error?.message ?? `HTTP ${res.status}`, res.status);
+    }
+    const chunks: Buffer[] = [];
+    let bytes = 0;
+    for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+      chunks.push(Buffer.from(chunk));
+      bytes += chunk.length;
+      progress?.(bytes);
+    }
+    return Buffer.concat(chunks);
+  }
+
   async login(creds: Credentials): Promise<{ role: string }> {
     const r = await this.request<{ token: string; role: string }>('POST', '/v1/login', creds);
     this.token = r.token;

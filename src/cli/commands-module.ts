@@ -4,7 +4,6 @@ import { Command } from 'commander';
 import { CliError } from './client';
 import { prompt } from './io';
 import type { Ctx } from './main';
-import { startServer } from '../server';
 
 function parseListen(text: string): { host: string; port: number } {
   const m = /^(\[[^\]]+\]|[^:]+):(\d+)$/.exec(text);
@@ -22,11 +21,19 @@ export function registerModuleCommands(program: Command, ctx: Ctx): void {
     .option('--tls-key <file>', 'TLS private key')
     .option('--node <name>', 'node name for logs and status', 'node-1')
     .option('--p11-socket <path>', 'unix socket of the PKCS#11 face (p11-kit RPC; default <data>/p11.sock)')
+    .option('--backup-every <duration>', 'take a backup every so often while unsealed, e.g. 24h')
+    .option('--backup-dir <dir>', 'where scheduled backups go (default <data>/backups)')
+    .option('--backup-keep <n>', 'how many scheduled backups to keep', '7')
+    .option('--tamper-file <path>', 'zeroise the module when this file appears or changes (SIGUSR2 does too)')
     .action(async (o) => {
       const { host, port } = parseListen(o.http);
+      // Loaded here only: every other command is a small HTTP client and starts faster without it.
+      const { startServer } = await import('../server');
       const server = await startServer({
         dataDir: path.resolve(o.data), host, port, dev: o.dev, tlsCert: o.tlsCert, tlsKey: o.tlsKey, node: o.node,
         selfTestFault: process.env.INKAN_TEST_SELFTEST_FAULT, p11Socket: o.p11Socket ? path.resolve(o.p11Socket) : undefined,
+        backupEvery: o.backupEvery, backupDir: o.backupDir ? path.resolve(o.backupDir) : undefined, backupKeep: Number(o.backupKeep),
+        tamperFile: o.tamperFile ? path.resolve(o.tamperFile) : undefined,
       });
       const creds = server.credentials;
       const lines = [`Inkan ${server.hsm.state} — admin API at ${server.url}`,
@@ -35,6 +42,8 @@ export function registerModuleCommands(program: Command, ctx: Ctx): void {
         lines.push('DEVELOPMENT MODE — never use these credentials or this data directory in production.',
           `  crypto officer: ${creds.officer.username} / ${creds.officer.password}`,
           `  crypto user:    ${creds.user.username} / ${creds.user.password}  (PKCS#11 user PIN: ${creds.user.username}:${creds.user.password})`,
+          ...(creds.kms ? [`  KMS (any AWS SDK): AWS_ENDPOINT_URL_KMS=${server.url} AWS_REGION=${(creds.kms as { region: string }).region} `
+            + `AWS_ACCESS_KEY_ID=${(creds.kms as { accessKeyId: string }).accessKeyId} AWS_SECRET_ACCESS_KEY=<in dev-credentials.json>`] : []),
           `  written to ${path.join(path.resolve(o.data), 'dev-credentials.json')}`);
       }
       ctx.print(lines.join('\n'), { url: server.url, p11Address: server.p11Address, state: server.hsm.state, credentials: creds });

@@ -6,6 +6,7 @@ import { credentials } from './io';
 import { registerModuleCommands } from './commands-module';
 import { registerKeyCommands } from './commands-keys';
 import { registerAuditCommands } from './commands-audit';
+import { registerBackupCommands } from './commands-backup';
 import { registerP11Commands } from './commands-p11';
 import { registerAccessKeyCommands } from './commands-access-keys';
 
@@ -42,6 +43,7 @@ export function buildProgram(): Command {
   registerModuleCommands(program, ctx);
   registerKeyCommands(program, ctx);
   registerAuditCommands(program, ctx);
+  registerBackupCommands(program, ctx);
   registerP11Commands(program);
   registerAccessKeyCommands(program, ctx);
   return program;

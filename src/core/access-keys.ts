@@ -12,6 +12,12 @@ import type { Principal, Role } from './principal';
 import type { UserService } from './users';
 
 export const MAX_ACCESS_KEYS_PER_USER = 10;
+/** A verified lookup is reused this long: revocation (key deletion elsewhere, user locked or deleted)
+ *  takes effect within it on every node; deleting through this node takes effect at once. */
+export const LOOKUP_TTL_MS = 2000;
+const MAX_CACHED = 10_000;
+
+type Lookup = { secretAccessKey: string; principal: Principal };
 const BASE32 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
 
 export interface AccessKeyInfo { accessKeyId: string; username: string; created: string }
@@ -25,6 +31,9 @@ function newAccessKeyId(): string {
 }
 
 export class AccessKeyService {
+  /** Per DomainKeys instance, so sealing (which drops the instance) drops the cache with it. */
+  private readonly cache = new WeakMap<DomainKeys, Map<string, { at: number; value: Lookup }>>();
+
   constructor(private readonly store: KeyStore, private readonly keys: () => DomainKeys, private readonly users: UserService) {}
 
   /** A crypto user issues a key for itself; a crypto officer may issue one for any crypto user. */
@@ -55,12 +64,28 @@ export class AccessKeyService {
     const row = typeof accessKeyId === 'string' ? await this.store.getAccessKey(accessKeyId) : undefined;
     if (!row || (actor.role !== 'officer' && row.userId !== actor.id)) throw new HsmError('ACCESS_KEY_NOT_FOUND');
     await this.store.deleteAccessKey(row.id);
+    this.cache.get(this.keys())?.delete(row.id);
   }
 
   /** For SigV4 verification: the secret and the crypto user it authenticates, or undefined.
    *  Keys of deleted, locked or no-longer-crypto users authenticate nobody. */
-  async lookup(accessKeyId: string): Promise<{ secretAccessKey: string; principal: Principal } | undefined> {
+  async lookup(accessKeyId: string): Promise<Lookup | undefined> {
     const keys = this.keys();
+    let cached = this.cache.get(keys);
+    if (!cached) { cached = new Map(); this.cache.set(keys, cached); }
+    const hit = cached.get(accessKeyId);
+    if (hit && Date.now() - hit.at < LOOKUP_TTL_MS) return hit.value;
+    const value = await this.load(keys, accessKeyId);
+    if (value) {
+      if (cached.size >= MAX_CACHED) cached.clear(); // only known keys are cached, so this bound is rarely met
+      cached.set(accessKeyId, { at: Date.now(), value });
+    } else {
+      cached.delete(accessKeyId);
+    }
+    return value;
+  }
+
+  private async load(keys: DomainKeys, accessKeyId: string): Promise<Lookup | undefined> {
     const row = await this.store.getAccessKey(accessKeyId);
     if (!row) return undefined;
     checkAccessKey(keys, row);

@@ -72,7 +72,8 @@ export class CryptoService {
 
   async random(n: number): Promise<Buffer> {
     if (!Number.isSafeInteger(n) || n < 0 || n > MAX_RANDOM) throw new HsmError('DATA_LEN_RANGE', `random length must be 0-${MAX_RANDOM}`);
-    return c.randomBytesAsync(n);
+    // A thread-pool hop costs more than drawing a few KiB; only large requests leave the event loop.
+    return n <= 4096 ? c.randomBytes(n) : c.randomBytesAsync(n);
   }
 
   /** C_WrapKey: the target must be extractable; CKA_WRAP_WITH_TRUSTED needs a trusted wrapping key (§4.9). */

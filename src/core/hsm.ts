@@ -15,7 +15,8 @@ import type { Principal } from './principal';
 import { runSelfTests, SelfTestResult } from './self-test/self-tests';
 import { UserService } from './users';
 import { AuditLog } from './audit/audit-log';
-import { audit } from './audit/audited';
+import { BackupHeader, createBackup, MAX_BACKUP, NOT_BACKED_UP, openBackup, readHeader } from './backup';
+import { audit, OperationObserver } from './audit/audited';
 import { CRYPTO_OPS, KEY_OPS, USER_OPS } from './audit/ops';
 import { AccessKeyService } from './access-keys';
 import { KmsAliasService } from './kms-aliases';
@@ -30,6 +31,10 @@ export interface HsmOptions {
   /** Test-only: names a self-test whose answer is flipped, to prove the error state. */
   selfTestFault?: string;
   events?: EventSink;
+  /** Told of every audited core operation and its duration (metrics); never changes its outcome. */
+  onOperation?: OperationObserver;
+  /** Called after zeroisation, to destroy key material kept outside the store (the dev key file). */
+  onZeroize?: () => void;
 }
 
 export interface Status {
@@ -39,6 +44,7 @@ export interface Status {
   threshold?: number;
   shares?: number;
   unsealProgress?: number;
+  restorePending: boolean;
   selfTests: { passed: boolean; failed: string[]; count: number };
   node: string;
   keystore: string;
@@ -66,6 +72,7 @@ export class Hsm {
   private initialized = false;
   private pending: Buffer[] = [];
   private auditKey?: c.KeyObject;
+  private pendingRestore?: { blob: Buffer; header: BackupHeader; threshold: number };
   readonly audit: AuditLog;
   private readonly objects: ObjectStore;
   readonly users: UserService;
@@ -88,9 +95,9 @@ export class Hsm {
     this.kmsAliases = new KmsAliasService(store, keys);
     this.accessKeys = new AccessKeyService(store, keys, this.users);
     this.audit = new AuditLog(store.audit, this.node, () => this.auditKey);
-    audit(this.keys, this.audit, KEY_OPS);
-    audit(this.crypto, this.audit, CRYPTO_OPS);
-    audit(this.users, this.audit, USER_OPS);
+    audit(this.keys, this.audit, KEY_OPS, opts.onOperation);
+    audit(this.crypto, this.audit, CRYPTO_OPS, opts.onOperation);
+    audit(this.users, this.audit, USER_OPS, opts.onOperation);
   }
 
   /** Records a module-level event (init, unseal, seal, self-test, zeroize, backup). */
@@ -145,8 +152,9 @@ export class Hsm {
     const failed = this.selfTests.filter((t) => !t.passed).map((t) => t.name);
     return {
       state: this.state, initialized: this.initialized, sealed: !this.domainKeys,
-      threshold: await meta('threshold'), shares: await meta('shares'),
+      threshold: this.pendingRestore?.threshold ?? await meta('threshold'), shares: await meta('shares'),
       unsealProgress: this.domainKeys ? undefined : this.pending.length,
+      restorePending: this.pendingRestore !== undefined,
       selfTests: { passed: failed.length === 0 && this.selfTests.length > 0, failed, count: this.selfTests.length },
       node: this.node, keystore: this.store.kind, mechanisms: allMechanisms().length,
       audit: { records: (await this.store.audit.head().catch(() => ({ seq: -1 }))).seq, writeFailures: this.audit.failures, lastFailure: this.audit.lastFailure },
@@ -203,9 +211,10 @@ export class Hsm {
 
   private async takeShare(shareText: string): Promise<{ sealed: boolean; progress: number; threshold: number }> {
     if (this.state === 'error') throw new HsmError('SELF_TEST_FAILED');
-    if (!this.initialized) throw new HsmError('NOT_INITIALIZED');
+    const restore = this.pendingRestore;
+    if (!this.initialized && !restore) throw new HsmError('NOT_INITIALIZED');
     if (this.domainKeys) throw new HsmError('ALREADY_UNSEALED');
-    const threshold = Number((await this.store.getMeta('threshold'))!.toString());
+    const threshold = restore ? restore.threshold : Number((await this.store.getMeta('threshold'))!.toString());
     const share = decodeShare(shareText);
     if (this.pending.some((p) => p[DMK_LEN] === share[DMK_LEN])) throw new HsmError('SHARE_DUPLICATE');
     this.pending.push(share);
@@ -217,7 +226,13 @@ export class Hsm {
       if (threshold === 1) dmk = given[0].subarray(0, DMK_LEN);
       else { const out = await combine(given.map(u8)); dmk = Buffer.from(out.buffer, out.byteOffset, out.length); }
       const candidate = new DomainKeys(dmk);
-      if (!c.timingSafeEqual(candidate.checkValue(), (await this.store.getMeta('dmk_check'))!)) throw new HsmError('SHARES_WRONG');
+      const expected = restore ? Buffer.from(restore.header.dmkCheck, 'hex') : (await this.store.getMeta('dmk_check'))!;
+      if (!c.timingSafeEqual(candidate.checkValue(), expected)) throw new HsmError('SHARES_WRONG');
+      if (restore) {
+        await this.store.bulk.replace(openBackup(candidate, restore.blob).tables);
+        this.pendingRestore = undefined;
+        this.initialized = true;
+      }
       this.setKeys(candidate);
       return { sealed: false, progress: threshold, threshold };
     } catch (err) {
@@ -226,6 +241,56 @@ export class Hsm {
       dmk?.fill(0);
       for (const g of given) g.fill(0);
     }
+  }
+
+  /** An encrypted backup of the whole domain (crypto officer). */
+  backup(actor: Principal): Promise<Buffer> {
+    return this.audited('backup.create', actor, async () => {
+      requireRole(actor, 'module.backup');
+      const keys = this.requireKeys();
+      const tables = await this.store.bulk.dump(NOT_BACKED_UP);
+      return createBackup(keys, tables, {
+        created: new Date().toISOString(), node: this.node, dmkCheck: keys.checkValue().toString('hex'),
+        threshold: Number((await this.store.getMeta('threshold'))!.toString()), auditHead: await this.store.audit.head(),
+      });
+    });
+  }
+
+  /** Restores a backup. On an unsealed module with the same master key it replaces the domain at
+   *  once (crypto officer); on an uninitialised module it waits for the backup's unseal shares. */
+  restore(actor: Principal | undefined, blob: Buffer): Promise<{ restored: boolean; threshold: number; counts: Record<string, number> }> {
+    return this.audited('backup.restore', actor, async () => {
+      if (this.state === 'error') throw new HsmError('SELF_TEST_FAILED');
+      if (blob.length > MAX_BACKUP) throw new HsmError('REQUEST_TOO_LARGE');
+      const { header } = readHeader(blob);
+      if (!this.initialized) {
+        this.pendingRestore = { blob, header, threshold: header.threshold };
+        this.pending = [];
+        return { restored: false, threshold: header.threshold, counts: header.counts };
+      }
+      if (!actor) throw new HsmError('AUTH_REQUIRED');
+      requireRole(actor, 'module.backup');
+      const { tables } = openBackup(this.requireKeys(), blob);
+      await this.store.bulk.replace(tables);
+      this.objects.clear();
+      return { restored: true, threshold: header.threshold, counts: header.counts };
+    });
+  }
+
+  /** Destroys the master key and every sealed object, leaving an uninitialised module; the audit
+   *  chain is kept and its last record says so. `actor` undefined for a tamper signal. */
+  zeroize(actor?: Principal): Promise<void> {
+    return this.audited('module.zeroize', actor, async () => {
+      if (actor) requireRole(actor, 'module.zeroize');
+      await this.audit.checkpoint().catch(() => undefined);
+      this.setKeys(undefined);
+      this.objects.clear();
+      this.pending = [];
+      this.pendingRestore = undefined;
+      await this.store.bulk.wipe(NOT_BACKED_UP);
+      this.initialized = false;
+      this.opts.onZeroize?.();
+    });
   }
 
   /** Drops every key from memory. `actor` undefined only for the server's own shutdown. */

@@ -159,6 +159,7 @@ export class KeyService {
 
   /** Visible objects whose attributes equal every entry of `filter` (C_FindObjects semantics, §5.7). */
   async find(caller: Caller, filter: Template = new Map()): Promise<HsmObject[]> {
+    requireRole(caller.principal, 'key.list');
     const all = await this.objects.list(DEFAULT_PARTITION);
     return all.filter((o) => canSee(caller, o) && matches(o, filter));
   }
@@ -169,6 +170,7 @@ export class KeyService {
 
   /** A key named by id or label; `prefer` orders object classes when a label names a pair. */
   async resolve(caller: Caller, ref: string, prefer: number[] = [CKO.PRIVATE_KEY, CKO.SECRET_KEY, CKO.PUBLIC_KEY]): Promise<HsmObject> {
+    requireRole(caller.principal, 'key.list');
     const byId = await this.objects.get(ref);
     if (byId && canSee(caller, byId)) return byId;
     const named = (await this.find(caller)).filter((o) => o.label === ref);
@@ -245,11 +247,23 @@ export class KeyService {
   async share(caller: Caller, obj: HsmObject, userId: string, add: boolean): Promise<void> {
     checkManage(caller, obj);
     if (userId === obj.owner) throw new HsmError('BAD_REQUEST', 'the owner already has the key');
-    const next = add ? [...new Set([...obj.sharedWith, userId])] : obj.sharedWith.filter((u) => u !== userId);
-    const before = obj.sharedWith;
-    obj.sharedWith = next;
-    try { await this.objects.update(obj); } catch (err) { obj.sharedWith = before; throw err; }
+    // Sharing a key pair shares both halves: the other user needs the public half to verify or encrypt.
+    for (const o of [obj, ...await this.partners(obj)]) {
+      const next = add ? [...new Set([...o.sharedWith, userId])] : o.sharedWith.filter((u) => u !== userId);
+      const before = o.sharedWith;
+      o.sharedWith = next;
+      try { await this.objects.update(o); } catch (err) { o.sharedWith = before; throw err; }
+    }
     this.emit({ caller, op: add ? 'key.share' : 'key.unshare', objectId: obj.id, detail: userId });
+  }
+
+  /** The other half of a key pair: same owner, the opposite class, the same public key. */
+  private async partners(obj: HsmObject): Promise<HsmObject[]> {
+    const spki = obj.attrs.get(CKA.PUBLIC_KEY_INFO);
+    if (!Buffer.isBuffer(spki) || (obj.cls !== CKO.PRIVATE_KEY && obj.cls !== CKO.PUBLIC_KEY)) return [];
+    const other = obj.cls === CKO.PRIVATE_KEY ? CKO.PUBLIC_KEY : CKO.PRIVATE_KEY;
+    return (await this.objects.list(obj.partition)).filter((o) => o.owner === obj.owner && o.cls === other
+      && o.session === undefined && Buffer.isBuffer(o.attrs.get(CKA.PUBLIC_KEY_INFO)) && (o.attrs.get(CKA.PUBLIC_KEY_INFO) as Buffer).equals(spki));
   }
 
   /** SPKI DER of an asymmetric key (public information; any caller who can see the key). */

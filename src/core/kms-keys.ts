@@ -67,7 +67,7 @@ const uuidBytes = (id: string) => Buffer.from(id.replace(/-/g, ''), 'hex');
 
 export class KmsKeyService {
   constructor(private readonly store: KeyStore, private readonly domain: () => DomainKeys, private readonly keys: KeyService,
-    private readonly now: () => number = Date.now) {}
+    private readonly now: () => number = () => Date.now()) {}
 
   /** CreateKey: generates the first version (or, for EXTERNAL origin, waits for ImportKeyMaterial). */
   async create(caller: Caller, opts: { keySpec: KmsKeySpec; keyUsage: KmsKeyUsage; description?: string; tags?: [string, string][]; origin?: KmsOrigin }): Promise<KmsKey> {
@@ -111,7 +111,8 @@ export class KmsKeyService {
     const out: KmsKey[] = [];
     const claimed = new Set<string>();
     for (const row of await this.store.listKmsKeys()) {
-      const key = this.fromRow(row);
+      let key: KmsKey;
+      try { key = this.fromRow(row); } catch { continue; } // a row failing its MAC is never used (nor listed)
       for (const v of key.record.versions) { claimed.add(v.objectId); if (v.publicObjectId) claimed.add(v.publicObjectId); }
       if (key.record.importParams) { claimed.add(key.record.importParams.wrappingObjectId); claimed.add(key.record.importParams.wrappingPublicId); }
       claimed.add(key.id);

@@ -14,6 +14,7 @@ export type Face = 'admin' | 'p11' | 'kms' | 'internal';
 export interface Caller {
   principal: Principal;
   face: Face;
-  /** Owner tag of session objects (CKA_TOKEN false), set by the PKCS#11 face. */
+  /** Owner tag of session objects (CKA_TOKEN false), set by the PKCS#11 face as "<application>/<session>":
+   *  all sessions of one application see its session objects; closing the session drops them. */
   session?: string;
 }

@@ -104,6 +104,9 @@ export const ERRORS = {
   BAD_REQUEST: spec('the request is malformed', 400, CKR.ARGUMENTS_BAD, 'ValidationException'),
   REQUEST_TOO_LARGE: spec('the request is too large', 413, CKR.DATA_LEN_RANGE, 'ValidationException'),
   NOT_SUPPORTED: spec('operation not supported', 400, CKR.FUNCTION_NOT_SUPPORTED, 'UnsupportedOperationException'),
+  BACKUP_INVALID: spec('the backup is truncated, edited or not an Inkan backup; nothing was changed', 400, CKR.DATA_INVALID, 'ValidationException'),
+  BACKUP_FOREIGN: spec('the backup belongs to another module (other unseal shares); nothing was changed', 400, CKR.DATA_INVALID, 'ValidationException'),
+  CONFIRMATION_REQUIRED: spec('this operation must be confirmed twice', 400, CKR.ARGUMENTS_BAD, 'ValidationException'),
   AUDIT_FAILED: spec('the audit record could not be written, so the operation was refused', 503, CKR.DEVICE_ERROR, 'KMSInternalException', 500),
   INTERNAL: spec('internal error', 500, CKR.GENERAL_ERROR, 'KMSInternalException', 500),
 } as const satisfies Record<string, ErrorSpec>;

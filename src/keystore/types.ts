@@ -69,6 +69,7 @@ export interface AccessKeyRow {
 export interface KeyStore {
   readonly kind: string;
   readonly audit: AuditStore;
+  readonly bulk: BulkStore;
   getMeta(name: string): Promise<Buffer | undefined>;
   /** Writes several meta values in one transaction. */
   putMeta(values: Record<string, Buffer>): Promise<void>;
@@ -79,6 +80,8 @@ export interface KeyStore {
   getObject(id: string): Promise<ObjectRow | undefined>;
   listObjects(partition: string): Promise<ObjectRow[]>;
   deleteObject(id: string): Promise<boolean>;
+  /** How many objects of each CKO_* class, over every partition (for metrics: one cheap query). */
+  countObjects(): Promise<Record<number, number>>;
 
   insertUser(row: UserRow): Promise<void>;
   updateUser(row: UserRow, expectedVersion: number): Promise<void>;
@@ -123,4 +126,17 @@ export interface AuditStore {
   list(fromSeq: number, limit: number): Promise<AuditRecordRow[]>;
   putCheckpoint(cp: CheckpointRow): Promise<void>;
   listCheckpoints(): Promise<CheckpointRow[]>;
+}
+
+/** One row of any table, as stored (Buffers for blobs). Used by backup, restore and zeroize. */
+export type RawRow = Record<string, string | number | bigint | Buffer | null>;
+
+/** Whole-store operations (core/backup.ts, zeroize). Each is one transaction. */
+export interface BulkStore {
+  /** Every row of every table except `exclude`. */
+  dump(exclude: string[]): Promise<Record<string, RawRow[]>>;
+  /** Replaces the content of the given tables (and only those) with `data`. */
+  replace(data: Record<string, RawRow[]>): Promise<void>;
+  /** Deletes every row of every table except `keep`, overwriting freed pages. */
+  wipe(keep: string[]): Promise<void>;
 }

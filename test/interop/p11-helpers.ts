@@ -60,3 +60,36 @@ export async function p11Server(): Promise<P11Server> {
   };
   return self;
 }
+
+export interface ChildServer {
+  dir: string;
+  url: string;
+  p11Address: string;
+  pin: string;
+  officerPin: string;
+  close(): Promise<void>;
+}
+
+/** A dev server in a child process (see server-child.ts). */
+export async function childServer(): Promise<ChildServer> {
+  const { spawn } = await import('node:child_process');
+  const dir = tempDir('inkan-p11c-');
+  const child = spawn(process.execPath, [path.join(__dirname, 'server-child.js'), '--inkan-server-child', dir], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const line = await new Promise<string>((resolve, reject) => {
+    let buf = '';
+    child.stdout!.on('data', (d: Buffer) => { buf += d; if (buf.includes('\n')) resolve(buf.split('\n')[0]); });
+    child.once('exit', (code) => reject(new Error(`server child exited (${code})`)));
+  });
+  const info = JSON.parse(line) as { url: string; p11Address: string; credentials: { user: { username: string; password: string }; officer: { username: string; password: string } } };
+  return {
+    dir, url: info.url, p11Address: info.p11Address,
+    pin: `${info.credentials.user.username}:${info.credentials.user.password}`,
+    officerPin: `${info.credentials.officer.username}:${info.credentials.officer.password}`,
+    async close() {
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGTERM');
+      await exited;
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}

@@ -109,6 +109,20 @@ describe('pkcs11-tool through p11-kit-client.so', () => {
     assert.ok(labels.includes('tool-rsa'));
   });
 
+  test("P11_KIT_SERVER_ADDRESS='|inkan p11-stdio' reaches the same token through stdin/stdout", async () => {
+    const socket = decodeURIComponent(srv.p11Address.slice('unix:path='.length));
+    const out = await srv.ok('pkcs11-tool', ['--module', P11_KIT_CLIENT, '--login', '--pin', srv.pin, '-O'],
+      { env: { P11_KIT_SERVER_ADDRESS: `|${process.execPath} ${INKAN_BIN} p11-stdio --socket ${socket}` } });
+    assert.match(out.toString(), /label:\s+tool-rsa/);
+  });
+
+  test('the socket is private to its owner (mode 0600)', () => {
+    const socket = decodeURIComponent(srv.p11Address.slice('unix:path='.length));
+    assert.equal(fs.statSync(socket).mode & 0o777, 0o600);
+    const creds = JSON.parse(fs.readFileSync(`${srv.dir}/dev-credentials.json`, 'utf8'));
+    assert.deepEqual(creds.p11, { address: srv.p11Address, pin: srv.pin });
+  });
+
   test('pkcs11-tool --test reports no errors', async () => {
     const out = (await userTool('--test')).toString();
     assert.match(out, /No errors/);

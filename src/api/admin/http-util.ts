@@ -33,6 +33,24 @@ export function readJson(req: IncomingMessage, max = MAX_BODY): Promise<Record<s
   });
 }
 
+/** Reads a binary body up to `max` bytes (backups). */
+export function readRaw(req: IncomingMessage, max: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    if (Number(req.headers['content-length'] ?? 0) > max) { req.resume(); reject(new HsmError('REQUEST_TOO_LARGE')); return; }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let failed = false;
+    req.on('data', (chunk: Buffer) => {
+      if (failed) return;
+      size += chunk.length;
+      if (size > max) { failed = true; chunks.length = 0; reject(new HsmError('REQUEST_TOO_LARGE')); return; }
+      chunks.push(chunk);
+    });
+    req.on('error', () => { if (!failed) { failed = true; reject(new HsmError('BAD_REQUEST')); } });
+    req.on('end', () => { if (!failed) resolve(Buffer.concat(chunks)); });
+  });
+}
+
 export function sendJson(res: ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body);
   res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' });

@@ -18,12 +18,14 @@ export interface RouteContext {
   caller(): Caller;
 }
 
-export interface RouteResult { status?: number; body: unknown }
+export interface RouteResult { status?: number; body: unknown; /** Sent as application/octet-stream instead of JSON. */ binary?: Buffer }
 
 export interface Route {
   method: 'GET' | 'POST' | 'DELETE' | 'PATCH';
   path: string;
   auth: boolean;
+  /** The handler reads the (binary) body itself; the login is optional and checked by the handler. */
+  raw?: boolean;
   handler(ctx: RouteContext): Promise<RouteResult>;
 }
 

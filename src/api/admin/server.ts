@@ -9,11 +9,12 @@ import { compile, match, RouteContext } from './router';
 import { KEY_ROUTES } from './routes-keys';
 import { MODULE_ROUTES } from './routes-module';
 import { AUDIT_ROUTES } from './routes-audit';
+import { BACKUP_ROUTES } from './routes-backup';
 import { ACCESS_KEY_ROUTES } from './routes-access-keys';
 import { AdminSessions } from './sessions';
 
 export function createAdminHandler(hsm: Hsm, log: Logger, sessions = new AdminSessions()) {
-  const routes = compile([...MODULE_ROUTES, ...KEY_ROUTES, ...AUDIT_ROUTES, ...ACCESS_KEY_ROUTES]);
+  const routes = compile([...MODULE_ROUTES, ...KEY_ROUTES, ...AUDIT_ROUTES, ...BACKUP_ROUTES, ...ACCESS_KEY_ROUTES]);
 
   return async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const started = Date.now();
@@ -22,21 +23,31 @@ export function createAdminHandler(hsm: Hsm, log: Logger, sessions = new AdminSe
     try {
       const { route, params, pathKnown } = match(routes, req.method ?? 'GET', path);
       if (!route) throw new HsmError('BAD_REQUEST', pathKnown ? 'method not allowed' : 'no such route');
-      const body = req.method === 'GET' || req.method === 'DELETE' && !req.headers['content-length'] ? {} : await readJson(req);
+      const body = route.raw || req.method === 'GET' || req.method === 'DELETE' && !req.headers['content-length'] ? {} : await readJson(req);
       const ctx: RouteContext = {
         hsm, sessions, req, params, body,
         caller() { return { principal: this.principal!, face: 'admin' }; },
       };
+      const auth = req.headers.authorization ?? '';
+      const token = auth.startsWith('Bearer ') ? auth.slice(7) : '';
+      if (route.raw && token) {
+        hsm.requireUnsealed();
+        ctx.principal = sessions.principal(token);
+        principalName = ctx.principal.username;
+      }
       if (route.auth) {
-        const auth = req.headers.authorization ?? '';
-        const token = auth.startsWith('Bearer ') ? auth.slice(7) : '';
         hsm.requireUnsealed();
         ctx.principal = sessions.principal(token);
         ctx.token = token;
         principalName = ctx.principal.username;
       }
       const result = await route.handler(ctx);
-      sendJson(res, result.status ?? 200, result.body);
+      if (result.binary) {
+        res.writeHead(result.status ?? 200, { 'content-type': 'application/octet-stream', 'content-length': result.binary.length, 'cache-control': 'no-store' });
+        res.end(result.binary);
+      } else {
+        sendJson(res, result.status ?? 200, result.body);
+      }
       log.info('admin request', { method: req.method, path: route.path, status: result.status ?? 200, user: principalName, ms: Date.now() - started });
     } catch (err) {
       const e = err instanceof HsmError ? err : new HsmError('INTERNAL');

@@ -27,6 +27,14 @@ export class AdminSessions {
 
   close(token: string): void { this.sessions.delete(token); }
 
+  /** Sessions not yet idle past the timeout (for metrics). */
+  active(): number {
+    const now = Date.now();
+    let n = 0;
+    for (const s of this.sessions.values()) if (now - s.lastUsed <= SESSION_IDLE_MS) n++;
+    return n;
+  }
+
   /** Sealing or deleting a user ends its sessions. */
   closeAll(filter: (p: Principal) => boolean = () => true): void {
     for (const [t, s] of this.sessions) if (filter(s.principal)) this.sessions.delete(t);

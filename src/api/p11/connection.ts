@@ -18,6 +18,8 @@ import { ConnectionState } from './state';
 
 /** Requests of one connection being worked on at once; beyond this the socket is paused (backpressure). */
 const MAX_IN_FLIGHT = 256;
+/** Answers written but not yet taken by the client; a client that stops reading stops being read. */
+const MAX_UNSENT_BYTES = 32 * 1024 * 1024;
 
 export interface ConnectionOptions {
   maxFrameSize?: number;
@@ -37,6 +39,11 @@ export class P11Connection {
     socket.on('end', () => this.endOfInput());
     socket.on('error', () => socket.destroy());
     socket.on('close', () => this.shutdown());
+    socket.on('drain', () => this.resumeIfIdle());
+  }
+
+  private resumeIfIdle(): void {
+    if (!this.closed && this.inFlight.size < MAX_IN_FLIGHT && this.socket.writableLength < MAX_UNSENT_BYTES) this.socket.resume();
   }
 
   /** Resolves once every request of this connection has finished (used by shutdown and tests). */
@@ -77,16 +84,15 @@ export class P11Connection {
     }
     const sid = sessionOf(req);
     const prev = sid === undefined ? undefined : this.queues.get(sid);
-    const job = (prev ?? Promise.resolve()).then(() => this.execute(frame, req));
-    if (sid !== undefined) {
-      this.queues.set(sid, job);
-      void job.finally(() => { if (this.queues.get(sid) === job) this.queues.delete(sid); });
-    }
+    // execute() never rejects; the catch only keeps a bug from becoming an unhandled rejection.
+    const job = (prev ?? Promise.resolve()).then(() => this.execute(frame, req)).catch(() => undefined);
+    if (sid !== undefined) this.queues.set(sid, job);
     this.inFlight.add(job);
     if (this.inFlight.size >= MAX_IN_FLIGHT) this.socket.pause();
-    void job.finally(() => {
+    void job.then(() => {
+      if (sid !== undefined && this.queues.get(sid) === job) this.queues.delete(sid);
       this.inFlight.delete(job);
-      if (this.inFlight.size < MAX_IN_FLIGHT && !this.closed) this.socket.resume();
+      this.resumeIfIdle();
     });
   }
 
@@ -109,6 +115,7 @@ export class P11Connection {
   private send(code: number, body: Buffer): void {
     if (this.closed || this.socket.destroyed) return;
     this.socket.write(encodeFrame(code, body));
+    if (this.socket.writableLength >= MAX_UNSENT_BYTES) this.socket.pause();
   }
 
   /** §2.3: a closed connection closes its sessions, after whatever was still running has finished. */

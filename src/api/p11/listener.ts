@@ -44,6 +44,7 @@ export async function listenP11(hsm: Hsm, socketPath: string, log: Logger): Prom
     server.once('error', reject);
     server.listen(socketPath, () => { server.off('error', reject); resolve(); });
   });
+  server.on('error', (err) => log.error('p11 listener error', { error: err.message }));
   fs.chmodSync(socketPath, 0o600);
   return {
     address: p11Address(socketPath),

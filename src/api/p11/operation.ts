@@ -15,7 +15,12 @@ export async function beginKeyed(ctx: P11Context, s: Session, kind: OpKind, use:
   const caller = ctx.conn.userCaller(s);
   const mech = mechFromWire(m);
   const key = await ctx.conn.key(s, keyHandle);
-  checkUse(caller, key, use, mechanism(mech.type));
+  try {
+    checkUse(caller, key, use, mechanism(mech.type));
+  } catch (err) {
+    // A key the caller may see but not use is, for an *Init, no key at all (§5.8: CKR_KEY_HANDLE_INVALID).
+    throw err instanceof HsmError && err.code === 'KEY_NOT_FOUND' ? new HsmError('KEY_HANDLE_INVALID') : err;
+  }
   s.ops.set(kind, { kind, mech, key, parts: [], partsLength: 0 });
 }
 

@@ -33,24 +33,43 @@ function objectOf(args: unknown[], result: unknown): string | undefined {
   return pair?.privateKey instanceof HsmObject ? pair.privateKey.id : undefined;
 }
 
+/** Told of every audited call once its outcome is final (after its record is written, or
+ *  with AUDIT_FAILED when the record could not be); `seconds` includes the audit write. */
+export type OperationObserver = (event: AuditEvent, seconds: number) => void;
+
 /** Replaces each listed async method of `target` by an audited one. */
-export function audit<T extends object>(target: T, log: AuditLog, table: Partial<Record<keyof T & string, AuditedOp<any>>>): T {
+export function audit<T extends object>(target: T, log: AuditLog, table: Partial<Record<keyof T & string, AuditedOp<any>>>,
+  onOperation?: OperationObserver): T {
   for (const [name, spec] of Object.entries(table) as [string, AuditedOp][]) {
     const original = (target as Record<string, (...a: unknown[]) => Promise<unknown>>)[name].bind(target);
     (target as Record<string, unknown>)[name] = async (...args: unknown[]) => {
+      const started = process.hrtime.bigint();
       const base = { ...who(args), ...(spec.actor?.(args) ?? {}) };
       const event = (outcome: 'success' | 'failure', result?: unknown, code?: string): AuditEvent => ({
         ...base, op: spec.op, object: objectOf(args, result), outcome, code, detail: spec.detail?.(args),
       });
+      // An observer (metrics) never changes what the caller sees.
+      const observe = (e: AuditEvent) => {
+        try { onOperation?.(e, Number(process.hrtime.bigint() - started) / 1e9); } catch { /* ignored */ }
+      };
+      const finish = async (e: AuditEvent, write: boolean) => {
+        try {
+          if (write) await log.record(e);
+        } catch (err) {
+          observe({ ...e, outcome: 'failure', code: 'AUDIT_FAILED' });
+          throw err;
+        }
+        observe(e);
+      };
       let result: unknown;
       try {
         result = await original(...args);
       } catch (err) {
         const code = err instanceof HsmError ? err.code : 'INTERNAL';
-        if (code !== 'AUDIT_FAILED') await log.record(event('failure', undefined, code));
+        await finish(event('failure', undefined, code), code !== 'AUDIT_FAILED');
         throw err;
       }
-      await log.record(event('success', result));
+      await finish(event('success', result), true);
       return result;
     };
   }

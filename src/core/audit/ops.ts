@@ -14,6 +14,7 @@ export const KEY_OPS: Table<KeyService> = {
   importKey: { op: 'key.import' },
   destroy: { op: 'key.delete' },
   setAttributes: { op: 'key.set-attributes' },
+  setModuleAttribute: { op: 'key.set-state', detail: (a) => `attribute 0x${Number(a[2]).toString(16)} = ${String(a[3])}` },
   share: { op: 'key.share', detail: (a) => `${a[3] ? 'share with' : 'unshare from'} ${String(a[2])}` },
   exportKey: { op: 'key.export' },
 };
@@ -26,6 +27,7 @@ export const CRYPTO_OPS: Table<CryptoService> = {
   wrap: { op: 'key.wrap', detail: (a) => `${mech(2)(a)} of ${(a[4] as { id?: string })?.id}` },
   unwrap: { op: 'key.unwrap', detail: mech(2) },
   derive: { op: 'key.derive', detail: mech(2) },
+  deriveSecret: { op: 'key.derive', detail: mech(2) },
 };
 
 export const USER_OPS: Table<UserService> = {

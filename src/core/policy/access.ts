@@ -2,7 +2,7 @@
 import type { Role } from '../principal';
 
 export type Action =
-  | 'user.manage' | 'user.list' | 'module.seal'
+  | 'user.manage' | 'user.list' | 'module.seal' | 'module.backup' | 'module.zeroize'
   | 'key.create' | 'key.use' | 'key.manage' | 'key.list'
   | 'audit.read';
 
@@ -11,6 +11,8 @@ export const ACCESS: Readonly<Record<Action, readonly Role[]>> = {
   'user.manage': ['officer'],
   'user.list': ['officer', 'auditor'],
   'module.seal': ['officer'],
+  'module.backup': ['officer'],
+  'module.zeroize': ['officer'],
   'key.create': ['user'],
   'key.use': ['user'],
   // Officers manage users, never keys: they cannot use or change a crypto user's key.
@@ -20,10 +22,11 @@ export const ACCESS: Readonly<Record<Action, readonly Role[]>> = {
 };
 
 /** Session × object rules for a crypto user (like SoftHSM's access table):
- *  owner → see, use, manage · shared with → see, use · CKA_PRIVATE false → see (read public attributes). */
+ *  owner → see, use, manage · shared with → see, use · anyone else → nothing, even for objects with
+ *  CKA_PRIVATE false: a crypto user sees only keys it owns or that are shared with it (issue #2). */
 export const OBJECT_ACCESS = {
   owner: { see: true, use: true, manage: true },
   shared: { see: true, use: true, manage: false },
-  public: { see: true, use: false, manage: false },
+  public: { see: false, use: false, manage: false },
   none: { see: false, use: false, manage: false },
 } as const;

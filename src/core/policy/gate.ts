@@ -29,11 +29,20 @@ export function requireRole(principal: Principal, action: Action): void {
 
 export function relation(caller: Caller, obj: HsmObject): keyof typeof OBJECT_ACCESS {
   const { principal } = caller;
-  if (obj.session !== undefined && obj.session !== caller.session) return 'none';
+  if (obj.session !== undefined && !sameApplication(obj.session, caller.session)) return 'none';
   if (obj.owner === principal.id) return 'owner';
   if (obj.sharedWith.includes(principal.id)) return 'shared';
   if (!obj.bool(CKA.PRIVATE)) return 'public';
   return 'none';
+}
+
+/** Session-object tags are "<application>/<session>": every session of the application that made
+ *  a session object may use it (PKCS#11 2.40 §4.4: session objects belong to the application). */
+function sameApplication(tag: string, callerTag: string | undefined): boolean {
+  if (callerTag === undefined) return false;
+  if (tag === callerTag) return true;
+  const app = tag.lastIndexOf('/');
+  return app > 0 && callerTag.lastIndexOf('/') === app && callerTag.startsWith(tag.slice(0, app + 1));
 }
 
 export function canSee(caller: Caller, obj: HsmObject): boolean {

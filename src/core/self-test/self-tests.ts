@@ -2,7 +2,7 @@
 // run through the same registry code that serves requests. Any failure puts the module in
 // the error state. Expected values come from the cited standards or from the openssl CLI.
 import * as c from '../../crypto/node-crypto';
-import { CKK, CKM } from '../../pkcs11/constants';
+import { CKG, CKK, CKM } from '../../pkcs11/constants';
 import { mechanism } from '../../mechanisms/registry';
 import { describe } from '../../mechanisms/key-types';
 import { derToRaw } from '../../crypto/raw-ecdsa';
@@ -64,6 +64,16 @@ const KATS: Kat[] = [
     await mechanism(CKM.SHA256_RSA_PKCS).sign!(rsaKey(), abc, {}), b64(V.RSA_SHA256_SIG_B64))],
   ['RSA-OAEP', async (f) => expectEqual('RSA-OAEP', f,
     await mechanism(CKM.RSA_PKCS_OAEP).decrypt!(rsaKey(), b64(V.RSA_OAEP_SHA256_CT_B64), { hashAlg: CKM.SHA256 }), abc)],
+  // RSA-PSS over a caller's digest (CKM_RSA_PKCS_PSS) is randomised: verify openssl's signature, then sign and verify
+  ['RSA-PSS-DIGEST', async (f) => {
+    const pss = mechanism(CKM.RSA_PKCS_PSS);
+    const params = { hashAlg: CKM.SHA256, mgf: CKG.MGF1_SHA256, saltLength: 32 };
+    const digest = mechanism(CKM.SHA256).digest!(abc);
+    const known = b64(V.RSA_PSS_SHA256_SIG_B64);
+    if (f === 'RSA-PSS-DIGEST') known[0] ^= 1;
+    const mine = await pss.sign!(rsaKey(), digest, params);
+    return await pss.verify!(rsaKey(), digest, known, params) && await pss.verify!(rsaKey(), digest, mine, params);
+  }],
   // ECDSA is randomised: verify openssl's signature, then a pairwise sign/verify (raw and hashed)
   ['ECDSA-P256', async (f) => {
     const key = describe(CKK.EC, c.privateKeyFromDer(b64(V.EC_P256_PKCS8_B64)));

@@ -36,3 +36,10 @@ export const EC_P256_PKCS8_B64 =
   'U1sTlBqj9m+4t7c9lJZ/sSudVK8d0KBFB1gfeujL1oMUK4Wya522zmedhCN/pNVJW67+wbpzZwfoLk5YUJHk';
 export const EC_P256_SHA256_DER_SIG_B64 =
   'MEQCIH64YB84so+NQkshmRO/5kI4f2b0KaIeVZ0VmQsZiHHoAiAanGvlNphWr45rcsey84cAxhF5odGCTF2ahJyf3aiYmA==';
+
+/** RSA-PSS over SHA-256("abc"), MGF1-SHA-256, 32-byte salt (openssl dgst -sigopt rsa_padding_mode:pss). */
+export const RSA_PSS_SHA256_SIG_B64 =
+  'eLbHYj1IfH5JaH7PyUrHD0r1Zve330GXQnQ5G0vCPoinw6sClFdxiytKj08JhRXq8KA7MVeM8WXk6WaYVnmyMPLlaWfNAu+vBXxa' +
+  'Txrpt9LqrGXe0eJBopk3/SEI2Rbvk5GdRIxKN3ZghhIzxcLHxq0UWbLyC8Uu8jiFiwSOkhBJqxLDhoEhPBR+uPWg+pbjR+DTgMYb' +
+  '6Hy0CnJHAc/0UMtXDKVsk/c3Fuzs4IeHxaNMMA+gvlICvPLzDjIjRy1uONfg/ZkLwIgMzSE5HqA35zVag/CB4DsHBOoKXHQw7COk' +
+  'VZ8T4+qggFf4tFmbSxKo6L4hIOrhY1o2LqzkMH4ESA==';

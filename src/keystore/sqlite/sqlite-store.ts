@@ -3,6 +3,7 @@ import * as fs from 'node:fs';
 import Database from 'better-sqlite3';
 import { HsmError } from '../../errors/hsm-error';
 import { SqliteAuditStore } from './sqlite-audit';
+import { SqliteBulkStore } from './sqlite-bulk';
 import { AccessKeyRow, KeyStore, KmsAliasRow, KmsKeyRow, ObjectRow, UserRow } from '../types';
 
 const SCHEMA = `
@@ -67,6 +68,7 @@ export class SqliteKeyStore implements KeyStore {
   readonly kind = 'sqlite';
   private readonly db: Database.Database;
   readonly audit: SqliteAuditStore;
+  readonly bulk: SqliteBulkStore;
 
   constructor(file: string) {
     this.db = new Database(file);
@@ -76,6 +78,7 @@ export class SqliteKeyStore implements KeyStore {
     this.db.pragma('synchronous = FULL');
     this.db.exec(SCHEMA);
     this.audit = new SqliteAuditStore(this.db);
+    this.bulk = new SqliteBulkStore(this.db);
   }
 
   async getMeta(name: string): Promise<Buffer | undefined> {
@@ -106,6 +109,10 @@ export class SqliteKeyStore implements KeyStore {
   }
   async deleteObject(id: string): Promise<boolean> {
     return this.db.prepare('DELETE FROM objects WHERE id = ?').run(id).changes === 1;
+  }
+  async countObjects(): Promise<Record<number, number>> {
+    const rows = this.db.prepare('SELECT cls, COUNT(*) AS n FROM objects GROUP BY cls').all() as { cls: number; n: number }[];
+    return Object.fromEntries(rows.map((r) => [r.cls, r.n]));
   }
 
   async insertUser(row: UserRow): Promise<void> {

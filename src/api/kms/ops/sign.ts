@@ -1,7 +1,7 @@
 // Sign and Verify (RAW: hash-and-sign; DIGEST: the caller hashed). ECDSA signatures are DER,
 // as AWS returns them; the core's mechanisms speak PKCS#11's raw r‖s. A signature that does not
 // verify is KMSInvalidSignatureException, never SignatureValid false.
-import type { KmsKey } from '../../../core/kms-keys';
+import type { HsmObject } from '../../../core/hsm-object';
 import { derToRaw, rawToDer } from '../../../crypto/raw-ecdsa';
 import { HsmError } from '../../../errors/hsm-error';
 import { optionalEnum, optionalStringList, requireBlob, requireEnum, writeBlob, type KmsInput } from '../../../protocol/kms';
@@ -33,19 +33,19 @@ async function prepare(ctx: OpContext, input: KmsInput) {
   return { key, obj, name, alg, mech, data };
 }
 
-const curveOf = (ctx: OpContext, key: KmsKey, obj: Awaited<ReturnType<typeof prepare>>['obj']) => ctx.hsm.keys.material(obj).curve!;
+const curveOf = (ctx: OpContext, obj: HsmObject) => ctx.hsm.keys.material(obj).curve!;
 
 export const sign: KmsOperation = async (ctx, input) => {
   const p = await prepare(ctx, input);
   const sig = await ctx.hsm.crypto.sign(ctx.caller, p.obj, p.mech, p.alg.params, p.data);
-  return { KeyId: arnOf(ctx, p.key), Signature: writeBlob(p.alg.der ? rawToDer(curveOf(ctx, p.key, p.obj), sig) : sig), SigningAlgorithm: p.name };
+  return { KeyId: arnOf(ctx, p.key), Signature: writeBlob(p.alg.der ? rawToDer(curveOf(ctx, p.obj), sig) : sig), SigningAlgorithm: p.name };
 };
 
 export const verify: KmsOperation = async (ctx, input) => {
   const p = await prepare(ctx, input);
   let sig = requireBlob(input, 'Signature', { min: 1, max: 6144 });
   if (p.alg.der) {
-    try { sig = derToRaw(curveOf(ctx, p.key, p.obj), sig); } catch { throw new HsmError('SIGNATURE_INVALID'); }
+    try { sig = derToRaw(curveOf(ctx, p.obj), sig); } catch { throw new HsmError('SIGNATURE_INVALID'); }
   }
   let ok = false;
   try {

@@ -1,0 +1,128 @@
+// Prometheus metrics of one server (prom-client, one Registry per server): core operations by
+// face/operation/mechanism/outcome and their latency, sessions, open connections, objects by
+// class, module state, self-tests and audit health. Label values come only from fixed sets
+// (faces, operation names, CKM_/CKO_ names, error codes): never usernames, key labels, key ids
+// or free detail text, and a number no table knows becomes "other" so no caller can grow the series.
+import type { Server } from 'node:net';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { AuditEvent } from '../../core/audit/audit-log';
+import type { Hsm, ModuleState } from '../../core/hsm';
+import type { Face } from '../../core/principal';
+import { ERRORS } from '../../errors/catalog';
+import { CKO, mechanismName } from '../../pkcs11/constants';
+
+const STATES: readonly ModuleState[] = ['uninitialized', 'sealed', 'unsealed', 'error'];
+const FACES: readonly Face[] = ['admin', 'p11', 'kms', 'internal'];
+/** audit/ops.ts writes crypto and key-generation details as "mechanism 0x…". */
+const MECHANISM_DETAIL = /^mechanism 0x([0-9a-f]{1,8})(?![0-9a-f])/;
+/** From sub-millisecond ECDSA signs to multi-second RSA-4096 key generation. */
+const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+
+/** The CKM_ name of an audit detail's mechanism; "none" without one, "other" if unknown. */
+export function mechanismLabel(detail: string | undefined): string {
+  const m = detail === undefined ? null : MECHANISM_DETAIL.exec(detail);
+  if (!m) return 'none';
+  const name = mechanismName(parseInt(m[1], 16));
+  return name.startsWith('CKM_0x') ? 'other' : name;
+}
+
+const faceLabel = (face: string): string => (FACES as readonly string[]).includes(face) ? face : 'other';
+const codeLabel = (code: string | undefined): string => code !== undefined && code in ERRORS ? code : 'other';
+const CLASS_NAMES = new Map<number, string>(Object.entries(CKO).map(([name, value]) => [value, `CKO_${name}`]));
+
+export class ServerMetrics {
+  readonly registry = new Registry();
+  private readonly sessionSources = new Map<string, () => number>();
+  private readonly operations: Counter<'face' | 'operation' | 'mechanism' | 'outcome'>;
+  private readonly errors: Counter<'face' | 'operation' | 'code'>;
+  private readonly latency: Histogram<'face' | 'operation'>;
+  private readonly connections: Gauge;
+  private readonly connectionsTotal: Counter;
+  private readonly objects: Gauge<'class'>;
+  private readonly state: Gauge<'state'>;
+  private readonly selfTestsPassed: Gauge;
+  private readonly selfTestsFailed: Gauge;
+  private readonly auditFailures: Counter;
+  private readonly auditLastFailed: Gauge;
+  private readonly auditRecords: Gauge;
+
+  constructor() {
+    const registers = [this.registry];
+    collectDefaultMetrics({ register: this.registry });
+    this.operations = new Counter({ name: 'inkan_operations_total', help: 'Core operations by face, operation, PKCS#11 mechanism and outcome.',
+      labelNames: ['face', 'operation', 'mechanism', 'outcome'], registers });
+    this.errors = new Counter({ name: 'inkan_operation_errors_total', help: 'Failed core operations by face, operation and error code.',
+      labelNames: ['face', 'operation', 'code'], registers });
+    this.latency = new Histogram({ name: 'inkan_operation_duration_seconds', help: 'Core operation latency, audit write included.',
+      labelNames: ['face', 'operation'], buckets: LATENCY_BUCKETS, registers });
+    const sessions = this.sessionSources;
+    new Gauge({
+      name: 'inkan_sessions', help: 'Open login sessions by face.', labelNames: ['face'], registers,
+      collect() { for (const [face, count] of sessions) this.set({ face }, count()); },
+    });
+    this.connections = new Gauge({ name: 'inkan_http_open_connections', help: 'Open connections to the HTTP listener (admin and KMS API).', registers });
+    this.connectionsTotal = new Counter({ name: 'inkan_http_connections_total', help: 'Connections accepted by the HTTP listener.', registers });
+    this.objects = new Gauge({ name: 'inkan_objects', help: 'Stored objects by CKO_ class, over every partition.', labelNames: ['class'], registers });
+    this.state = new Gauge({ name: 'inkan_module_state', help: 'Module state: 1 for the current one, 0 for the others.', labelNames: ['state'], registers });
+    this.selfTestsPassed = new Gauge({ name: 'inkan_self_tests_passed', help: '1 when every power-up self-test passed, else 0.', registers });
+    this.selfTestsFailed = new Gauge({ name: 'inkan_self_tests_failed', help: 'Power-up self-tests that failed.', registers });
+    this.auditFailures = new Counter({ name: 'inkan_audit_write_failures_total', help: 'Audit records that could not be written (their operations were refused).', registers });
+    this.auditLastFailed = new Gauge({ name: 'inkan_audit_last_write_failed', help: '1 while the last audit write failed, else 0.', registers });
+    this.auditRecords = new Gauge({ name: 'inkan_audit_records', help: 'Records in the audit log (sequence number of its head).', registers });
+  }
+
+  /** The observer given to Hsm: one audited core operation finished after `seconds`. */
+  readonly operation = (e: AuditEvent, seconds: number): void => {
+    const face = faceLabel(e.face);
+    this.operations.inc({ face, operation: e.op, mechanism: mechanismLabel(e.detail), outcome: e.outcome });
+    if (e.outcome === 'failure') this.errors.inc({ face, operation: e.op, code: codeLabel(e.code) });
+    this.latency.observe({ face, operation: e.op }, seconds);
+  };
+
+  /** Adds a face's session count, read at scrape time (admin now; PKCS#11 may add its own). */
+  addSessions(face: string, count: () => number): void {
+    this.sessionSources.set(face, count);
+  }
+
+  /** Counts the listener's open connections (for TLS, the TCP connections under it). */
+  trackConnections(server: Server): void {
+    server.on('connection', (socket) => {
+      this.connections.inc();
+      this.connectionsTotal.inc();
+      socket.once('close', () => this.connections.dec());
+    });
+  }
+
+  /** Reads the module's state and the store's object counts, then renders every metric. */
+  async scrape(hsm: Hsm): Promise<string> {
+    await this.refresh(hsm);
+    return this.registry.metrics();
+  }
+
+  get contentType(): string { return this.registry.contentType; }
+
+  /** A store that cannot be read leaves its gauges at their last values: the rest still renders. */
+  private async refresh(hsm: Hsm): Promise<void> {
+    const st = await hsm.status().catch(() => undefined);
+    const state = st?.state ?? hsm.state;
+    for (const s of new Set([...STATES, state])) this.state.set({ state: s }, s === state ? 1 : 0);
+    if (st) {
+      this.selfTestsPassed.set(st.selfTests.passed ? 1 : 0);
+      this.selfTestsFailed.set(st.selfTests.failed.length);
+      this.auditRecords.set(Math.max(0, st.audit.records));
+    }
+    this.auditLastFailed.set(hsm.audit.lastFailure ? 1 : 0);
+    // A counter cannot be set; the audit log owns the running total, so mirror it.
+    this.auditFailures.reset();
+    this.auditFailures.inc(hsm.audit.failures);
+    const counts = await hsm.store.countObjects().catch(() => undefined);
+    if (!counts) return;
+    const byName = new Map<string, number>([...CLASS_NAMES.values()].map((n) => [n, 0]));
+    for (const [cls, n] of Object.entries(counts)) {
+      const name = CLASS_NAMES.get(Number(cls)) ?? 'other';
+      byName.set(name, (byName.get(name) ?? 0) + n);
+    }
+    this.objects.reset();
+    for (const [name, n] of byName) this.objects.set({ class: name }, n);
+  }
+}

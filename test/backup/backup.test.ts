@@ -1,0 +1,133 @@
+// Backups restore only where the same master key is known; truncated, edited or foreign
+// backups change nothing; zeroisation leaves nothing that the old shares can decrypt.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { Hsm } from '../../src/core/hsm';
+import { SqliteKeyStore } from '../../src/keystore/sqlite/sqlite-store';
+import { CKA, CKM } from '../../src/pkcs11/constants';
+import { opensslOk, OFFICER_PASSWORD, tempDir, USER_PASSWORD, writeTemp } from '../helpers/harness';
+
+const code = (c: string) => (err: unknown) => { assert.equal((err as { code?: string }).code, c); return true; };
+
+interface Node { hsm: Hsm; store: SqliteKeyStore; dir: string }
+async function node(): Promise<Node> {
+  const dir = tempDir();
+  const store = new SqliteKeyStore(path.join(dir, 'inkan.db'));
+  const hsm = new Hsm(store);
+  await hsm.start();
+  return { hsm, store, dir };
+}
+async function initialised(): Promise<Node & { shares: string[] }> {
+  const n = await node();
+  const shares = await n.hsm.init(3, 2, { username: 'officer', password: OFFICER_PASSWORD });
+  await n.hsm.unseal(shares[0]);
+  await n.hsm.unseal(shares[1]);
+  await n.hsm.users.create(await n.hsm.login('officer', OFFICER_PASSWORD), 'user', 'user', USER_PASSWORD);
+  return { ...n, shares };
+}
+async function done(...nodes: Node[]) {
+  for (const n of nodes) { await n.store.close(); fs.rmSync(n.dir, { recursive: true, force: true }); }
+}
+const userOf = async (n: Node) => ({ principal: await n.hsm.login('user', USER_PASSWORD), face: 'admin' as const });
+const officerOf = (n: Node) => n.hsm.login('officer', OFFICER_PASSWORD);
+
+test('backup round trip onto a fresh data directory, unsealed with the same shares', async () => {
+  const a = await initialised();
+  const b = await node();
+  try {
+    const user = await userOf(a);
+    const rsa = await a.hsm.keys.generateKeyPair(user, CKM.RSA_PKCS_KEY_PAIR_GEN, new Map<number, any>([[CKA.MODULUS_BITS, 2048], [CKA.TOKEN, true]]), new Map<number, any>([[CKA.LABEL, 'signer']]));
+    const aes = await a.hsm.keys.generateKey(user, CKM.AES_KEY_GEN, new Map<number, any>([[CKA.VALUE_LEN, 32], [CKA.LABEL, 'box'], [CKA.TOKEN, true]]));
+    const data = Buffer.from('signed before the backup');
+    const sig = await a.hsm.crypto.sign(user, rsa.privateKey, CKM.SHA256_RSA_PKCS, {}, data);
+    const iv = Buffer.alloc(12, 3);
+    const ct = await a.hsm.crypto.encrypt(user, aes, CKM.AES_GCM, { iv }, Buffer.from('encrypted before the backup'));
+    const blob = await a.hsm.backup(await officerOf(a));
+
+    assert.deepEqual(await b.hsm.restore(undefined, blob), { restored: false, threshold: 2, counts: (await b.hsm.restore(undefined, blob)).counts });
+    assert.equal((await b.hsm.status()).restorePending, true);
+    await b.hsm.unseal(a.shares[2]);
+    assert.equal((await b.hsm.unseal(a.shares[0])).sealed, false);
+    const buser = await userOf(b);
+    const signer = await b.hsm.keys.resolve(buser, 'signer', [2]);
+    const pub = b.hsm.keys.exportPublic(buser, signer);
+    const pem = `-----BEGIN PUBLIC KEY-----\n${pub.toString('base64').replace(/(.{64})/g, '$1\n')}\n-----END PUBLIC KEY-----\n`;
+    const dir = tempDir();
+    try {
+      assert.ok(opensslOk(['dgst', '-sha256', '-verify', writeTemp(dir, 'pub.pem', pem), '-signature', writeTemp(dir, 'sig', sig), writeTemp(dir, 'data', data)]),
+        'a signature made before the backup verifies (openssl) with the restored key');
+    } finally { fs.rmSync(dir, { recursive: true, force: true }); }
+    const box = await b.hsm.keys.resolve(buser, 'box');
+    assert.equal((await b.hsm.crypto.decrypt(buser, box, CKM.AES_GCM, { iv }, ct)).toString(), 'encrypted before the backup');
+    assert.equal((await b.hsm.crypto.sign(buser, await b.hsm.keys.resolve(buser, 'signer'), CKM.SHA256_RSA_PKCS, {}, data)).equals(sig), true);
+  } finally { await done(a, b); }
+});
+
+test('restore on the same domain brings back a deleted key; foreign, truncated and edited backups change nothing', async () => {
+  const a = await initialised();
+  const c = await initialised();
+  const d = await node();
+  try {
+    const user = await userOf(a);
+    const k = await a.hsm.keys.generateKey(user, CKM.GENERIC_SECRET_KEY_GEN, new Map<number, any>([[CKA.VALUE_LEN, 32], [CKA.LABEL, 'mac'], [CKA.TOKEN, true]]));
+    const mac = await a.hsm.crypto.sign(user, k, CKM.SHA256_HMAC, {}, Buffer.from('x'));
+    const officer = await officerOf(a);
+    const blob = await a.hsm.backup(officer);
+    await a.hsm.keys.destroy(user, k);
+    await assert.rejects(a.hsm.keys.resolve(user, 'mac'), code('KEY_NOT_FOUND'));
+
+    const truncated = blob.subarray(0, blob.length - 10);
+    const edited = Buffer.from(blob); edited[Math.floor(edited.length / 2)] ^= 1;
+    const header = Buffer.from(blob); header[20] ^= 1;
+    for (const bad of [truncated, edited, header, Buffer.from('not a backup'), Buffer.alloc(0)]) {
+      await assert.rejects(a.hsm.restore(officer, bad), code('BACKUP_INVALID'));
+    }
+    await assert.rejects(a.hsm.keys.resolve(user, 'mac'), code('KEY_NOT_FOUND'), 'a refused restore changed nothing');
+    await assert.rejects(a.hsm.restore(user.principal, blob), code('FORBIDDEN'));
+
+    const cOfficer = await officerOf(c);
+    const cUser = await userOf(c);
+    await c.hsm.keys.generateKey(cUser, CKM.AES_KEY_GEN, new Map<number, any>([[CKA.VALUE_LEN, 16], [CKA.TOKEN, true]]));
+    await assert.rejects(c.hsm.restore(cOfficer, blob), code('BACKUP_FOREIGN'));
+    assert.equal((await c.hsm.keys.find(cUser)).length, 1, 'the foreign backup changed nothing');
+
+    await d.hsm.restore(undefined, blob);
+    await d.hsm.unseal(c.shares[0]);
+    await assert.rejects(d.hsm.unseal(c.shares[1]), code('SHARES_WRONG'));
+    assert.equal(d.hsm.state, 'uninitialized');
+
+    await a.hsm.restore(officer, blob);
+    const back = await a.hsm.keys.resolve(await userOf(a), 'mac');
+    assert.equal(await a.hsm.crypto.verify(await userOf(a), back, CKM.SHA256_HMAC, {}, Buffer.from('x'), mac), true);
+  } finally { await done(a, c, d); }
+});
+
+test('zeroize destroys every key: old shares no longer unseal, nothing sealed remains, the audit log says so', async () => {
+  const a = await initialised();
+  try {
+    const user = await userOf(a);
+    const value = Buffer.from('6b65792d6d6174657269616c2d746861742d6d7573742d7661') ;
+    await a.hsm.keys.createObject(user, new Map<number, any>([[CKA.CLASS, 4], [CKA.KEY_TYPE, 0x10], [CKA.VALUE, value], [CKA.TOKEN, true]]));
+    const sealedBefore = (a.store.rawDatabase().prepare('SELECT sealed FROM objects WHERE sealed IS NOT NULL').all() as { sealed: Buffer }[]).map((r) => r.sealed);
+    assert.ok(sealedBefore.length >= 1);
+    const blob = await a.hsm.backup(await officerOf(a));
+    await assert.rejects(a.hsm.zeroize(user.principal), code('FORBIDDEN'));
+    await a.hsm.zeroize(await officerOf(a));
+    assert.equal(a.hsm.state, 'uninitialized');
+    const db = a.store.rawDatabase();
+    const last = db.prepare('SELECT body FROM audit ORDER BY seq DESC LIMIT 1').get() as { body: string };
+    assert.equal(JSON.parse(last.body).op, 'module.zeroize', 'the last audit record says it happened');
+    await assert.rejects(a.hsm.unseal(a.shares[0]), code('NOT_INITIALIZED'));
+    for (const t of ['objects', 'users', 'meta']) assert.equal((db.prepare(`SELECT count(*) AS n FROM ${t}`).get() as { n: number }).n, 0, t);
+    db.pragma('wal_checkpoint(TRUNCATE)');
+    const file = Buffer.concat([fs.readFileSync(path.join(a.dir, 'inkan.db')), fs.existsSync(path.join(a.dir, 'inkan.db-wal')) ? fs.readFileSync(path.join(a.dir, 'inkan.db-wal')) : Buffer.alloc(0)]);
+    for (const sealed of sealedBefore) assert.equal(file.indexOf(sealed.subarray(0, 32)), -1, 'no sealed value survives in the file');
+    // An old backup still needs the old shares.
+    await a.hsm.restore(undefined, blob);
+    await a.hsm.unseal(a.shares[1]);
+    await a.hsm.unseal(a.shares[2]);
+    assert.equal(a.hsm.state, 'unsealed');
+  } finally { await done(a); }
+});
