@@ -9,6 +9,7 @@ import {
   type AttributeOut, type AttributeRequest, type RequestArgs,
 } from '../../protocol/p11rpc';
 import { templateFromWire, valueToWire, wireSize } from './attributes';
+import { CKU } from './constants';
 import type { P11Context } from './state';
 
 type R = Promise<readonly unknown[]>;
@@ -88,7 +89,11 @@ export async function C_FindObjectsInit(ctx: P11Context, [handle, template]: Req
   const s = ctx.conn.session(handle);
   if (s.ops.has('find')) throw new HsmError('OPERATION_ACTIVE');
   const filter = templateFromWire(template);
-  const found = (await ctx.hsm.keys.find(ctx.conn.caller(s), filter)).map((o) => ctx.conn.handles.handleOf(o.id));
+  // A crypto user sees only what it owns or was shared (core/policy/access.ts): without a user login
+  // (public session, or an SO, who manages users and never keys) the search finds nothing.
+  const user = ctx.conn.login?.userType === CKU.USER;
+  const objects = user ? await ctx.hsm.keys.find(ctx.conn.caller(s), filter) : [];
+  const found = objects.map((o) => ctx.conn.handles.handleOf(o.id));
   s.ops.set('find', { kind: 'find', mech: { type: 0, params: {} }, parts: [], partsLength: 0, found });
   return [];
 }

@@ -3,7 +3,7 @@
 // its object handles. Closing the connection is an implicit C_Finalize.
 //
 // Session × login (PKCS#11 2.40 §5.4, §5.5):
-//   not logged in → RO/RW public session: sees public objects, creates nothing, uses no key
+//   not logged in → RO/RW public session: sees no objects (a crypto user's keys are its own), uses no key
 //   USER login    → RO/RW user functions: a crypto user, owns what it makes
 //   SO login      → RW SO functions: a crypto officer; no RO session may exist (and none may open)
 import type { Hsm } from '../../core/hsm';
@@ -121,7 +121,7 @@ export class ConnectionState {
     return s.rw ? CKS.RW_PUBLIC_SESSION : CKS.RO_PUBLIC_SESSION;
   }
 
-  /** Who the core sees: the logged-in user, or an anonymous reader of public objects. */
+  /** Who the core sees: the logged-in user, or an anonymous caller the policy gate shows nothing. */
   caller(s: Session): Caller {
     return { principal: this.login?.principal ?? ANONYMOUS, face: 'p11', session: s.tag };
   }
