@@ -3,6 +3,7 @@
 // the libuv thread pool, so the event loop keeps serving while RSA works.
 import * as nc from 'node:crypto';
 import { promisify } from 'node:util';
+import { offLoop } from './off-loop';
 
 export type KeyObject = nc.KeyObject;
 export type HashName = 'sha1' | 'sha224' | 'sha256' | 'sha384' | 'sha512';
@@ -131,4 +132,18 @@ export function verifySync(hash: HashName | null, data: Buffer, key: KeyObject, 
 }
 export function signSync(hash: HashName | null, data: Buffer, key: KeyObject): Buffer {
   return nc.sign(hash, data, key);
+}
+
+// --- the same private operations on a worker thread (src/crypto/off-loop.ts) ------------
+export function rsaPrivateEncryptAsync(key: KeyObject, data: Buffer, padding: number): Promise<Buffer> {
+  return offLoop({ op: 'rsa-private-encrypt', key, data, padding });
+}
+export function rsaPrivateDecryptAsync(key: KeyObject, data: Buffer, padding: number, oaepHash?: HashName, oaepLabel?: Buffer): Promise<Buffer> {
+  return offLoop({ op: 'rsa-private-decrypt', key, data, padding, oaepHash, oaepLabel });
+}
+export function ecdsaSignDigestAsync(curve: string, key: KeyObject, digest: Buffer): Promise<Buffer> {
+  return offLoop({ op: 'ecdsa-sign-digest', key, data: digest, curve });
+}
+export function pssSignDigestAsync(key: KeyObject, hash: HashName, mgfHash: HashName, saltLength: number, digest: Buffer): Promise<Buffer> {
+  return offLoop({ op: 'pss-sign-digest', key, data: digest, hash, mgfHash, saltLength });
 }

@@ -26,7 +26,7 @@ const ecdsaRaw: MechanismDef = {
   ...ecBase, type: CKM.ECDSA, name: 'CKM_ECDSA', flags: CKF.SIGN | CKF.VERIFY | curveFlags,
   async sign(k, data) {
     if (data.length === 0 || data.length > 64) throw new HsmError('DATA_LEN_RANGE');
-    return raw.signDigest(k.curve!, priv(k), data);
+    return c.ecdsaSignDigestAsync(k.curve!, priv(k), data);
   },
   async verify(k, data, sig) {
     if (sig.length !== 2 * Math.ceil(k.size / 8)) throw new HsmError('SIGNATURE_LEN_RANGE');

@@ -1,7 +1,7 @@
 // RSA mechanisms (PKCS#11 2.40 §2.1): key generation, PKCS#1 v1.5 and PSS signatures,
 // OAEP and PKCS#1 v1.5 encryption. Primitives from node:crypto via src/crypto.
 import * as c from '../crypto/node-crypto';
-import { PSS_DIGEST_HASHES, pssSignDigest, pssVerifyDigest } from '../crypto/emsa-pss';
+import { PSS_DIGEST_HASHES, pssVerifyDigest } from '../crypto/emsa-pss';
 import { CKF, CKK, CKM } from '../pkcs11/constants';
 import { HsmError } from '../errors/hsm-error';
 import { describe } from './key-types';
@@ -39,7 +39,7 @@ const rsaPkcs: MechanismDef = {
   flags: CKF.ENCRYPT | CKF.SIGN | CKF.VERIFY | CKF.WRAP,
   async sign(k, data) {
     if (data.length > modLen(k) - 11) throw new HsmError('DATA_LEN_RANGE');
-    return c.rsaPrivateEncrypt(priv(k), data, RSA_PKCS1_PADDING);
+    return c.rsaPrivateEncryptAsync(priv(k), data, RSA_PKCS1_PADDING);
   },
   async verify(k, data, sig) {
     if (sig.length !== modLen(k)) throw new HsmError('SIGNATURE_LEN_RANGE');
@@ -103,7 +103,7 @@ const rsaPss: MechanismDef = {
   ...base, type: CKM.RSA_PKCS_PSS, name: 'CKM_RSA_PKCS_PSS', flags: CKF.SIGN | CKF.VERIFY,
   async sign(k, data, p) {
     const { hash, mgfHash, salt } = rawPssParams(k, p, data);
-    return pssSignDigest(priv(k), hash, mgfHash, salt, data);
+    return c.pssSignDigestAsync(priv(k), hash, mgfHash, salt, data);
   },
   async verify(k, data, sig, p) {
     const { hash, mgfHash, salt } = rawPssParams(k, p, data);
@@ -131,7 +131,7 @@ export const rsaOaep: MechanismDef = {
     const { hash, label } = oaepParams(p);
     if (data.length !== modLen(k)) throw new HsmError('ENCRYPTED_DATA_LEN_RANGE');
     try {
-      return c.rsaPrivateDecrypt(priv(k), data, RSA_PKCS1_OAEP_PADDING, hash, label);
+      return await c.rsaPrivateDecryptAsync(priv(k), data, RSA_PKCS1_OAEP_PADDING, hash, label);
     } catch {
       throw new HsmError('ENCRYPTED_DATA_INVALID');
     }
