@@ -6,6 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Hsm } from '../../src/core/hsm';
 import { SqliteKeyStore } from '../../src/keystore/sqlite/sqlite-store';
+import { fromCanonical } from '../../src/core/audit/chain';
 import { CKA, CKM } from '../../src/pkcs11/constants';
 import { opensslOk, OFFICER_PASSWORD, tempDir, USER_PASSWORD, writeTemp } from '../helpers/harness';
 
@@ -118,7 +119,7 @@ test('zeroize destroys every key: old shares no longer unseal, nothing sealed re
     assert.equal(a.hsm.state, 'uninitialized');
     const db = a.store.rawDatabase();
     const last = db.prepare('SELECT body FROM audit ORDER BY seq DESC LIMIT 1').get() as { body: string };
-    assert.equal(JSON.parse(last.body).op, 'module.zeroize', 'the last audit record says it happened');
+    assert.equal(fromCanonical(last.body).op, 'module.zeroize', 'the last audit record says it happened');
     await assert.rejects(a.hsm.unseal(a.shares[0]), code('NOT_INITIALIZED'));
     for (const t of ['objects', 'users', 'meta']) assert.equal((db.prepare(`SELECT count(*) AS n FROM ${t}`).get() as { n: number }).n, 0, t);
     db.pragma('wal_checkpoint(TRUNCATE)');

@@ -5,7 +5,7 @@
 import * as c from '../../crypto/node-crypto';
 import { HsmError } from '../../errors/hsm-error';
 import type { AuditStore, CheckpointRow } from '../../keystore/types';
-import { AuditBody, AuditRecord, chainHash, Checkpoint, checkpointMessage } from './chain';
+import { AuditBody, AuditRecord, canonical, chainHashOf, Checkpoint, checkpointMessage, fromCanonical } from './chain';
 
 export const CHECKPOINT_EVERY = 100;
 export const CHECKPOINT_SECONDS = 60;
@@ -43,9 +43,9 @@ export class AuditLog {
       const rows = await this.store.append((head) => {
         let { seq, hash } = head;
         return batch.map((p) => {
-          const body: AuditBody = { seq: ++seq, time: p.time, node: this.node, ...p.event };
-          const h = chainHash(hash, body);
-          const row = { seq, prev: hash, hash: h, body: JSON.stringify(body) };
+          const text = canonical({ seq: ++seq, time: p.time, node: this.node, ...p.event });
+          const h = chainHashOf(hash, text);
+          const row = { seq, prev: hash, hash: h, body: text };
           hash = h;
           return row;
         });
@@ -87,7 +87,7 @@ export class AuditLog {
     const records: AuditRecord[] = [];
     for (let from = 1; ; ) {
       const page = await this.store.list(from, 5000);
-      for (const r of page) records.push({ ...(JSON.parse(r.body) as AuditBody), prev: r.prev, hash: r.hash });
+      for (const r of page) records.push({ ...fromCanonical(r.body), prev: r.prev, hash: r.hash });
       if (page.length < 5000) break;
       from = page[page.length - 1].seq + 1;
     }

@@ -43,7 +43,20 @@ export function canonical(body: AuditBody): string {
 }
 
 export function chainHash(prev: string, body: AuditBody): string {
-  return c.digest('sha256', Buffer.from(`${AUDIT_SCHEME}\0${prev}\0${canonical(body)}`)).toString('hex');
+  return chainHashOf(prev, canonical(body));
+}
+
+/** The same hash from an already canonical text (the module stores that text as the record). */
+export function chainHashOf(prev: string, canonicalText: string): string {
+  return c.digest('sha256', Buffer.from(`${AUDIT_SCHEME}\0${prev}\0${canonicalText}`)).toString('hex');
+}
+
+/** A stored canonical text back to a record body. */
+export function fromCanonical(text: string): AuditBody {
+  const values = JSON.parse(text) as unknown[];
+  const body: Record<string, unknown> = {};
+  FIELDS.forEach((f, i) => { if (values[i] !== null) body[f] = values[i]; });
+  return body as unknown as AuditBody;
 }
 
 export function checkpointMessage(cp: Omit<Checkpoint, 'signature'>): Buffer {

@@ -10,22 +10,50 @@ CREATE TABLE IF NOT EXISTS audit_checkpoints (seq INTEGER NOT NULL, hash TEXT NO
 const GENESIS: AuditHead = { seq: 0, hash: '0'.repeat(64) };
 
 export class SqliteAuditStore implements AuditStore {
+  // Prepared once: the append path runs for every audited operation.
+  private statements?: { head: Database.Statement; insert: Database.Statement; append: (build: (h: AuditHead) => AuditRecordRow[]) => AuditRecordRow[] };
+
+  private head_?: AuditHead;
+
   constructor(private readonly db: Database.Database) {
     db.exec(AUDIT_SCHEMA);
   }
 
+  /** Prepared lazily, so that a missing table (a broken store) fails the write, not the constructor. */
+  private prepared() {
+    if (!this.statements) {
+      const head = this.db.prepare('SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1');
+      const insert = this.db.prepare('INSERT INTO audit (seq, prev, hash, body) VALUES (@seq, @prev, @hash, @body)');
+      // The head is read once and then kept: this store is one process's (PostgreSQL reads it per batch).
+      const txn = this.db.transaction((build: (h: AuditHead) => AuditRecordRow[]) => {
+        const rows = build(this.head_ ?? (head.get() as AuditHead | undefined) ?? GENESIS);
+        for (const r of rows) insert.run(r);
+        return rows;
+      });
+      this.statements = {
+        head, insert,
+        append: (build) => {
+          const rows = txn.immediate(build);
+          if (rows.length) this.head_ = { seq: rows[rows.length - 1].seq, hash: rows[rows.length - 1].hash };
+          return rows;
+        },
+      };
+    }
+    return this.statements;
+  }
+
   private headSync(): AuditHead {
-    const row = this.db.prepare('SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1').get() as AuditHead | undefined;
-    return row ?? GENESIS;
+    return this.head_ ?? (this.prepared().head.get() as AuditHead | undefined) ?? GENESIS;
   }
 
   async append(build: (head: AuditHead) => AuditRecordRow[]): Promise<AuditRecordRow[]> {
-    const insert = this.db.prepare('INSERT INTO audit (seq, prev, hash, body) VALUES (@seq, @prev, @hash, @body)');
-    return this.db.transaction(() => {
-      const rows = build(this.headSync());
-      for (const r of rows) insert.run(r);
-      return rows;
-    }).immediate();
+    try {
+      return this.prepared().append(build);
+    } catch (err) {
+      this.statements = undefined; // re-prepare next time (the schema may have changed under us)
+      this.head_ = undefined;
+      throw err;
+    }
   }
 
   async head(): Promise<AuditHead> { return this.headSync(); }

@@ -75,7 +75,7 @@ export class SqliteKeyStore implements KeyStore {
     // Sealed, but nobody else needs to read it either.
     for (const f of [file, `${file}-wal`, `${file}-shm`]) if (fs.existsSync(f)) fs.chmodSync(f, 0o600);
     this.db.pragma('journal_mode = WAL');
-    this.db.pragma('synchronous = FULL');
+    this.db.pragma('synchronous = NORMAL');
     this.db.exec(SCHEMA);
     this.audit = new SqliteAuditStore(this.db);
     this.bulk = new SqliteBulkStore(this.db);
