@@ -6,7 +6,7 @@ import { HsmError } from '../errors/hsm-error';
 import { mechanism } from '../mechanisms/registry';
 import type { MechanismDef, MechParams } from '../mechanisms/types';
 import type { HsmObject } from './hsm-object';
-import { checkKeySize, checkUse, KeyUse } from './policy/gate';
+import { checkKeySize, checkUse, checkWrapTarget, KeyUse } from './policy/gate';
 import type { Caller } from './principal';
 import type { EventSink, KeyService } from './key-service';
 import type { Template } from './templates';
@@ -79,11 +79,7 @@ export class CryptoService {
   /** C_WrapKey: the target must be extractable; CKA_WRAP_WITH_TRUSTED needs a trusted wrapping key (§4.9). */
   async wrap(caller: Caller, wrapping: HsmObject, mechType: number, params: MechParams, target: HsmObject): Promise<Buffer> {
     const { mech, material } = this.prepare(caller, wrapping, 'wrap', mechType);
-    if (target.cls !== CKO.SECRET_KEY && target.cls !== CKO.PRIVATE_KEY) throw new HsmError('KEY_NOT_WRAPPABLE', 'only secret and private keys are wrapped');
-    // The caller must be able to use the target too: wrapping is a use of both keys.
-    if (target.owner !== caller.principal.id && !target.sharedWith.includes(caller.principal.id)) throw new HsmError('KEY_NOT_FOUND');
-    if (!target.bool(CKA.EXTRACTABLE)) throw new HsmError('KEY_UNEXTRACTABLE');
-    if (target.bool(CKA.WRAP_WITH_TRUSTED) && !wrapping.bool(CKA.TRUSTED)) throw new HsmError('KEY_NOT_WRAPPABLE', 'the key may only be wrapped with a trusted key');
+    checkWrapTarget(caller, wrapping, target);
     const value = this.keys.wrappableValue(target);
     try {
       const out = await mech.wrap!(material, value, params);

@@ -5,35 +5,19 @@ import { HsmError } from '../../errors/hsm-error';
 export const MAX_BODY = 8 * 1024 * 1024;
 
 /** Reads a JSON object body, refusing more than `max` bytes before buffering them. */
-export function readJson(req: IncomingMessage, max = MAX_BODY): Promise<Record<string, unknown>> {
-  return new Promise((resolve, reject) => {
-    const declared = Number(req.headers['content-length'] ?? 0);
-    if (declared > max) { req.resume(); reject(new HsmError('REQUEST_TOO_LARGE')); return; }
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let failed = false;
-    req.on('data', (chunk: Buffer) => {
-      if (failed) return;
-      size += chunk.length;
-      if (size > max) { failed = true; chunks.length = 0; reject(new HsmError('REQUEST_TOO_LARGE')); return; }
-      chunks.push(chunk);
-    });
-    req.on('error', () => { if (!failed) { failed = true; reject(new HsmError('BAD_REQUEST')); } });
-    req.on('end', () => {
-      if (failed) return;
-      if (size === 0) { resolve({}); return; }
-      try {
-        const body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
-        if (!body || typeof body !== 'object' || Array.isArray(body)) throw new Error('not an object');
-        resolve(body as Record<string, unknown>);
-      } catch {
-        reject(new HsmError('BAD_REQUEST', 'the body is not a JSON object'));
-      }
-    });
-  });
+export async function readJson(req: IncomingMessage, max = MAX_BODY): Promise<Record<string, unknown>> {
+  const raw = await readRaw(req, max);
+  if (raw.length === 0) return {};
+  try {
+    const body = JSON.parse(raw.toString('utf8'));
+    if (!body || typeof body !== 'object' || Array.isArray(body)) throw new Error('not an object');
+    return body as Record<string, unknown>;
+  } catch {
+    throw new HsmError('BAD_REQUEST', 'the body is not a JSON object');
+  }
 }
 
-/** Reads a binary body up to `max` bytes (backups). */
+/** Reads a body up to `max` bytes; more is refused before it is buffered. */
 export function readRaw(req: IncomingMessage, max: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     if (Number(req.headers['content-length'] ?? 0) > max) { req.resume(); reject(new HsmError('REQUEST_TOO_LARGE')); return; }

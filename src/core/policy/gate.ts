@@ -90,6 +90,16 @@ export function checkKeyState(obj: HsmObject): void {
   throw new HsmError(state === INKAN_KEY_STATE.DISABLED ? 'KEY_DISABLED' : 'KEY_PENDING_DELETION');
 }
 
+/** C_WrapKey's target (§4.9): a secret or private key the caller may use, extractable, and wrapped
+ *  only by a trusted key if CKA_WRAP_WITH_TRUSTED. Wrapping is a use of both keys. */
+export function checkWrapTarget(caller: Caller, wrapping: HsmObject, target: HsmObject): void {
+  if (target.cls !== CKO.SECRET_KEY && target.cls !== CKO.PRIVATE_KEY) throw new HsmError('KEY_NOT_WRAPPABLE', 'only secret and private keys are wrapped');
+  if (!OBJECT_ACCESS[relation(caller, target)].use) throw new HsmError('KEY_NOT_FOUND');
+  checkKeyState(target);
+  if (!target.bool(CKA.EXTRACTABLE)) throw new HsmError('KEY_UNEXTRACTABLE');
+  if (target.bool(CKA.WRAP_WITH_TRUSTED) && !wrapping.bool(CKA.TRUSTED)) throw new HsmError('KEY_NOT_WRAPPABLE', 'the key may only be wrapped with a trusted key');
+}
+
 /** Key sizes outside a mechanism's range are refused (CKR_KEY_SIZE_RANGE), checked once material is known. */
 export function checkKeySize(mech: MechanismDef, size: number): void {
   if (size < mech.minKeySize || size > mech.maxKeySize) throw new HsmError('KEY_SIZE_RANGE');
