@@ -5,7 +5,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { P11_KIT_CLIENT, p11Server, P11Server } from './p11-helpers';
 
-describe('OpenSSL pkcs11 engine through p11-kit-client.so', () => {
+describe('OpenSSL pkcs11 engine through p11-kit-client.so', { timeout: 120_000 }, () => {
   let srv: P11Server;
   const env = () => ({ PKCS11_MODULE_PATH: P11_KIT_CLIENT });
   const tool = (...args: string[]) => srv.ok('pkcs11-tool', ['--module', P11_KIT_CLIENT, '--login', '--pin', srv.pin, ...args]);

@@ -6,7 +6,7 @@ import { P11_KIT_CLIENT, p11Server, P11Server } from './p11-helpers';
 
 const TOKEN = 'pkcs11:token=Inkan%20default';
 
-describe('GnuTLS p11tool through p11-kit-client.so', () => {
+describe('GnuTLS p11tool through p11-kit-client.so', { timeout: 120_000 }, () => {
   let srv: P11Server;
   const p11tool = (...args: string[]) => srv.ok('p11tool', ['--provider', P11_KIT_CLIENT, ...args], { env: { GNUTLS_PIN: srv.pin } });
   before(async () => { srv = await p11Server(); });

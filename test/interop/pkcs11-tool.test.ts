@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import { INKAN_BIN } from '../helpers/harness';
 import { P11_KIT_CLIENT, p11Server, P11Server, run } from './p11-helpers';
 
-describe('pkcs11-tool through p11-kit-client.so', () => {
+describe('pkcs11-tool through p11-kit-client.so', { timeout: 180_000 }, () => {
   let srv: P11Server;
   const tool = (...args: string[]) => srv.ok('pkcs11-tool', ['--module', P11_KIT_CLIENT, ...args]);
   const userTool = (...args: string[]) => tool('--login', '--pin', srv.pin, ...args);

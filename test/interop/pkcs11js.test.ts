@@ -28,7 +28,7 @@ function connect(srv: ChildServer): { p: pkcs11js.PKCS11; slot: Buffer } {
   return { p, slot: p.C_GetSlotList(true)[0] };
 }
 
-describe('pkcs11js through p11-kit-client.so', () => {
+describe('pkcs11js through p11-kit-client.so', { timeout: 180_000 }, () => {
   let srv: ChildServer;
   let p: pkcs11js.PKCS11;
   let s: Buffer;

@@ -66,7 +66,8 @@ export class P11Connection {
 
   private endOfInput(): void {
     try { this.decoder.end(); } catch (err) { this.drop(err); return; }
-    this.socket.end();
+    // The client will send no more; answer what it already asked, then close our side.
+    void this.drained().then(() => this.socket.end());
   }
 
   private drop(err: unknown): void {
@@ -79,6 +80,7 @@ export class P11Connection {
     try {
       req = decodeRequest(frame.body);
     } catch (err) {
+      frame.body.fill(0);
       this.send(frame.code, encodeErrorResponse(toCkr(err)));
       return;
     }

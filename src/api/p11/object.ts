@@ -1,7 +1,6 @@
 // Object management functions (PKCS#11 2.40 §5.7): create, destroy, attribute reads and
 // changes, and searches. Objects are the core's objects; handles are per connection.
-import { CKA } from '../../pkcs11/constants';
-import { CKR } from '../../pkcs11/constants';
+import { CKA, CKR } from '../../pkcs11/constants';
 import { HsmError } from '../../errors/hsm-error';
 import type { AttrRead } from '../../core/key-service';
 import {

@@ -48,7 +48,7 @@ before(async () => {
 });
 after(async () => { healthy.close(); await srv.close(); });
 
-test('every mutated request in a well-formed frame is answered, by its code', async () => {
+test('every mutated request in a well-formed frame is answered, by its code', { timeout: 120_000 }, async () => {
   const rng = new Rng(SEED);
   const c = await RawClient.connect(socketPath);
   await c.initialize();
@@ -67,12 +67,14 @@ test('every mutated request in a well-formed frame is answered, by its code', as
   c.close();
 });
 
-test('random byte streams get answers or a closed connection, never a crash or a stuck server', async () => {
+test('random byte streams get answers or a closed connection, never a crash or a stuck server', { timeout: 60_000 }, async () => {
   const rng = new Rng(SEED + 1);
   await Promise.all(Array.from({ length: 30 }, async () => {
     const sock = net.connect(socketPath);
     sock.on('error', () => undefined);
-    await new Promise<void>((resolve) => sock.once('connect', () => resolve()));
+    // A refused connect (backlog full on a busy machine) is an outcome too, not a reason to wait forever.
+    const connected = await new Promise<boolean>((resolve) => { sock.once('connect', () => resolve(true)); sock.once('error', () => resolve(false)); });
+    if (!connected) return;
     const header = () => cat(u32(rng.int(2 ** 30)), u32(rng.int(3) ? rng.int(16) : rng.int(2 ** 31)), u32(rng.int(3) ? rng.int(256) : rng.int(2 ** 31)));
     const chunks = [u8(rng.int(3)), ...Array.from({ length: 1 + rng.int(6) }, () => rng.int(2) ? header() : rng.bytes(rng.int(300)))];
     for (const ch of chunks) sock.write(ch);
@@ -81,7 +83,7 @@ test('random byte streams get answers or a closed connection, never a crash or a
   await expectHealthy();
 });
 
-test('absurd lengths close only their own connection', async () => {
+test('absurd lengths close only their own connection', { timeout: 60_000 }, async () => {
   for (const [opts, bodyLen] of [[0, 0xffffffff], [0xffffffff, 0], [5000, 10], [0, 0x7ffffff0]]) {
     const c = await RawClient.connect(socketPath);
     c.socket.write(cat(u32(16), u32(opts), u32(bodyLen)));

@@ -28,7 +28,7 @@ function readAttr(r: Reader): { type: number; valid: boolean; length?: number; v
   return { type, valid: true, length, value };
 }
 
-describe('p11-kit RPC server', () => {
+describe('p11-kit RPC server', { timeout: 120_000 }, () => {
   let srv: TestServer;
   let pin: string;
   before(async () => {
