@@ -17,7 +17,7 @@ import { UserService } from './users';
 import { AuditLog } from './audit/audit-log';
 import { BackupHeader, createBackup, MAX_BACKUP, NOT_BACKED_UP, openBackup, readHeader } from './backup';
 import { audit, OperationObserver } from './audit/audited';
-import { CRYPTO_OPS, KEY_OPS, USER_OPS } from './audit/ops';
+import { ACCESS_KEY_OPS, CRYPTO_OPS, KEY_OPS, KMS_ALIAS_OPS, KMS_KEY_OPS, USER_OPS } from './audit/ops';
 import { AccessKeyService } from './access-keys';
 import { KmsAliasService } from './kms-aliases';
 import { KmsKeyService } from './kms-keys';
@@ -98,6 +98,9 @@ export class Hsm {
     audit(this.keys, this.audit, KEY_OPS, opts.onOperation);
     audit(this.crypto, this.audit, CRYPTO_OPS, opts.onOperation);
     audit(this.users, this.audit, USER_OPS, opts.onOperation);
+    audit(this.accessKeys, this.audit, ACCESS_KEY_OPS, opts.onOperation);
+    audit(this.kms, this.audit, KMS_KEY_OPS, opts.onOperation);
+    audit(this.kmsAliases, this.audit, KMS_ALIAS_OPS, opts.onOperation);
   }
 
   /** Records a module-level event (init, unseal, seal, self-test, zeroize, backup). */

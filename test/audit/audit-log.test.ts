@@ -134,3 +134,16 @@ test('concurrent operations are chained without gaps and checkpoints are made ev
     assert.equal(verifyExport(e.records, e.checkpoints, e.publicKey).ok, true);
   } finally { await m.close(); }
 });
+
+test('access-key changes are audited, and the secret half never reaches the log', async () => {
+  const m = await freshModule();
+  try {
+    const created = await m.hsm.accessKeys.create(m.user);
+    await m.hsm.accessKeys.delete(m.user, created.accessKeyId);
+    const e = await exported(m);
+    const ops = e.records.map((r) => r.op);
+    assert.ok(ops.includes('access-key.create') && ops.includes('access-key.delete'), ops.join(' '));
+    assert.ok(!JSON.stringify(e).includes(created.secretAccessKey));
+    assert.equal(verifyExport(e.records, e.checkpoints, e.publicKey).ok, true);
+  } finally { await m.close(); }
+});

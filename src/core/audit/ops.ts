@@ -2,6 +2,9 @@
 import type { CryptoService } from '../crypto-service';
 import type { KeyService } from '../key-service';
 import type { UserService } from '../users';
+import type { AccessKeyService } from '../access-keys';
+import type { KmsKeyService } from '../kms-keys';
+import type { KmsAliasService } from '../kms-aliases';
 import type { AuditedOp } from './audited';
 
 type Table<T> = Partial<Record<keyof T & string, AuditedOp<any>>>;
@@ -37,4 +40,27 @@ export const USER_OPS: Table<UserService> = {
   unlock: { op: 'user.unlock', detail: (a) => String(a[1]) },
   // The username is who tried; the password is never looked at here.
   login: { op: 'user.login', actor: (a) => ({ actor: String(a[0]).slice(0, 64), role: '-' }) },
+};
+
+/** A KMS key argument's id (KmsKey is not an HsmObject, so it is named in the detail). */
+const kmsKey = (i: number) => (args: unknown[]) => `kms key ${(args[i] as { id?: string } | undefined)?.id ?? '?'}`;
+
+export const ACCESS_KEY_OPS: Table<AccessKeyService> = {
+  create: { op: 'access-key.create', detail: (a) => (a[1] === undefined ? undefined : `for ${String(a[1])}`) },
+  delete: { op: 'access-key.delete', detail: (a) => String(a[1]) },
+};
+
+export const KMS_KEY_OPS: Table<KmsKeyService> = {
+  create: { op: 'kms-key.create', detail: (a) => (a[1] as { keySpec?: string })?.keySpec },
+  setEnabled: { op: 'kms-key.set-enabled', detail: (a) => `${kmsKey(1)(a)} ${a[2] ? 'enable' : 'disable'}` },
+  scheduleDeletion: { op: 'kms-key.schedule-deletion', detail: kmsKey(1) },
+  cancelDeletion: { op: 'kms-key.cancel-deletion', detail: kmsKey(1) },
+  rotate: { op: 'kms-key.rotate', detail: kmsKey(1) },
+  finishImport: { op: 'kms-key.import-material', detail: kmsKey(1) },
+};
+
+export const KMS_ALIAS_OPS: Table<KmsAliasService> = {
+  create: { op: 'kms-alias.create', detail: (a) => String(a[1]).slice(0, 256) },
+  update: { op: 'kms-alias.update', detail: (a) => String(a[1]).slice(0, 256) },
+  delete: { op: 'kms-alias.delete', detail: (a) => String(a[1]).slice(0, 256) },
 };
