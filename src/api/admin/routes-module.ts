@@ -1,5 +1,4 @@
 // Admin routes for the module itself and its users: status, init, unseal, seal, login, users.
-import { HsmError } from '../../errors/hsm-error';
 import type { Role } from '../../core/principal';
 import { int, str } from './http-util';
 import type { Route } from './router';
@@ -77,4 +76,3 @@ export const MODULE_ROUTES: Route[] = [
   },
 ];
 
-export function notFound(): never { throw new HsmError('BAD_REQUEST', 'no such route'); }
