@@ -1,134 +1,130 @@
-// The KeyStore contract: what the core needs from storage. The store is untrusted (DESIGN.md):
-// it holds sealed blobs and public attributes, each row carrying a MAC the core checks.
-// Every method is async and every change is one transaction, so a PostgreSQL
-// implementation shared by several nodes can satisfy the same contract.
+// The KeyStore contract: what the core needs from storage, and all it may assume. The store is
+// untrusted (docs/sealing.md): it holds sealed blobs and public fields, every record row carries
+// a MAC the core checks, and nothing the store says is believed without that check.
+//
+// The contract is small on purpose, so that SQLite (the embedded default) and PostgreSQL (a
+// cluster of nodes) implement the same thing and pass the same suite (test/keystore/contract.ts):
+//  - tables are described once, as data (schema.ts): record tables (MACed, versioned) and plain
+//    tables (meta, lookup indexes, counters) with their indexed columns;
+//  - reads are by id or by equality on indexed columns, with keyset paging;
+//  - every change goes through `commit`: a batch of units, each unit atomic (all its writes or
+//    none), the whole batch one transaction with the audit records it produced. A unit that
+//    fails (version conflict, duplicate) is rolled back alone and the others still commit
+//    (group commit: one fsync for many operations);
+//  - every write is also appended to a change log, so caches in other processes or nodes learn
+//    what changed (PostgreSQL LISTEN/NOTIFY wakes them; the log is the safety net).
+import type { TableName } from './schema';
 
-export interface ObjectRow {
+export type { TableName } from './schema';
+
+/** A value of an indexed column. */
+export type ColumnValue = string | number;
+
+/** One row of a record table. Every field except `mac` is covered by the MAC (docs/sealing.md). */
+export interface RecordRow {
   id: string;
+  /** The partition (tenant) the row belongs to; '' for rows above partitions. */
   partition: string;
-  owner: string;
-  /** CKO_* class. */
-  cls: number;
-  label: string;
-  /** JSON of the public attributes (see core/attributes.ts for the encoding). */
-  attrs: string;
-  /** AES-256-GCM sealed secret material (see docs/sealing.md), or null for public objects. */
-  sealed: Buffer | null;
-  /** JSON array of user ids the owner shared this object with. */
-  sharedWith: string;
-  /** Optimistic-concurrency counter, bumped by every update. */
+  /** Optimistic-concurrency counter: 1 at insert, +1 on every update. */
   version: number;
+  /** Milliseconds since the epoch. */
   created: number;
-  /** HMAC over every other field (docs/sealing.md). */
-  mac: Buffer;
-}
-
-export interface UserRow {
-  id: string;
-  username: string;
-  role: string;
-  passwordHash: string;
-  failedLogins: number;
-  locked: boolean;
-  version: number;
-  created: number;
-  mac: Buffer;
-}
-
-/** KMS-only state of one KMS key (core/kms-keys.ts): JSON record, owner column for listing. */
-export interface KmsKeyRow {
-  id: string;
-  owner: string;
-  /** JSON of the KmsKeyRecord (state, description, spec, versions, tags, rotation). */
+  /** The table's indexed columns (schema.ts), in clear for lookups. */
+  cols: Record<string, ColumnValue>;
+  /** JSON of the row's public content. */
   data: string;
-  version: number;
-  created: number;
+  /** AES-256-GCM sealed secret (docs/sealing.md), or null. */
+  sealed: Buffer | null;
   mac: Buffer;
 }
 
-/** A KMS alias, per owning crypto user (each user is its own "account"). */
-export interface KmsAliasRow {
-  owner: string;
-  name: string;
-  targetKeyId: string;
-  created: number;
-  updated: number;
-  version: number;
-  mac: Buffer;
-}
+/** One row of a plain table (not MACed): meta values, lookup indexes, throttling counters. */
+export type PlainRow = Record<string, ColumnValue | Buffer | null>;
 
-/** A SigV4 access key of a crypto user; the secret half is sealed like a key attribute. */
-export interface AccessKeyRow {
-  id: string;
-  userId: string;
-  sealed: Buffer;
-  created: number;
-  mac: Buffer;
-}
+export type Write =
+  | { op: 'insert'; table: TableName; row: RecordRow }
+  /** Replaces the row if its stored version is `expected`; else the unit fails with STORE_CONFLICT. */
+  | { op: 'update'; table: TableName; row: RecordRow; expected: number }
+  /** Deletes the row; with `expected`, only if its stored version is that (else STORE_CONFLICT). */
+  | { op: 'delete'; table: TableName; id: string; expected?: number }
+  /** Plain tables: insert or replace by the table's key columns. */
+  | { op: 'put'; table: TableName; row: PlainRow }
+  /** Plain tables: delete by the table's key columns (the row gives their values). */
+  | { op: 'remove'; table: TableName; key: PlainRow };
 
-export interface KeyStore {
-  readonly kind: string;
-  readonly audit: AuditStore;
-  readonly bulk: BulkStore;
-  getMeta(name: string): Promise<Buffer | undefined>;
-  /** Writes several meta values in one transaction. */
-  putMeta(values: Record<string, Buffer>): Promise<void>;
+/** Writes that stand or fall together. */
+export interface Unit { writes: Write[] }
 
-  insertObject(row: ObjectRow): Promise<void>;
-  /** Replaces the row if its stored version is `expectedVersion`; else throws STORE_CONFLICT. */
-  updateObject(row: ObjectRow, expectedVersion: number): Promise<void>;
-  getObject(id: string): Promise<ObjectRow | undefined>;
-  listObjects(partition: string): Promise<ObjectRow[]>;
-  deleteObject(id: string): Promise<boolean>;
-  /** How many objects of each CKO_* class, over every partition (for metrics: one cheap query). */
-  countObjects(): Promise<Record<number, number>>;
+export type UnitFailure = 'STORE_CONFLICT' | 'EXISTS';
+export type UnitOutcome = { ok: true } | { ok: false; code: UnitFailure };
 
-  insertUser(row: UserRow): Promise<void>;
-  updateUser(row: UserRow, expectedVersion: number): Promise<void>;
-  getUserByName(username: string): Promise<UserRow | undefined>;
-  getUserById(id: string): Promise<UserRow | undefined>;
-  listUsers(): Promise<UserRow[]>;
-  deleteUser(id: string): Promise<boolean>;
-
-  insertKmsKey(row: KmsKeyRow): Promise<void>;
-  /** Replaces the row if its stored version is `expectedVersion`; else throws STORE_CONFLICT. */
-  updateKmsKey(row: KmsKeyRow, expectedVersion: number): Promise<void>;
-  getKmsKey(id: string): Promise<KmsKeyRow | undefined>;
-  listKmsKeys(): Promise<KmsKeyRow[]>;
-  deleteKmsKey(id: string): Promise<boolean>;
-
-  /** Throws ALIAS_EXISTS if the owner already has an alias of this name. */
-  insertKmsAlias(row: KmsAliasRow): Promise<void>;
-  updateKmsAlias(row: KmsAliasRow, expectedVersion: number): Promise<void>;
-  getKmsAlias(owner: string, name: string): Promise<KmsAliasRow | undefined>;
-  listKmsAliases(owner: string): Promise<KmsAliasRow[]>;
-  deleteKmsAlias(owner: string, name: string): Promise<boolean>;
-
-  insertAccessKey(row: AccessKeyRow): Promise<void>;
-  getAccessKey(id: string): Promise<AccessKeyRow | undefined>;
-  listAccessKeys(): Promise<AccessKeyRow[]>;
-  deleteAccessKey(id: string): Promise<boolean>;
-
-  close(): Promise<void>;
-}
-
-/** The end of the audit chain: the last record's sequence number and hash. */
+/** The end of one audit chain: the last record's sequence number and hash. */
 export interface AuditHead { seq: number; hash: string }
+export interface AuditRecordRow { chain: string; seq: number; time: string; prev: string; hash: string; body: string }
+export interface CheckpointRow { chain: string; seq: number; hash: string; time: string; node: string; signature: string }
 
-export interface AuditRecordRow { seq: number; prev: string; hash: string; body: string }
-export interface CheckpointRow { seq: number; hash: string; time: string; node: string; signature: string }
-
-/** Append-only storage of the audit chain (core/audit). There is no update or delete. */
-export interface AuditStore {
-  /** In one transaction: reads the head, lets `build` link new records to it, stores them. */
-  append(build: (head: AuditHead) => AuditRecordRow[]): Promise<AuditRecordRow[]>;
-  head(): Promise<AuditHead>;
-  list(fromSeq: number, limit: number): Promise<AuditRecordRow[]>;
-  putCheckpoint(cp: CheckpointRow): Promise<void>;
-  listCheckpoints(): Promise<CheckpointRow[]>;
+/** What the core adds to a batch once it knows which units succeeded: the audit records (linked
+ *  to the chain's head as read inside the transaction) and rows that depend on the outcomes
+ *  (the integrity accumulator). Called exactly once per commit, synchronously, inside it. */
+export interface BatchFinish {
+  audit: AuditRecordRow[];
+  writes: Write[];
 }
 
-/** One row of any table, as stored (Buffers for blobs). Used by backup, restore and zeroize. */
+export interface CommitRequest {
+  units: Unit[];
+  /** The audit chain this batch appends to (one per node: docs/architecture.md). */
+  chain: string;
+  finish(head: AuditHead, outcomes: readonly UnitOutcome[]): BatchFinish;
+  /** Make this commit durable against power loss before it resolves (SQLite synchronous=FULL;
+   *  PostgreSQL always is). Batches holding only audit records of key uses may say false. */
+  durable: boolean;
+}
+
+export interface CommitResult {
+  outcomes: UnitOutcome[];
+  audit: AuditRecordRow[];
+  /** The change-log sequence number of the last write of this batch (0 if it wrote nothing). */
+  changeSeq: number;
+}
+
+export interface FindOptions {
+  /** At most this many rows (the store may cap it). */
+  limit?: number;
+  /** Keyset paging: rows strictly after this id, ordered by id. */
+  after?: string;
+}
+
+export interface ChangeRow { seq: number; table: string; id: string }
+
+/** Tells a process which rows other processes or nodes changed. */
+export interface ChangeFeed {
+  /** The newest sequence number in the change log. */
+  latest(): Promise<number>;
+  /** Changes after `seq`, oldest first, at most `limit`. */
+  since(seq: number, limit: number): Promise<ChangeRow[]>;
+  /** `cb` runs when another writer may have committed (PostgreSQL NOTIFY; SQLite data_version).
+   *  Returns a function that unsubscribes. A missed call is harmless: readers also poll `latest`. */
+  subscribe(cb: () => void): () => void;
+  /** True if another writer may have committed since the last call (cheap; never throws). */
+  poll(): boolean;
+}
+
+/** Append-only storage of the audit chains (core/audit). Records are added only by `commit`. */
+export interface AuditStore {
+  head(chain: string): Promise<AuditHead>;
+  /** Records of `chain` with seq ≥ fromSeq, in order, at most `limit` (for paged streaming). */
+  list(chain: string, fromSeq: number, limit: number): Promise<AuditRecordRow[]>;
+  /** The first record of `chain` at or after `time` (ISO 8601), for exports by time. */
+  seqAtTime(chain: string, time: string): Promise<number | undefined>;
+  chains(): Promise<string[]>;
+  putCheckpoint(cp: CheckpointRow): Promise<void>;
+  /** Checkpoints of `chain` with seq in [fromSeq, toSeq], in order. */
+  listCheckpoints(chain: string, fromSeq?: number, toSeq?: number): Promise<CheckpointRow[]>;
+  lastCheckpoint(chain: string): Promise<CheckpointRow | undefined>;
+}
+
+/** One row of any table as stored, for backup, restore and zeroise. */
 export type RawRow = Record<string, string | number | bigint | Buffer | null>;
 
 /** Whole-store operations (core/backup.ts, zeroize). Each is one transaction. */
@@ -137,6 +133,30 @@ export interface BulkStore {
   dump(exclude: string[]): Promise<Record<string, RawRow[]>>;
   /** Replaces the content of the given tables (and only those) with `data`. */
   replace(data: Record<string, RawRow[]>): Promise<void>;
-  /** Deletes every row of every table except `keep`, overwriting freed pages. */
+  /** Deletes every row of every table except `keep`, overwriting freed pages where it can. */
   wipe(keep: string[]): Promise<void>;
+}
+
+export interface KeyStore {
+  /** 'sqlite' or 'postgres'. */
+  readonly kind: string;
+  readonly audit: AuditStore;
+  readonly bulk: BulkStore;
+  readonly changes: ChangeFeed;
+
+  getMeta(name: string): Promise<Buffer | undefined>;
+  /** Several meta values in one transaction (outside any audited operation: init, schema). */
+  putMeta(values: Record<string, Buffer>): Promise<void>;
+
+  get(table: TableName, id: string): Promise<RecordRow | undefined>;
+  /** Rows whose columns equal every entry of `where` (partition and indexed columns only),
+   *  ordered by id. Filtering on a column that is not indexed is a programming error. */
+  find(table: TableName, where: Record<string, ColumnValue>, opts?: FindOptions): Promise<RecordRow[]>;
+  count(table: TableName, where: Record<string, ColumnValue>): Promise<number>;
+  /** Rows of a plain table whose columns equal `where`. */
+  findPlain(table: TableName, where: PlainRow, limit?: number): Promise<PlainRow[]>;
+
+  commit(req: CommitRequest): Promise<CommitResult>;
+
+  close(): Promise<void>;
 }

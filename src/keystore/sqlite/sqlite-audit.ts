@@ -1,72 +1,63 @@
-// The audit chain on SQLite: an append-only table written in one transaction per batch.
+// The audit chains on SQLite: append-only tables, written only inside KeyStore.commit (so a
+// change and its record commit together), read in pages for streaming exports.
 import type Database from 'better-sqlite3';
 import type { AuditHead, AuditRecordRow, AuditStore, CheckpointRow } from '../types';
 
 export const AUDIT_SCHEMA = `
-CREATE TABLE IF NOT EXISTS audit (seq INTEGER PRIMARY KEY, prev TEXT NOT NULL, hash TEXT NOT NULL, body TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS audit_checkpoints (seq INTEGER NOT NULL, hash TEXT NOT NULL, time TEXT NOT NULL,
+CREATE TABLE IF NOT EXISTS audit (chain TEXT NOT NULL, seq INTEGER NOT NULL, time TEXT NOT NULL, prev TEXT NOT NULL,
+  hash TEXT NOT NULL, body TEXT NOT NULL, PRIMARY KEY (chain, seq));
+CREATE INDEX IF NOT EXISTS audit_time ON audit (chain, time);
+CREATE TABLE IF NOT EXISTS audit_checkpoints (chain TEXT NOT NULL, seq INTEGER NOT NULL, hash TEXT NOT NULL, time TEXT NOT NULL,
   node TEXT NOT NULL, signature TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS audit_checkpoints_seq ON audit_checkpoints (chain, seq);
 `;
-const GENESIS: AuditHead = { seq: 0, hash: '0'.repeat(64) };
+export const GENESIS_HASH = '0'.repeat(64);
 
 export class SqliteAuditStore implements AuditStore {
-  // Prepared once: the append path runs for every audited operation.
-  private statements?: { head: Database.Statement; insert: Database.Statement; append: (build: (h: AuditHead) => AuditRecordRow[]) => AuditRecordRow[] };
-
-  private head_?: AuditHead;
+  private readonly s: Record<'head' | 'insert' | 'list' | 'atTime' | 'chains' | 'putCp' | 'listCp' | 'lastCp', Database.Statement>;
 
   constructor(private readonly db: Database.Database) {
-    db.exec(AUDIT_SCHEMA);
+    this.s = {
+      head: db.prepare('SELECT seq, hash FROM audit WHERE chain = ? ORDER BY seq DESC LIMIT 1'),
+      insert: db.prepare('INSERT INTO audit (chain, seq, time, prev, hash, body) VALUES (@chain, @seq, @time, @prev, @hash, @body)'),
+      list: db.prepare('SELECT chain, seq, time, prev, hash, body FROM audit WHERE chain = ? AND seq >= ? ORDER BY seq LIMIT ?'),
+      atTime: db.prepare('SELECT seq FROM audit WHERE chain = ? AND time >= ? ORDER BY time, seq LIMIT 1'),
+      chains: db.prepare('SELECT DISTINCT chain FROM audit ORDER BY chain'),
+      putCp: db.prepare('INSERT INTO audit_checkpoints (chain, seq, hash, time, node, signature) VALUES (@chain, @seq, @hash, @time, @node, @signature)'),
+      listCp: db.prepare('SELECT chain, seq, hash, time, node, signature FROM audit_checkpoints WHERE chain = ? AND seq >= ? AND seq <= ? ORDER BY seq, rowid'),
+      lastCp: db.prepare('SELECT chain, seq, hash, time, node, signature FROM audit_checkpoints WHERE chain = ? ORDER BY seq DESC, rowid DESC LIMIT 1'),
+    };
   }
 
-  /** Prepared lazily, so that a missing table (a broken store) fails the write, not the constructor. */
-  private prepared() {
-    if (!this.statements) {
-      const head = this.db.prepare('SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1');
-      const insert = this.db.prepare('INSERT INTO audit (seq, prev, hash, body) VALUES (@seq, @prev, @hash, @body)');
-      // The head is read once and then kept: this store is one process's (PostgreSQL reads it per batch).
-      const txn = this.db.transaction((build: (h: AuditHead) => AuditRecordRow[]) => {
-        const rows = build(this.head_ ?? (head.get() as AuditHead | undefined) ?? GENESIS);
-        for (const r of rows) insert.run(r);
-        return rows;
-      });
-      this.statements = {
-        head, insert,
-        append: (build) => {
-          const rows = txn.immediate(build);
-          if (rows.length) this.head_ = { seq: rows[rows.length - 1].seq, hash: rows[rows.length - 1].hash };
-          return rows;
-        },
-      };
-    }
-    return this.statements;
+  headSync(chain: string): AuditHead {
+    return (this.s.head.get(chain) as AuditHead | undefined) ?? { seq: 0, hash: GENESIS_HASH };
   }
 
-  private headSync(): AuditHead {
-    return this.head_ ?? (this.prepared().head.get() as AuditHead | undefined) ?? GENESIS;
+  insertSync(rows: AuditRecordRow[]): void {
+    for (const r of rows) this.s.insert.run(r);
   }
 
-  async append(build: (head: AuditHead) => AuditRecordRow[]): Promise<AuditRecordRow[]> {
-    try {
-      return this.prepared().append(build);
-    } catch (err) {
-      this.statements = undefined; // re-prepare next time (the schema may have changed under us)
-      this.head_ = undefined;
-      throw err;
-    }
+  async head(chain: string): Promise<AuditHead> { return this.headSync(chain); }
+
+  async list(chain: string, fromSeq: number, limit: number): Promise<AuditRecordRow[]> {
+    return this.s.list.all(chain, fromSeq, limit) as AuditRecordRow[];
   }
 
-  async head(): Promise<AuditHead> { return this.headSync(); }
-
-  async list(fromSeq: number, limit: number): Promise<AuditRecordRow[]> {
-    return this.db.prepare('SELECT seq, prev, hash, body FROM audit WHERE seq >= ? ORDER BY seq LIMIT ?').all(fromSeq, limit) as AuditRecordRow[];
+  async seqAtTime(chain: string, time: string): Promise<number | undefined> {
+    return (this.s.atTime.get(chain, time) as { seq: number } | undefined)?.seq;
   }
 
-  async putCheckpoint(cp: CheckpointRow): Promise<void> {
-    this.db.prepare('INSERT INTO audit_checkpoints (seq, hash, time, node, signature) VALUES (@seq, @hash, @time, @node, @signature)').run(cp);
+  async chains(): Promise<string[]> {
+    return (this.s.chains.all() as { chain: string }[]).map((r) => r.chain);
   }
 
-  async listCheckpoints(): Promise<CheckpointRow[]> {
-    return this.db.prepare('SELECT seq, hash, time, node, signature FROM audit_checkpoints ORDER BY seq, rowid').all() as CheckpointRow[];
+  async putCheckpoint(cp: CheckpointRow): Promise<void> { this.s.putCp.run(cp); }
+
+  async listCheckpoints(chain: string, fromSeq = 0, toSeq = Number.MAX_SAFE_INTEGER): Promise<CheckpointRow[]> {
+    return this.s.listCp.all(chain, fromSeq, toSeq) as CheckpointRow[];
+  }
+
+  async lastCheckpoint(chain: string): Promise<CheckpointRow | undefined> {
+    return this.s.lastCp.get(chain) as CheckpointRow | undefined;
   }
 }

@@ -1,10 +1,11 @@
-// Whole-store operations on SQLite for backup, restore and zeroisation. Table names come
-// from the schema itself (never from a caller), so they can be interpolated safely.
+// Whole-store operations on SQLite for backup, restore and zeroisation. Table names come from
+// the schema itself (never from a caller), so they can be interpolated safely.
 import type Database from 'better-sqlite3';
 import type { BulkStore, RawRow } from '../types';
 
 export class SqliteBulkStore implements BulkStore {
-  constructor(private readonly db: Database.Database) {}
+  /** `changed` tells other processes' caches that everything may have changed. */
+  constructor(private readonly db: Database.Database, private readonly changed: () => void) {}
 
   private tables(): string[] {
     return (this.db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name").all() as { name: string }[])
@@ -31,6 +32,7 @@ export class SqliteBulkStore implements BulkStore {
           this.db.prepare(`INSERT INTO "${t}" (${cols.map((c) => `"${c}"`).join(',')}) VALUES (${cols.map((c) => '@' + c).join(',')})`).run(row);
         }
       }
+      this.changed();
     }).immediate();
   }
 
@@ -38,6 +40,7 @@ export class SqliteBulkStore implements BulkStore {
     this.db.pragma('secure_delete = ON');
     this.db.transaction(() => {
       for (const t of this.tables()) if (!keep.includes(t)) this.db.prepare(`DELETE FROM "${t}"`).run();
+      this.changed();
     }).immediate();
     // Rewrite the file and empty the WAL so no freed page keeps an old sealed value.
     this.db.exec('VACUUM');

@@ -1,209 +1,244 @@
-// KeyStore on an embedded SQLite file (better-sqlite3, WAL). The embedded default.
+// KeyStore on an embedded SQLite file (better-sqlite3, WAL): the embedded default. SQL is built
+// from the table descriptors (../schema.ts); statements are prepared once per shape. A commit is
+// one IMMEDIATE transaction with a savepoint per unit; several processes may share the file
+// (`inkan serve --workers`), learning of each other's commits through PRAGMA data_version and
+// the change log.
 import * as fs from 'node:fs';
 import Database from 'better-sqlite3';
-import { HsmError } from '../../errors/hsm-error';
-import { SqliteAuditStore } from './sqlite-audit';
+import { CHANGE_LOG_TABLE, filterableColumns, PLAIN_TABLES, RECORD_TABLES, SCHEMA_VERSION, tableDef, type TableName } from '../schema';
+import type {
+  ChangeFeed, ColumnValue, CommitRequest, CommitResult, FindOptions, KeyStore, PlainRow, RecordRow, UnitFailure, UnitOutcome, Write,
+} from '../types';
+import { SqliteAuditStore, AUDIT_SCHEMA } from './sqlite-audit';
 import { SqliteBulkStore } from './sqlite-bulk';
-import { AccessKeyRow, KeyStore, KmsAliasRow, KmsKeyRow, ObjectRow, UserRow } from '../types';
+import { createTableSql, recordFromSql, recordParams } from './sqlite-sql';
 
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value BLOB NOT NULL);
-CREATE TABLE IF NOT EXISTS objects (
-  id TEXT PRIMARY KEY, partition TEXT NOT NULL, owner TEXT NOT NULL, cls INTEGER NOT NULL,
-  label TEXT NOT NULL, attrs TEXT NOT NULL, sealed BLOB, shared_with TEXT NOT NULL,
-  version INTEGER NOT NULL, created INTEGER NOT NULL, mac BLOB NOT NULL);
-CREATE INDEX IF NOT EXISTS objects_partition ON objects(partition);
-CREATE TABLE IF NOT EXISTS users (
-  id TEXT PRIMARY KEY, username TEXT NOT NULL UNIQUE, role TEXT NOT NULL, password_hash TEXT NOT NULL,
-  failed_logins INTEGER NOT NULL, locked INTEGER NOT NULL, version INTEGER NOT NULL,
-  created INTEGER NOT NULL, mac BLOB NOT NULL);
-CREATE TABLE IF NOT EXISTS kms_keys (
-  id TEXT PRIMARY KEY, owner TEXT NOT NULL, data TEXT NOT NULL, version INTEGER NOT NULL,
-  created INTEGER NOT NULL, mac BLOB NOT NULL);
-CREATE TABLE IF NOT EXISTS kms_aliases (
-  owner TEXT NOT NULL, name TEXT NOT NULL, target_key_id TEXT NOT NULL, created INTEGER NOT NULL,
-  updated INTEGER NOT NULL, version INTEGER NOT NULL, mac BLOB NOT NULL, PRIMARY KEY (owner, name));
-CREATE TABLE IF NOT EXISTS access_keys (
-  id TEXT PRIMARY KEY, user_id TEXT NOT NULL, sealed BLOB NOT NULL, created INTEGER NOT NULL, mac BLOB NOT NULL);
-`;
+/** Rows one find may return, whatever the caller asks. */
+export const MAX_FIND = 10_000;
+/** Change-log rows kept; a reader further behind than this flushes its caches instead. */
+const CHANGE_LOG_KEEP = 100_000;
 
-interface ObjectSqlRow {
-  id: string; partition: string; owner: string; cls: number; label: string; attrs: string;
-  sealed: Buffer | null; shared_with: string; version: number; created: number; mac: Buffer;
-}
-interface UserSqlRow {
-  id: string; username: string; role: string; password_hash: string; failed_logins: number;
-  locked: number; version: number; created: number; mac: Buffer;
-}
-
-const toObject = (r: ObjectSqlRow): ObjectRow => ({
-  id: r.id, partition: r.partition, owner: r.owner, cls: r.cls, label: r.label, attrs: r.attrs,
-  sealed: r.sealed, sharedWith: r.shared_with, version: r.version, created: r.created, mac: r.mac,
-});
-const objectParams = (r: ObjectRow) => ({
-  id: r.id, partition: r.partition, owner: r.owner, cls: r.cls, label: r.label, attrs: r.attrs,
-  sealed: r.sealed, shared_with: r.sharedWith, version: r.version, created: r.created, mac: r.mac,
-});
-const toUser = (r: UserSqlRow): UserRow => ({
-  id: r.id, username: r.username, role: r.role, passwordHash: r.password_hash,
-  failedLogins: r.failed_logins, locked: r.locked !== 0, version: r.version, created: r.created, mac: r.mac,
-});
-const userParams = (r: UserRow) => ({
-  id: r.id, username: r.username, role: r.role, password_hash: r.passwordHash,
-  failed_logins: r.failedLogins, locked: r.locked ? 1 : 0, version: r.version, created: r.created, mac: r.mac,
-});
-
-interface AliasSqlRow { owner: string; name: string; target_key_id: string; created: number; updated: number; version: number; mac: Buffer }
-const toAlias = (r: AliasSqlRow): KmsAliasRow => ({
-  owner: r.owner, name: r.name, targetKeyId: r.target_key_id, created: r.created, updated: r.updated, version: r.version, mac: r.mac,
-});
-const aliasParams = (r: KmsAliasRow) => ({
-  owner: r.owner, name: r.name, target_key_id: r.targetKeyId, created: r.created, updated: r.updated, version: r.version, mac: r.mac,
-});
-interface AccessKeySqlRow { id: string; user_id: string; sealed: Buffer; created: number; mac: Buffer }
-const toAccessKey = (r: AccessKeySqlRow): AccessKeyRow => ({ id: r.id, userId: r.user_id, sealed: r.sealed, created: r.created, mac: r.mac });
-const accessKeyParams = (r: AccessKeyRow) => ({ id: r.id, user_id: r.userId, sealed: r.sealed, created: r.created, mac: r.mac });
+class UnitError extends Error { constructor(readonly code: UnitFailure) { super(code); } }
 
 export class SqliteKeyStore implements KeyStore {
   readonly kind = 'sqlite';
-  private readonly db: Database.Database;
   readonly audit: SqliteAuditStore;
   readonly bulk: SqliteBulkStore;
+  readonly changes: ChangeFeed;
+  private readonly db: Database.Database;
+  private readonly statements = new Map<string, Database.Statement>();
+  private synchronous: 'FULL' | 'NORMAL' = 'NORMAL';
+  private commits = 0;
 
-  constructor(file: string) {
+  constructor(readonly file: string) {
     this.db = new Database(file);
     // Sealed, but nobody else needs to read it either.
     for (const f of [file, `${file}-wal`, `${file}-shm`]) if (fs.existsSync(f)) fs.chmodSync(f, 0o600);
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = NORMAL');
-    this.db.exec(SCHEMA);
+    this.db.pragma('busy_timeout = 5000');
+    this.migrate();
     this.audit = new SqliteAuditStore(this.db);
-    this.bulk = new SqliteBulkStore(this.db);
+    this.bulk = new SqliteBulkStore(this.db, () => this.logChange('*', '*'));
+    this.changes = this.changeFeed();
+  }
+
+  /** Creates the schema on an empty file; refuses a file of another schema version. */
+  private migrate(): void {
+    const has = (t: string) => this.db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").get(t) !== undefined;
+    if (has('objects') && !has('integrity')) {
+      throw new Error(`${this.file} was written by Inkan 0.1 (store schema 1); this version reads schema ${SCHEMA_VERSION}. `
+        + 'Start from an empty data directory (old backups do not restore either).');
+    }
+    this.db.transaction(() => {
+      for (const def of [...RECORD_TABLES, ...PLAIN_TABLES]) for (const sql of createTableSql(def)) this.db.exec(sql);
+      this.db.exec(`CREATE TABLE IF NOT EXISTS ${CHANGE_LOG_TABLE} (seq INTEGER PRIMARY KEY AUTOINCREMENT, tbl TEXT NOT NULL, id TEXT NOT NULL)`);
+      this.db.exec(AUDIT_SCHEMA);
+      const v = this.db.prepare("SELECT value FROM meta WHERE name = 'schema_version'").get() as { value: Buffer } | undefined;
+      if (!v) this.db.prepare("INSERT INTO meta (name, value) VALUES ('schema_version', ?)").run(Buffer.from(String(SCHEMA_VERSION)));
+      else if (Number(v.value.toString()) !== SCHEMA_VERSION) throw new Error(`${this.file} has store schema ${v.value.toString()}; this version reads ${SCHEMA_VERSION}`);
+    }).immediate();
+  }
+
+  private stmt(key: string, sql: () => string): Database.Statement {
+    let s = this.statements.get(key);
+    if (!s) { s = this.db.prepare(sql()); this.statements.set(key, s); }
+    return s;
   }
 
   async getMeta(name: string): Promise<Buffer | undefined> {
-    const row = this.db.prepare('SELECT value FROM meta WHERE name = ?').get(name) as { value: Buffer } | undefined;
+    const row = this.stmt('meta:get', () => 'SELECT value FROM meta WHERE name = ?').get(name) as { value: Buffer } | undefined;
     return row?.value;
   }
+
   async putMeta(values: Record<string, Buffer>): Promise<void> {
-    const stmt = this.db.prepare('INSERT INTO meta(name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = excluded.value');
-    this.db.transaction(() => { for (const [k, v] of Object.entries(values)) stmt.run(k, v); })();
+    const put = this.stmt('meta:put', () => 'INSERT INTO meta (name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = excluded.value');
+    this.db.transaction(() => { for (const [k, v] of Object.entries(values)) { put.run(k, v); this.logChange('meta', k); } }).immediate();
   }
 
-  async insertObject(row: ObjectRow): Promise<void> {
-    this.db.prepare(`INSERT INTO objects VALUES (@id, @partition, @owner, @cls, @label, @attrs, @sealed,
-      @shared_with, @version, @created, @mac)`).run(objectParams(row));
-  }
-  async updateObject(row: ObjectRow, expectedVersion: number): Promise<void> {
-    const res = this.db.prepare(`UPDATE objects SET partition=@partition, owner=@owner, cls=@cls, label=@label,
-      attrs=@attrs, sealed=@sealed, shared_with=@shared_with, version=@version, created=@created, mac=@mac
-      WHERE id=@id AND version=@expected`).run({ ...objectParams(row), expected: expectedVersion });
-    if (res.changes !== 1) throw new HsmError('STORE_CONFLICT');
-  }
-  async getObject(id: string): Promise<ObjectRow | undefined> {
-    const r = this.db.prepare('SELECT * FROM objects WHERE id = ?').get(id) as ObjectSqlRow | undefined;
-    return r && toObject(r);
-  }
-  async listObjects(partition: string): Promise<ObjectRow[]> {
-    return (this.db.prepare('SELECT * FROM objects WHERE partition = ? ORDER BY created, id').all(partition) as ObjectSqlRow[]).map(toObject);
-  }
-  async deleteObject(id: string): Promise<boolean> {
-    return this.db.prepare('DELETE FROM objects WHERE id = ?').run(id).changes === 1;
-  }
-  async countObjects(): Promise<Record<number, number>> {
-    const rows = this.db.prepare('SELECT cls, COUNT(*) AS n FROM objects GROUP BY cls').all() as { cls: number; n: number }[];
-    return Object.fromEntries(rows.map((r) => [r.cls, r.n]));
+  async get(table: TableName, id: string): Promise<RecordRow | undefined> {
+    const def = this.recordDef(table);
+    const r = this.stmt(`get:${table}`, () => `SELECT * FROM ${table} WHERE id = ?`).get(id) as Record<string, unknown> | undefined;
+    return r && recordFromSql(def, r);
   }
 
-  async insertUser(row: UserRow): Promise<void> {
-    try {
-      this.db.prepare(`INSERT INTO users VALUES (@id, @username, @role, @password_hash, @failed_logins, @locked,
-        @version, @created, @mac)`).run(userParams(row));
-    } catch (err) {
-      if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE') throw new HsmError('USER_EXISTS');
-      throw err;
-    }
-  }
-  async updateUser(row: UserRow, expectedVersion: number): Promise<void> {
-    const res = this.db.prepare(`UPDATE users SET username=@username, role=@role, password_hash=@password_hash,
-      failed_logins=@failed_logins, locked=@locked, version=@version, created=@created, mac=@mac
-      WHERE id=@id AND version=@expected`).run({ ...userParams(row), expected: expectedVersion });
-    if (res.changes !== 1) throw new HsmError('STORE_CONFLICT');
-  }
-  async getUserByName(username: string): Promise<UserRow | undefined> {
-    const r = this.db.prepare('SELECT * FROM users WHERE username = ?').get(username) as UserSqlRow | undefined;
-    return r && toUser(r);
-  }
-  async getUserById(id: string): Promise<UserRow | undefined> {
-    const r = this.db.prepare('SELECT * FROM users WHERE id = ?').get(id) as UserSqlRow | undefined;
-    return r && toUser(r);
-  }
-  async listUsers(): Promise<UserRow[]> {
-    return (this.db.prepare('SELECT * FROM users ORDER BY created, username').all() as UserSqlRow[]).map(toUser);
-  }
-  async deleteUser(id: string): Promise<boolean> {
-    return this.db.prepare('DELETE FROM users WHERE id = ?').run(id).changes === 1;
+  async find(table: TableName, where: Record<string, ColumnValue>, opts: FindOptions = {}): Promise<RecordRow[]> {
+    const def = this.recordDef(table);
+    const { clause, params, shape } = this.where(table, where);
+    const after = opts.after !== undefined;
+    const sql = `SELECT * FROM ${table} WHERE ${clause}${after ? ' AND id > @__after' : ''} ORDER BY id LIMIT @__limit`;
+    const rows = this.stmt(`find:${table}:${shape}:${after}`, () => sql)
+      .all({ ...params, __after: opts.after, __limit: Math.min(opts.limit ?? MAX_FIND, MAX_FIND) }) as Record<string, unknown>[];
+    return rows.map((r) => recordFromSql(def, r));
   }
 
-  async insertKmsKey(row: KmsKeyRow): Promise<void> {
-    this.db.prepare('INSERT INTO kms_keys VALUES (@id, @owner, @data, @version, @created, @mac)').run(row);
-  }
-  async updateKmsKey(row: KmsKeyRow, expectedVersion: number): Promise<void> {
-    const res = this.db.prepare(`UPDATE kms_keys SET owner=@owner, data=@data, version=@version, created=@created, mac=@mac
-      WHERE id=@id AND version=@expected`).run({ ...row, expected: expectedVersion });
-    if (res.changes !== 1) throw new HsmError('STORE_CONFLICT');
-  }
-  async getKmsKey(id: string): Promise<KmsKeyRow | undefined> {
-    return this.db.prepare('SELECT * FROM kms_keys WHERE id = ?').get(id) as KmsKeyRow | undefined;
-  }
-  async listKmsKeys(): Promise<KmsKeyRow[]> {
-    return this.db.prepare('SELECT * FROM kms_keys ORDER BY created, id').all() as KmsKeyRow[];
-  }
-  async deleteKmsKey(id: string): Promise<boolean> {
-    return this.db.prepare('DELETE FROM kms_keys WHERE id = ?').run(id).changes === 1;
+  async count(table: TableName, where: Record<string, ColumnValue>): Promise<number> {
+    const { clause, params, shape } = this.where(table, where);
+    return (this.stmt(`count:${table}:${shape}`, () => `SELECT COUNT(*) AS n FROM ${table} WHERE ${clause}`).get(params) as { n: number }).n;
   }
 
-  async insertKmsAlias(row: KmsAliasRow): Promise<void> {
-    try {
-      this.db.prepare(`INSERT INTO kms_aliases VALUES (@owner, @name, @target_key_id, @created, @updated, @version, @mac)`)
-        .run(aliasParams(row));
-    } catch (err) {
-      if (String((err as { code?: string }).code).startsWith('SQLITE_CONSTRAINT')) throw new HsmError('ALIAS_EXISTS');
-      throw err;
-    }
-  }
-  async updateKmsAlias(row: KmsAliasRow, expectedVersion: number): Promise<void> {
-    const res = this.db.prepare(`UPDATE kms_aliases SET target_key_id=@target_key_id, created=@created, updated=@updated,
-      version=@version, mac=@mac WHERE owner=@owner AND name=@name AND version=@expected`).run({ ...aliasParams(row), expected: expectedVersion });
-    if (res.changes !== 1) throw new HsmError('STORE_CONFLICT');
-  }
-  async getKmsAlias(owner: string, name: string): Promise<KmsAliasRow | undefined> {
-    const r = this.db.prepare('SELECT * FROM kms_aliases WHERE owner = ? AND name = ?').get(owner, name) as AliasSqlRow | undefined;
-    return r && toAlias(r);
-  }
-  async listKmsAliases(owner: string): Promise<KmsAliasRow[]> {
-    return (this.db.prepare('SELECT * FROM kms_aliases WHERE owner = ? ORDER BY name').all(owner) as AliasSqlRow[]).map(toAlias);
-  }
-  async deleteKmsAlias(owner: string, name: string): Promise<boolean> {
-    return this.db.prepare('DELETE FROM kms_aliases WHERE owner = ? AND name = ?').run(owner, name).changes === 1;
+  async findPlain(table: TableName, where: PlainRow, limit = MAX_FIND): Promise<PlainRow[]> {
+    if (tableDef(table).kind !== 'plain') throw new Error(`${table} is not a plain table`);
+    const { clause, params, shape } = this.where(table, where);
+    return this.stmt(`findp:${table}:${shape}`, () => `SELECT * FROM ${table} WHERE ${clause} LIMIT @__limit`)
+      .all({ ...params, __limit: Math.min(limit, MAX_FIND) }) as PlainRow[];
   }
 
-  async insertAccessKey(row: AccessKeyRow): Promise<void> {
-    this.db.prepare('INSERT INTO access_keys VALUES (@id, @user_id, @sealed, @created, @mac)').run(accessKeyParams(row));
-  }
-  async getAccessKey(id: string): Promise<AccessKeyRow | undefined> {
-    const r = this.db.prepare('SELECT * FROM access_keys WHERE id = ?').get(id) as AccessKeySqlRow | undefined;
-    return r && toAccessKey(r);
-  }
-  async listAccessKeys(): Promise<AccessKeyRow[]> {
-    return (this.db.prepare('SELECT * FROM access_keys ORDER BY created, id').all() as AccessKeySqlRow[]).map(toAccessKey);
-  }
-  async deleteAccessKey(id: string): Promise<boolean> {
-    return this.db.prepare('DELETE FROM access_keys WHERE id = ?').run(id).changes === 1;
+  async commit(req: CommitRequest): Promise<CommitResult> {
+    const want = req.durable ? 'FULL' : 'NORMAL';
+    if (want !== this.synchronous) { this.db.pragma(`synchronous = ${want}`); this.synchronous = want; }
+    const before = this.lastChangeSeq();
+    const run = this.db.transaction((): CommitResult => {
+      const outcomes: UnitOutcome[] = [];
+      for (const unit of req.units) {
+        try {
+          this.db.transaction(() => { for (const w of unit.writes) this.apply(w); })();
+          outcomes.push({ ok: true });
+        } catch (err) {
+          if (!(err instanceof UnitError)) throw err;
+          outcomes.push({ ok: false, code: err.code });
+        }
+      }
+      const finish = req.finish(this.audit.headSync(req.chain), outcomes);
+      for (const w of finish.writes) this.apply(w);
+      this.audit.insertSync(finish.audit);
+      const seq = this.lastChangeSeq();
+      return { outcomes, audit: finish.audit, changeSeq: seq > before ? seq : 0 };
+    });
+    const result = run.immediate();
+    if (++this.commits % 1000 === 0) this.pruneChangeLog();
+    return result;
   }
 
   async close(): Promise<void> { this.db.close(); }
 
   /** Test hook: raw access to the file, to prove tampering is detected. Not used by the module. */
   rawDatabase(): Database.Database { return this.db; }
+
+  // --- internals -----------------------------------------------------------------------------
+
+  private recordDef(table: TableName) {
+    const def = tableDef(table);
+    if (def.kind !== 'record') throw new Error(`${table} is not a record table`);
+    return def;
+  }
+
+  /** `a = @a AND b = @b` over checked column names (never caller text). */
+  private where(table: TableName, where: Record<string, unknown>): { clause: string; params: Record<string, unknown>; shape: string } {
+    const allowed = filterableColumns(tableDef(table));
+    const cols = Object.keys(where).sort();
+    for (const c of cols) if (!allowed.has(c)) throw new Error(`cannot filter ${table} on ${c}`);
+    const params: Record<string, unknown> = {};
+    for (const c of cols) params[c] = where[c];
+    return { clause: cols.length ? cols.map((c) => `"${c}" = @${c}`).join(' AND ') : '1 = 1', params, shape: cols.join(',') };
+  }
+
+  private apply(w: Write): void {
+    const def = tableDef(w.table);
+    const t = w.table;
+    switch (w.op) {
+      case 'insert': {
+        if (def.kind !== 'record') throw new Error(`${t} is not a record table`);
+        const cols = ['id', 'partition', 'version', 'created', ...Object.keys(def.columns), 'data', 'sealed', 'mac'];
+        try {
+          this.stmt(`ins:${t}`, () => `INSERT INTO ${t} (${cols.map((c) => `"${c}"`).join(',')}) VALUES (${cols.map((c) => '@' + c).join(',')})`)
+            .run(recordParams(def, w.row));
+        } catch (err) {
+          if (String((err as { code?: string }).code).startsWith('SQLITE_CONSTRAINT')) throw new UnitError('EXISTS');
+          throw err;
+        }
+        this.logChange(t, w.row.id);
+        return;
+      }
+      case 'update': {
+        if (def.kind !== 'record') throw new Error(`${t} is not a record table`);
+        const cols = ['partition', 'version', 'created', ...Object.keys(def.columns), 'data', 'sealed', 'mac'];
+        let res: Database.RunResult;
+        try {
+          res = this.stmt(`upd:${t}`, () => `UPDATE ${t} SET ${cols.map((c) => `"${c}" = @${c}`).join(', ')} WHERE id = @id AND version = @__expected`)
+            .run({ ...recordParams(def, w.row), __expected: w.expected });
+        } catch (err) {
+          if (String((err as { code?: string }).code).startsWith('SQLITE_CONSTRAINT')) throw new UnitError('EXISTS');
+          throw err;
+        }
+        if (res.changes !== 1) throw new UnitError('STORE_CONFLICT');
+        this.logChange(t, w.row.id);
+        return;
+      }
+      case 'delete': {
+        const res = w.expected === undefined
+          ? this.stmt(`del:${t}`, () => `DELETE FROM ${t} WHERE id = ?`).run(w.id)
+          : this.stmt(`delv:${t}`, () => `DELETE FROM ${t} WHERE id = ? AND version = ?`).run(w.id, w.expected);
+        if (w.expected !== undefined && res.changes !== 1) throw new UnitError('STORE_CONFLICT');
+        if (res.changes) this.logChange(t, w.id);
+        return;
+      }
+      case 'put': {
+        if (def.kind !== 'plain') throw new Error(`${t} is not a plain table`);
+        const cols = Object.keys(def.columns);
+        this.stmt(`put:${t}`, () => `INSERT OR REPLACE INTO ${t} (${cols.map((c) => `"${c}"`).join(',')}) VALUES (${cols.map((c) => '@' + c).join(',')})`)
+          .run(Object.fromEntries(cols.map((c) => [c, w.row[c] ?? null])));
+        this.logChange(t, def.key.map((k) => String(w.row[k])).join('/'));
+        return;
+      }
+      case 'remove': {
+        if (def.kind !== 'plain') throw new Error(`${t} is not a plain table`);
+        this.stmt(`rm:${t}`, () => `DELETE FROM ${t} WHERE ${def.key.map((k) => `"${k}" = @${k}`).join(' AND ')}`)
+          .run(Object.fromEntries(def.key.map((k) => [k, w.key[k] ?? null])));
+        this.logChange(t, def.key.map((k) => String(w.key[k])).join('/'));
+        return;
+      }
+    }
+  }
+
+  private logChange(table: string, id: string): void {
+    this.stmt('log', () => `INSERT INTO ${CHANGE_LOG_TABLE} (tbl, id) VALUES (?, ?)`).run(table, id);
+  }
+
+  private lastChangeSeq(): number {
+    return (this.stmt('log:last', () => `SELECT COALESCE(MAX(seq), 0) AS s FROM ${CHANGE_LOG_TABLE}`).get() as { s: number }).s;
+  }
+
+  private pruneChangeLog(): void {
+    this.stmt('log:prune', () => `DELETE FROM ${CHANGE_LOG_TABLE} WHERE seq <= ?`).run(this.lastChangeSeq() - CHANGE_LOG_KEEP);
+  }
+
+  private changeFeed(): ChangeFeed {
+    let seen = this.db.pragma('data_version', { simple: true }) as number;
+    return {
+      latest: async () => this.lastChangeSeq(),
+      since: async (seq, limit) => (this.stmt('log:since', () => `SELECT seq, tbl AS "table", id FROM ${CHANGE_LOG_TABLE} WHERE seq > ? ORDER BY seq LIMIT ?`)
+        .all(seq, Math.min(limit, MAX_FIND)) as { seq: number; table: string; id: string }[]),
+      // Another process's commit changes data_version (this connection's own commits do not).
+      poll: () => {
+        try {
+          const now = this.db.pragma('data_version', { simple: true }) as number;
+          if (now === seen) return false;
+          seen = now;
+          return true;
+        } catch { return true; }
+      },
+      subscribe: () => () => {},
+    };
+  }
 }
