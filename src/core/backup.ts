@@ -14,16 +14,23 @@ const IV_LEN = 12;
 const TAG_LEN = 16;
 const MAX_HEADER = 64 * 1024;
 export const MAX_BACKUP = 512 * 1024 * 1024;
-/** Tables a backup never carries: the audit chain stays with the module that wrote it. */
-export const NOT_BACKED_UP = ['audit', 'audit_checkpoints'];
+/** The header alone is at most this long: a restore may read it before anything else. */
+export const MAX_BACKUP_HEADER = MAX_HEADER + 12;
+/** Tables a backup never carries: the audit chains stay with the module that wrote them, the
+ *  change log and the integrity accumulators are the store's own (rebuilt on restore). */
+export const NOT_BACKED_UP = ['audit', 'audit_checkpoints', 'change_log', 'integrity'];
 
 export interface BackupHeader {
   version: 1;
   created: string;
   node: string;
+  domain: string;
   /** The domain's check value (a MAC, not a secret): says which master key the backup needs. */
   dmkCheck: string;
   threshold: number;
+  shares: number;
+  /** Digests of the domain's shares (core/shares.ts), so custodians' shares are checked one by one. */
+  shareDigests: string[];
   auditHead: AuditHead;
   counts: Record<string, number>;
 }
@@ -60,13 +67,17 @@ export function createBackup(keys: DomainKeys, tables: Tables, header: Omit<Back
 }
 
 /** Reads the header without decrypting (it is authenticated when the body is opened). */
-export function readHeader(blob: Buffer): { header: BackupHeader; aadLength: number } {
+export function readHeader(blob: Buffer, headerOnly = false): { header: BackupHeader; aadLength: number } {
   if (blob.length < MAGIC.length + 4 || !blob.subarray(0, MAGIC.length).equals(MAGIC)) throw new HsmError('BACKUP_INVALID', 'not an Inkan backup');
   const len = blob.readUInt32BE(MAGIC.length);
-  if (len > MAX_HEADER || blob.length < MAGIC.length + 4 + len + IV_LEN + TAG_LEN) throw new HsmError('BACKUP_INVALID', 'the backup is truncated');
+  const need = MAGIC.length + 4 + len + (headerOnly ? 0 : IV_LEN + TAG_LEN);
+  if (len > MAX_HEADER || blob.length < need) throw new HsmError('BACKUP_INVALID', 'the backup is truncated');
   let header: BackupHeader;
   try { header = JSON.parse(blob.subarray(MAGIC.length + 4, MAGIC.length + 4 + len).toString('utf8')); } catch { throw new HsmError('BACKUP_INVALID'); }
-  if (header?.version !== 1 || typeof header.dmkCheck !== 'string' || !Number.isInteger(header.threshold)) throw new HsmError('BACKUP_INVALID', 'unsupported backup version');
+  if (header?.version !== 1 || typeof header.dmkCheck !== 'string' || !Number.isInteger(header.threshold) || header.threshold < 1 || header.threshold > 16
+    || typeof header.domain !== 'string' || !Array.isArray(header.shareDigests) || !header.shareDigests.every((d) => typeof d === 'string')) {
+    throw new HsmError('BACKUP_INVALID', 'unsupported backup version');
+  }
   return { header, aadLength: MAGIC.length + 4 + len };
 }
 

@@ -1,151 +1,195 @@
-// Cryptographic operations with keys: every call passes the policy gate, then the
-// mechanism runs on the unsealed key material. Nothing here logs data or key bytes.
+// Cryptographic operations with keys: every call is one Operation (gate, audit), the key looked
+// up afresh (a face may hold a stale version), its managed key's lifecycle checked, then the
+// mechanism runs on the unsealed material. Signature encodings (PKCS#11's raw r‖s or DER) are
+// converted here, so no face does crypto. Nothing here logs data or key bytes.
 import * as c from '../crypto/node-crypto';
+import { derToRaw, rawToDer } from '../crypto/raw-ecdsa';
 import { CKA, CKO } from '../pkcs11/constants';
 import { HsmError } from '../errors/hsm-error';
 import { mechanism } from '../mechanisms/registry';
-import type { MechanismDef, MechParams } from '../mechanisms/types';
+import type { MechanismDef, MechParams, KeyMaterial } from '../mechanisms/types';
 import type { HsmObject } from './hsm-object';
-import { checkKeySize, checkUse, checkWrapTarget, KeyUse } from './policy/gate';
+import type { KeyReads } from './key-reads';
+import type { KeyService } from './key-service';
+import type { ObjectStore } from './object-store';
+import type { Operations, OpRecord } from './operation';
+import { Admitted, checkKeySize, Gate, KeyLifecycle, KeyUse } from './policy/gate';
 import type { Caller } from './principal';
-import type { EventSink, KeyService } from './key-service';
 import type { Template } from './templates';
 import { parseKey } from './key-material';
 
 export const MAX_DATA = 64 * 1024 * 1024;
 export const MAX_RANDOM = 1024 * 1024;
 
+/** How a face wants ECDSA signatures: PKCS#11's raw r‖s (default) or DER (openssl, KMS). */
+export interface SignatureFormat { signatureFormat?: 'raw' | 'der' }
+
 export class CryptoService {
-  constructor(private readonly keys: KeyService, private readonly emit: EventSink = () => {}) {}
+  lifecycle: (obj: HsmObject) => Promise<KeyLifecycle | undefined> = async () => undefined;
+
+  constructor(private readonly objects: ObjectStore, private readonly reads: KeyReads, private readonly keys: KeyService,
+    private readonly gate: Gate, private readonly ops: Operations) {}
+
+  /** The gate's checks for a key use, without using it (C_SignInit and friends, for early errors). */
+  checkUse(caller: Caller, obj: HsmObject, use: KeyUse, mechType: number): Promise<void> {
+    return this.ops.run(caller, `key.${use}-init`, async (a, _c, rec) => { await this.prepare(a, obj, use, mechType, rec); }, { recordSuccess: false });
+  }
 
   /** The gate, then material and its size check; shared by every keyed operation. */
-  private prepare(caller: Caller, obj: HsmObject, use: KeyUse, mechType: number) {
+  private async prepare(a: Admitted, obj: HsmObject, use: KeyUse, mechType: number, rec: OpRecord): Promise<{ key: HsmObject; mech: MechanismDef; material: KeyMaterial }> {
+    rec.object = obj.id;
     const mech = mechanism(mechType);
-    checkUse(caller, obj, use, mech);
-    const material = this.keys.material(obj);
+    rec.detail = mech.name;
+    const key = await this.reads.current(a, obj);
+    this.gate.checkUse(a, key, use, mech, await this.lifecycle(key));
+    const material = this.objects.material(key);
     checkKeySize(mech, material.size);
-    return { mech, material };
+    return { key, mech, material };
   }
 
-  private record(caller: Caller, op: string, obj: HsmObject, mech: MechanismDef): void {
-    this.emit({ caller, op, objectId: obj.id, detail: mech.name });
+  sign(caller: Caller, obj: HsmObject, mechType: number, params: MechParams, data: Buffer, opts: SignatureFormat = {}): Promise<Buffer> {
+    return this.ops.run(caller, 'key.sign', async (a, _c, rec) => {
+      checkSize(data);
+      const { mech, material } = await this.prepare(a, obj, 'sign', mechType, rec);
+      const sig = await mech.sign!(material, data, params);
+      return opts.signatureFormat === 'der' && mech.signature === 'ecdsa' ? rawToDer(material.curve!, sig) : sig;
+    });
   }
 
-  async sign(caller: Caller, obj: HsmObject, mechType: number, params: MechParams, data: Buffer): Promise<Buffer> {
-    checkSize(data);
-    const { mech, material } = this.prepare(caller, obj, 'sign', mechType);
-    const sig = await mech.sign!(material, data, params);
-    this.record(caller, 'key.sign', obj, mech);
-    return sig;
+  /** False for a signature that does not verify (a DER signature that does not parse does not verify). */
+  verify(caller: Caller, obj: HsmObject, mechType: number, params: MechParams, data: Buffer, signature: Buffer, opts: SignatureFormat = {}): Promise<boolean> {
+    return this.ops.run(caller, 'key.verify', async (a, _c, rec) => {
+      checkSize(data);
+      const { mech, material } = await this.prepare(a, obj, 'verify', mechType, rec);
+      let sig = signature;
+      if (opts.signatureFormat === 'der' && mech.signature === 'ecdsa') {
+        try { sig = derToRaw(material.curve!, signature); } catch { return false; }
+      }
+      return mech.verify!(material, data, sig, params);
+    });
   }
 
-  async verify(caller: Caller, obj: HsmObject, mechType: number, params: MechParams, data: Buffer, signature: Buffer): Promise<boolean> {
-    checkSize(data);
-    const { mech, material } = this.prepare(caller, obj, 'verify', mechType);
-    const ok = await mech.verify!(material, data, signature, params);
-    this.record(caller, 'key.verify', obj, mech);
-    return ok;
+  encrypt(caller: Caller, obj: HsmObject, mechType: number, params: MechParams, data: Buffer): Promise<Buffer> {
+    return this.ops.run(caller, 'key.encrypt', async (a, _c, rec) => {
+      checkSize(data);
+      const { mech, material } = await this.prepare(a, obj, 'encrypt', mechType, rec);
+      return mech.encrypt!(material, data, params);
+    });
   }
 
-  async encrypt(caller: Caller, obj: HsmObject, mechType: number, params: MechParams, data: Buffer): Promise<Buffer> {
-    checkSize(data);
-    const { mech, material } = this.prepare(caller, obj, 'encrypt', mechType);
-    const out = await mech.encrypt!(material, data, params);
-    this.record(caller, 'key.encrypt', obj, mech);
-    return out;
+  decrypt(caller: Caller, obj: HsmObject, mechType: number, params: MechParams, data: Buffer): Promise<Buffer> {
+    return this.ops.run(caller, 'key.decrypt', async (a, _c, rec) => {
+      checkSize(data);
+      const { mech, material } = await this.prepare(a, obj, 'decrypt', mechType, rec);
+      return mech.decrypt!(material, data, params);
+    });
   }
 
-  async decrypt(caller: Caller, obj: HsmObject, mechType: number, params: MechParams, data: Buffer): Promise<Buffer> {
-    checkSize(data);
-    const { mech, material } = this.prepare(caller, obj, 'decrypt', mechType);
-    const out = await mech.decrypt!(material, data, params);
-    this.record(caller, 'key.decrypt', obj, mech);
-    return out;
+  digest(caller: Caller, mechType: number, data: Buffer): Promise<Buffer> {
+    return this.ops.run(caller, 'digest', async (a, _c, rec) => {
+      this.gate.authorize(a, 'digest');
+      checkSize(data);
+      const mech = mechanism(mechType);
+      rec.detail = mech.name;
+      if (!mech.digest) throw new HsmError('MECHANISM_INVALID', `${mech.name} is not a digest`);
+      return mech.digest(data);
+    }, { recordSuccess: false });
   }
 
-  digest(mechType: number, data: Buffer): Buffer {
-    checkSize(data);
-    const mech = mechanism(mechType);
-    if (!mech.digest) throw new HsmError('MECHANISM_INVALID', `${mech.name} is not a digest`);
-    return mech.digest(data);
-  }
-
-  async random(n: number): Promise<Buffer> {
-    if (!Number.isSafeInteger(n) || n < 0 || n > MAX_RANDOM) throw new HsmError('DATA_LEN_RANGE', `random length must be 0-${MAX_RANDOM}`);
-    // A thread-pool hop costs more than drawing a few KiB; only large requests leave the event loop.
-    return n <= 4096 ? c.randomBytes(n) : c.randomBytesAsync(n);
+  random(caller: Caller, n: number): Promise<Buffer> {
+    return this.ops.run(caller, 'random', async (a) => {
+      this.gate.authorize(a, 'random');
+      if (!Number.isSafeInteger(n) || n < 0 || n > MAX_RANDOM) throw new HsmError('DATA_LEN_RANGE', `random length must be 0-${MAX_RANDOM}`);
+      // A thread-pool hop costs more than drawing a few KiB; only large requests leave the event loop.
+      return n <= 4096 ? c.randomBytes(n) : c.randomBytesAsync(n);
+    }, { recordSuccess: false });
   }
 
   /** C_WrapKey: the target must be extractable; CKA_WRAP_WITH_TRUSTED needs a trusted wrapping key (§4.9). */
-  async wrap(caller: Caller, wrapping: HsmObject, mechType: number, params: MechParams, target: HsmObject): Promise<Buffer> {
-    const { mech, material } = this.prepare(caller, wrapping, 'wrap', mechType);
-    checkWrapTarget(caller, wrapping, target);
-    const value = this.keys.wrappableValue(target);
-    try {
-      const out = await mech.wrap!(material, value, params);
-      this.emit({ caller, op: 'key.wrap', objectId: target.id, detail: `${mech.name} by ${wrapping.id}` });
-      return out;
-    } finally { value.fill(0); }
+  wrap(caller: Caller, wrapping: HsmObject, mechType: number, params: MechParams, target: HsmObject): Promise<Buffer> {
+    return this.ops.run(caller, 'key.wrap', async (a, _c, rec) => {
+      const { key, mech, material } = await this.prepare(a, wrapping, 'wrap', mechType, rec);
+      const t = await this.reads.current(a, target);
+      this.gate.checkWrapTarget(a, key, t, await this.lifecycle(t));
+      rec.object = t.id;
+      rec.detail = `${mech.name} by ${key.id}`;
+      const value = this.objects.secretValue(t);
+      try { return await mech.wrap!(material, value, params); } finally { value.fill(0); }
+    });
   }
 
-  /** C_UnwrapKey: the template says what the unwrapped bytes are (class, key type). */
-  async unwrap(caller: Caller, unwrapping: HsmObject, mechType: number, params: MechParams, wrapped: Buffer, template: Template): Promise<HsmObject> {
-    checkSize(wrapped);
-    const { mech, material } = this.prepare(caller, unwrapping, 'unwrap', mechType);
-    const cls = template.get(CKA.CLASS);
-    if (cls !== CKO.SECRET_KEY && cls !== CKO.PRIVATE_KEY) throw new HsmError('TEMPLATE_INCOMPLETE', 'the template must give CKA_CLASS secret or private key');
-    const value = await mech.unwrap!(material, wrapped, params);
-    try {
-      const t = new Map(template);
-      let obj: HsmObject;
-      if (cls === CKO.SECRET_KEY) {
-        t.set(CKA.VALUE, value);
-        obj = await this.keys.createObject(caller, t);
-      } else {
-        // Check what the bytes are before anything is stored: a public key, unparsable bytes or a key
-        // of another type than CKA_KEY_TYPE asks for must fail without leaving an object behind.
-        let parsed: ReturnType<typeof parseKey>;
-        try { parsed = parseKey(value); } catch { throw new HsmError('WRAPPED_KEY_INVALID'); }
-        if (parsed.cls !== CKO.PRIVATE_KEY) throw new HsmError('WRAPPED_KEY_INVALID');
-        if (t.has(CKA.KEY_TYPE) && t.get(CKA.KEY_TYPE) !== parsed.keyType) throw new HsmError('TEMPLATE_INCONSISTENT', 'CKA_KEY_TYPE does not match the unwrapped key');
-        obj = await this.keys.importKey(caller, value, 'key', withoutClass(t));
-      }
-      this.emit({ caller, op: 'key.unwrap', objectId: obj.id, detail: mech.name });
-      return obj;
-    } finally { value.fill(0); }
+  /** C_UnwrapKey: the template says what the unwrapped bytes are (class, key type). One transaction. */
+  unwrap(caller: Caller, unwrapping: HsmObject, mechType: number, params: MechParams, wrapped: Buffer, template: Template): Promise<HsmObject> {
+    return this.ops.run(caller, 'key.unwrap', async (a, change, rec) => {
+      checkSize(wrapped);
+      const { mech, material, key } = await this.prepare(a, unwrapping, 'unwrap', mechType, rec);
+      const cls = template.get(CKA.CLASS);
+      if (cls !== CKO.SECRET_KEY && cls !== CKO.PRIVATE_KEY) throw new HsmError('TEMPLATE_INCOMPLETE', 'the template must give CKA_CLASS secret or private key');
+      const value = await mech.unwrap!(material, wrapped, params);
+      try {
+        const t = new Map(template);
+        let obj: HsmObject;
+        if (cls === CKO.SECRET_KEY) {
+          t.set(CKA.VALUE, value);
+          obj = await this.keys.createObjectIn(a, change, t);
+        } else {
+          // Check what the bytes are before anything is stored: a public key, unparsable bytes or a key
+          // of another type than CKA_KEY_TYPE asks for must fail without leaving an object behind.
+          let parsed: ReturnType<typeof parseKey>;
+          try { parsed = parseKey(value); } catch { throw new HsmError('WRAPPED_KEY_INVALID'); }
+          if (parsed.cls !== CKO.PRIVATE_KEY) throw new HsmError('WRAPPED_KEY_INVALID');
+          if (t.has(CKA.KEY_TYPE) && t.get(CKA.KEY_TYPE) !== parsed.keyType) throw new HsmError('TEMPLATE_INCONSISTENT', 'CKA_KEY_TYPE does not match the unwrapped key');
+          t.delete(CKA.CLASS);
+          t.delete(CKA.KEY_TYPE);
+          obj = await this.keys.importKeyIn(a, change, value, 'key', t);
+        }
+        rec.object = obj.id;
+        rec.detail = `${mech.name} by ${key.id}`;
+        return obj;
+      } finally { value.fill(0); }
+    });
   }
 
-  /** Key agreement whose result goes back to the caller rather than into a new object
-   *  (KMS DeriveSharedSecret); the same gate as C_DeriveKey. */
-  async deriveSecret(caller: Caller, base: HsmObject, mechType: number, params: MechParams, length: number): Promise<Buffer> {
-    const { mech, material } = this.prepare(caller, base, 'derive', mechType);
-    const value = await mech.derive!(material, params, length);
-    this.record(caller, 'key.derive', base, mech);
-    return value;
+  /** Key agreement whose result goes back to the caller (KMS DeriveSharedSecret); the same gate as C_DeriveKey. */
+  deriveSecret(caller: Caller, base: HsmObject, mechType: number, params: MechParams, length: number): Promise<Buffer> {
+    return this.ops.run(caller, 'key.derive', async (a, _c, rec) => {
+      const { mech, material } = await this.prepare(a, base, 'derive', mechType, rec);
+      return mech.derive!(material, params, length);
+    });
   }
 
   /** C_DeriveKey (ECDH1, HKDF): the new secret key's length comes from CKA_VALUE_LEN or the key type. */
-  async derive(caller: Caller, base: HsmObject, mechType: number, params: MechParams, template: Template): Promise<HsmObject> {
-    const { mech, material } = this.prepare(caller, base, 'derive', mechType);
-    const len = (template.get(CKA.VALUE_LEN) as number | undefined) ?? 32;
-    const value = await mech.derive!(material, params, len);
-    try {
-      const t = new Map(template);
-      t.set(CKA.CLASS, CKO.SECRET_KEY);
-      t.delete(CKA.VALUE_LEN);
-      t.set(CKA.VALUE, value);
-      const obj = await this.keys.createObject(caller, t);
-      this.emit({ caller, op: 'key.derive', objectId: obj.id, detail: `${mech.name} from ${base.id}` });
-      return obj;
-    } finally { value.fill(0); }
+  derive(caller: Caller, base: HsmObject, mechType: number, params: MechParams, template: Template): Promise<HsmObject> {
+    return this.ops.run(caller, 'key.derive', async (a, change, rec) => {
+      const { mech, material, key } = await this.prepare(a, base, 'derive', mechType, rec);
+      const len = (template.get(CKA.VALUE_LEN) as number | undefined) ?? 32;
+      const value = await mech.derive!(material, params, len);
+      try {
+        const t = new Map(template);
+        t.set(CKA.CLASS, CKO.SECRET_KEY);
+        t.delete(CKA.VALUE_LEN);
+        t.set(CKA.VALUE, value);
+        const obj = await this.keys.createObjectIn(a, change, t);
+        rec.object = obj.id;
+        rec.detail = `${mech.name} from ${key.id}`;
+        return obj;
+      } finally { value.fill(0); }
+    });
   }
-}
 
-function withoutClass(t: Template): Template {
-  const out = new Map(t);
-  out.delete(CKA.CLASS);
-  out.delete(CKA.KEY_TYPE);
-  return out;
+  /** A key pair generated inside the module and handed out, never stored (KMS GenerateDataKeyPair):
+   *  made by the registry's generation mechanism, recorded like any generation. */
+  generateDataKeyPair(caller: Caller, mechType: number, spec: { modulusBits?: number; ecParams?: Buffer }): Promise<{ pkcs8: Buffer; spki: Buffer }> {
+    return this.ops.run(caller, 'key.generate-data-pair', async (a, _c, rec) => {
+      this.gate.authorize(a, 'key.create');
+      const mech = mechanism(mechType);
+      rec.detail = mech.name;
+      if (!mech.generate) throw new HsmError('MECHANISM_INVALID', `${mech.name} does not generate keys`);
+      const gen = await mech.generate(spec);
+      if (gen.kind !== 'pair') throw new HsmError('MECHANISM_INVALID', `${mech.name} does not generate key pairs`);
+      return { pkcs8: c.exportPkcs8(gen.material.privateKey!), spki: c.exportSpki(gen.material.publicKey!) };
+    });
+  }
 }
 
 function checkSize(data: Buffer): void {

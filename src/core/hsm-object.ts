@@ -1,6 +1,10 @@
 // An object of the module as the core sees it: class, owner, public attributes in typed
-// form, the sealed secret, and (once unsealed) the key material mechanisms operate on.
+// form, the sealed secret, and (once unsealed) the key material mechanisms operate on. Objects
+// are replaced, not mutated: a change builds the next version (object-store.ts), which takes the
+// old one's place in the cache once committed. A face holding an old version gets the current
+// one at its next use (the core looks objects up by id for every operation).
 import { CKA, CKK, CKO } from '../pkcs11/constants';
+import type { RecordRow } from '../keystore/types';
 import type { AttrValue } from './policy/attributes';
 import type { KeyMaterial } from '../mechanisms/types';
 
@@ -10,16 +14,22 @@ export class HsmObject {
   constructor(
     readonly id: string,
     readonly partition: string,
+    /** The owning user's id; '' for objects owned by no user (made in a PKCS#11 public session). */
     readonly owner: string,
     readonly cls: number,
-    readonly attrs: Map<number, AttrValue>,
-    public sharedWith: string[],
-    public sealed: Buffer | null,
-    public version: number,
+    readonly attrs: ReadonlyMap<number, AttrValue>,
+    readonly sharedWith: readonly string[],
+    readonly sealed: Buffer | null,
     readonly created: number,
+    /** The managed key (core/managed-keys.ts) this object is a version of, or ''. */
+    readonly managed: string,
+    /** The stored row (undefined for session objects and for objects not yet committed). */
+    readonly row?: RecordRow,
     /** Set for session objects (CKA_TOKEN false): the PKCS#11 session that owns it. */
     readonly session?: string,
   ) {}
+
+  get version(): number { return this.row?.version ?? 0; }
 
   get token(): boolean { return this.attrs.get(CKA.TOKEN) === true; }
   get label(): string { return (this.attrs.get(CKA.LABEL) as string | undefined) ?? ''; }

@@ -1,62 +1,87 @@
-// Key and object lifecycle: generation, creation/import, lookup, attribute reads and
-// changes, sharing, export and destruction. Authorisation goes through policy/gate.ts.
+// Key and object lifecycle: generation, creation/import, copy, attribute changes, sharing and
+// destruction. Every entry point runs through Operations (gate, audit, one transaction); the
+// `…In` methods do the same work inside another operation's Change (a managed key creating its
+// versions, a rotation), so that composite operations stay one transaction.
 import * as c from '../crypto/node-crypto';
 import { CKA, CKK, CKO } from '../pkcs11/constants';
 import { HsmError } from '../errors/hsm-error';
 import { mechanism } from '../mechanisms/registry';
 import { publicAttributes } from '../mechanisms/key-types';
 import type { KeyMaterial } from '../mechanisms/types';
-import { HsmObject } from './hsm-object';
-import { ObjectStore } from './object-store';
-import { AttrValue, rulesFor } from './policy/attributes';
-import { checkManage, checkVisible, canSee, requireRole } from './policy/gate';
+import type { Change } from './change';
+import type { HsmObject } from './hsm-object';
+import type { ObjectStore } from './object-store';
+import type { Operations } from './operation';
+import { AttrValue } from './policy/attributes';
+import type { Admitted, Gate } from './policy/gate';
 import type { Caller } from './principal';
+import type { Quotas } from './quotas';
 import { applyChanges, buildAttributes, markOrigin, Template } from './templates';
 import { materialOf, parseKey, privateKeyFromComponents, publicKeyFromAttributes, takeSecretComponents } from './key-material';
+import type { KeyReads } from './key-reads';
 
-export const DEFAULT_PARTITION = 'default';
-export type AttrRead = { value: AttrValue } | { error: 'sensitive' | 'invalid' };
-export type EventSink = (event: { caller: Caller; op: string; objectId?: string; detail?: string }) => void;
+export interface CreateOptions {
+  /** The managed key the new object is a version of. */
+  managed?: string;
+  /** Refuse a label the owner already uses for an object of the same class (the admin face asks this). */
+  uniqueLabel?: boolean;
+  /** The system actor makes versions for a key's owner (scheduled rotation); ignored for anyone else. */
+  owner?: string;
+  /** Users the new object is shared with from the start (a rotation's new version). */
+  sharedWith?: string[];
+}
 
 export class KeyService {
-  constructor(private readonly objects: ObjectStore, private readonly emit: EventSink = () => {}) {}
-
-  private newObject(caller: Caller, attrs: Map<number, AttrValue>): HsmObject {
-    const session = attrs.get(CKA.TOKEN) === true ? undefined : caller.session ?? undefined;
-    // Faces without sessions (admin API, KMS) only make token objects.
-    if (caller.session === undefined) attrs.set(CKA.TOKEN, true);
-    return new HsmObject(c.randomUuid(), DEFAULT_PARTITION, caller.principal.id, attrs.get(CKA.CLASS) as number,
-      attrs, [], null, 1, Date.now(), session);
-  }
+  constructor(private readonly objects: ObjectStore, private readonly gate: Gate, private readonly ops: Operations,
+    private readonly quotas: Quotas, private readonly reads: KeyReads) {}
 
   /** C_GenerateKey: a secret key from a key-generation mechanism and a template. */
-  async generateKey(caller: Caller, mechType: number, template: Template): Promise<HsmObject> {
-    requireRole(caller.principal, 'key.create');
+  generateKey(caller: Caller, mechType: number, template: Template, opts: CreateOptions = {}): Promise<HsmObject> {
+    return this.ops.run(caller, 'key.generate', async (a, change, rec) => {
+      const obj = await this.generateKeyIn(a, change, mechType, template, opts);
+      rec.object = obj.id;
+      rec.detail = mechanism(mechType).name;
+      return obj;
+    });
+  }
+
+  async generateKeyIn(a: Admitted, change: Change, mechType: number, template: Template, opts: CreateOptions = {}): Promise<HsmObject> {
+    this.gate.authorize(a, 'key.create');
     const mech = mechanism(mechType);
     if (!mech.generate || mech.keyTypes.length !== 1) throw new HsmError('MECHANISM_INVALID', `${mech.name} does not generate secret keys`);
     const attrs = buildAttributes(CKO.SECRET_KEY, mech.keyTypes[0], template);
     if (attrs.has(CKA.VALUE)) throw new HsmError('TEMPLATE_INCONSISTENT', 'CKA_VALUE cannot be given when generating');
+    await this.admitNew(a, attrs, opts);
     const gen = await mech.generate({ valueLen: attrs.get(CKA.VALUE_LEN) as number | undefined });
     if (gen.kind !== 'secret') throw new HsmError('INTERNAL');
-    attrs.set(CKA.VALUE_LEN, gen.value.length);
-    markOrigin(attrs, true, mechType);
-    const obj = this.newObject(caller, attrs);
-    obj.material = gen.material;
-    await this.objects.insert(obj, gen.value);
-    gen.value.fill(0);
-    this.emit({ caller, op: 'key.generate', objectId: obj.id, detail: mech.name });
-    return obj;
+    try {
+      attrs.set(CKA.VALUE_LEN, gen.value.length);
+      if (!template.has(CKA.ID)) attrs.set(CKA.ID, c.randomBytes(16));
+      markOrigin(attrs, true, mechType);
+      return this.objects.insert(change, this.objects.build({ ...this.owner(a, attrs, opts), cls: CKO.SECRET_KEY, attrs, secret: gen.value, material: gen.material, managed: opts.managed }));
+    } finally { gen.value.fill(0); }
   }
 
-  /** C_GenerateKeyPair. Both halves share CKA_ID and CKA_LABEL unless the templates say otherwise. */
-  async generateKeyPair(caller: Caller, mechType: number, pubTemplate: Template, privTemplate: Template): Promise<{ publicKey: HsmObject; privateKey: HsmObject }> {
-    requireRole(caller.principal, 'key.create');
+  /** C_GenerateKeyPair. Both halves share CKA_ID and CKA_LABEL unless the templates say otherwise;
+   *  with no CKA_ID at all, both get SHA-1 of the public key (what NSS and Java pair certificates by). */
+  generateKeyPair(caller: Caller, mechType: number, pubTemplate: Template, privTemplate: Template, opts: CreateOptions = {}): Promise<{ publicKey: HsmObject; privateKey: HsmObject }> {
+    return this.ops.run(caller, 'key.generate', async (a, change, rec) => {
+      const pair = await this.generatePairIn(a, change, mechType, pubTemplate, privTemplate, opts);
+      rec.object = pair.privateKey.id;
+      rec.detail = `${mechanism(mechType).name}, public half ${pair.publicKey.id}`;
+      return pair;
+    });
+  }
+
+  async generatePairIn(a: Admitted, change: Change, mechType: number, pubTemplate: Template, privTemplate: Template, opts: CreateOptions = {}): Promise<{ publicKey: HsmObject; privateKey: HsmObject }> {
+    this.gate.authorize(a, 'key.create');
     const mech = mechanism(mechType);
     if (!mech.generate || mech.keyTypes.length !== 1) throw new HsmError('MECHANISM_INVALID', `${mech.name} does not generate key pairs`);
     const keyType = mech.keyTypes[0];
     const pubAttrs = buildAttributes(CKO.PUBLIC_KEY, keyType, pubTemplate);
     const privAttrs = buildAttributes(CKO.PRIVATE_KEY, keyType, privTemplate);
     for (const t of [CKA.MODULUS, CKA.EC_POINT]) if (pubTemplate.has(t)) throw new HsmError('TEMPLATE_INCONSISTENT', 'key values cannot be given when generating');
+    await this.admitNew(a, privAttrs, opts, 2);
     const gen = await mech.generate({
       modulusBits: pubAttrs.get(CKA.MODULUS_BITS) as number | undefined,
       publicExponent: pubAttrs.get(CKA.PUBLIC_EXPONENT) as Buffer | undefined,
@@ -70,26 +95,27 @@ export class KeyService {
     linkPair(pubAttrs, privAttrs, pubTemplate, privTemplate);
     markOrigin(pubAttrs, true, mechType);
     markOrigin(privAttrs, true, mechType);
-    const publicKey = this.newObject(caller, pubAttrs);
-    const privateKey = this.newObject(caller, privAttrs);
-    publicKey.material = { ...gen.material, privateKey: undefined };
-    privateKey.material = gen.material;
     const pkcs8 = c.exportPkcs8(gen.material.privateKey!);
-    await this.objects.insert(privateKey, pkcs8);
-    pkcs8.fill(0);
     try {
-      await this.objects.insert(publicKey);
-    } catch (err) {
-      await this.objects.delete(privateKey);
-      throw err;
-    }
-    this.emit({ caller, op: 'key.generate', objectId: privateKey.id, detail: mech.name });
-    return { publicKey, privateKey };
+      const privateKey = this.objects.insert(change, this.objects.build({ ...this.owner(a, privAttrs, opts), cls: CKO.PRIVATE_KEY, attrs: privAttrs, secret: pkcs8, material: gen.material, managed: opts.managed }));
+      const publicKey = this.objects.insert(change, this.objects.build({ ...this.owner(a, pubAttrs, opts), cls: CKO.PUBLIC_KEY, attrs: pubAttrs,
+        material: { ...gen.material, privateKey: undefined }, managed: opts.managed }));
+      return { publicKey, privateKey };
+    } finally { pkcs8.fill(0); }
   }
 
   /** C_CreateObject: data, certificate and key objects from a full template (key values included). */
-  async createObject(caller: Caller, template: Template): Promise<HsmObject> {
-    requireRole(caller.principal, 'key.create');
+  createObject(caller: Caller, template: Template, opts: CreateOptions = {}): Promise<HsmObject> {
+    return this.ops.run(caller, 'object.create', async (a, change, rec) => {
+      const obj = await this.createObjectIn(a, change, template, opts);
+      rec.object = obj.id;
+      rec.detail = obj.isKey ? 'key' : obj.cls === CKO.CERTIFICATE ? 'certificate' : 'data';
+      return obj;
+    });
+  }
+
+  async createObjectIn(a: Admitted, change: Change, template: Template, opts: CreateOptions = {}): Promise<HsmObject> {
+    this.gate.authorize(a, 'key.create');
     const cls = template.get(CKA.CLASS);
     if (typeof cls !== 'number') throw new HsmError('TEMPLATE_INCOMPLETE', 'CKA_CLASS is required');
     const keyType = template.get(CKA.KEY_TYPE) as number | undefined;
@@ -97,6 +123,7 @@ export class KeyService {
     if (isKey && keyType === undefined) throw new HsmError('TEMPLATE_INCOMPLETE', 'CKA_KEY_TYPE is required');
     if (cls === CKO.CERTIFICATE && !template.has(CKA.VALUE)) throw new HsmError('TEMPLATE_INCOMPLETE', 'a certificate needs CKA_VALUE');
     const attrs = buildAttributes(cls, isKey ? keyType : undefined, template);
+    await this.admitNew(a, attrs, opts);
     const secret = takeSecretComponents(attrs);
     let sealedValue: Buffer | undefined;
     let material: KeyMaterial | undefined;
@@ -119,24 +146,31 @@ export class KeyService {
     } else if (cls === CKO.CERTIFICATE) {
       attrs.set(CKA.VALUE, template.get(CKA.VALUE)!);
     }
-    if (material && material.keyType !== CKK.AES && material.keyType !== CKK.GENERIC_SECRET) checkAsymmetricSize(material);
+    if (material && !SYMMETRIC.has(material.keyType)) checkAsymmetricSize(material);
     markOrigin(attrs, false);
-    const obj = this.newObject(caller, attrs);
-    obj.material = material;
-    await this.objects.insert(obj, sealedValue);
-    this.emit({ caller, op: isKey ? 'key.import' : 'object.create', objectId: obj.id });
-    return obj;
+    return this.objects.insert(change, this.objects.build({ ...this.owner(a, attrs, opts), cls, attrs, secret: sealedValue, material, managed: opts.managed }));
   }
 
   /** `inkan key import`: a PEM/DER private or public key, or raw AES / HMAC key bytes. */
-  async importKey(caller: Caller, data: Buffer, format: 'key' | 'aes' | 'secret', template: Template): Promise<HsmObject> {
+  importKey(caller: Caller, data: Buffer, format: 'key' | 'aes' | 'secret', template: Template, opts: CreateOptions = {}): Promise<HsmObject> {
+    return this.ops.run(caller, 'key.import', async (a, change, rec) => {
+      const obj = await this.importKeyIn(a, change, data, format, template, opts);
+      rec.object = obj.id;
+      rec.detail = format;
+      return obj;
+    });
+  }
+
+  async importKeyIn(a: Admitted, change: Change, data: Buffer, format: 'key' | 'aes' | 'secret', template: Template, opts: CreateOptions = {}): Promise<HsmObject> {
     if (format !== 'key') {
       const t = new Map(template);
       t.set(CKA.CLASS, CKO.SECRET_KEY);
       t.set(CKA.KEY_TYPE, format === 'aes' ? CKK.AES : CKK.GENERIC_SECRET);
       t.set(CKA.VALUE, data);
-      return this.createObject(caller, t);
+      if (!t.has(CKA.ID)) t.set(CKA.ID, c.randomBytes(16));
+      return this.createObjectIn(a, change, t, opts);
     }
+    this.gate.authorize(a, 'key.create');
     const { cls, key, keyType } = parseKey(data);
     const material = materialOf(keyType, key);
     const t = new Map(template);
@@ -146,165 +180,142 @@ export class KeyService {
     for (const [type, v] of publicAttributes(material)) {
       if (cls === CKO.PUBLIC_KEY || (type !== CKA.EC_POINT && type !== CKA.MODULUS_BITS)) attrs.set(type, v);
     }
+    if (!t.has(CKA.ID)) attrs.set(CKA.ID, defaultPairId(attrs));
     checkAsymmetricSize(material);
+    await this.admitNew(a, attrs, opts);
     markOrigin(attrs, false);
-    const obj = this.newObject(caller, attrs);
-    obj.material = material;
     const pkcs8 = cls === CKO.PRIVATE_KEY ? c.exportPkcs8(key) : undefined;
-    await this.objects.insert(obj, pkcs8);
-    pkcs8?.fill(0);
-    this.emit({ caller, op: 'key.import', objectId: obj.id });
-    return obj;
-  }
-
-  /** Visible objects whose attributes equal every entry of `filter` (C_FindObjects semantics, §5.7). */
-  async find(caller: Caller, filter: Template = new Map()): Promise<HsmObject[]> {
-    requireRole(caller.principal, 'key.list');
-    // A row failing its integrity check is skipped, and the server log says so (docs/sealing.md).
-    const all = await this.objects.list(DEFAULT_PARTITION, (id) => this.emit({ caller, op: 'store.corrupt-row-skipped', objectId: id }));
-    return all.filter((o) => canSee(caller, o) && matches(o, filter));
-  }
-
-  async get(caller: Caller, id: string): Promise<HsmObject> {
-    return checkVisible(caller, await this.objects.get(id));
-  }
-
-  /** A key named by id or label; `prefer` orders object classes when a label names a pair. */
-  async resolve(caller: Caller, ref: string, prefer: number[] = [CKO.PRIVATE_KEY, CKO.SECRET_KEY, CKO.PUBLIC_KEY]): Promise<HsmObject> {
-    requireRole(caller.principal, 'key.list');
-    const byId = await this.objects.get(ref);
-    if (byId && canSee(caller, byId)) return byId;
-    const named = (await this.find(caller)).filter((o) => o.label === ref);
-    for (const cls of prefer) {
-      const hits = named.filter((o) => o.cls === cls);
-      if (hits.length > 1) throw new HsmError('KEY_AMBIGUOUS');
-      if (hits.length === 1) return hits[0];
-    }
-    throw new HsmError('KEY_NOT_FOUND', `no key named ${JSON.stringify(ref.slice(0, 128))}`);
-  }
-
-  async destroy(caller: Caller, obj: HsmObject): Promise<void> {
-    checkManage(caller, obj);
-    if (!obj.bool(CKA.DESTROYABLE) && obj.attrs.get(CKA.DESTROYABLE) !== undefined) throw new HsmError('OBJECT_NOT_DESTROYABLE');
-    await this.objects.delete(obj);
-    this.emit({ caller, op: 'key.delete', objectId: obj.id });
-  }
-
-  async setAttributes(caller: Caller, obj: HsmObject, changes: Template): Promise<void> {
-    checkManage(caller, obj);
-    const next = new Map(obj.attrs);
-    applyChanges(obj.cls, obj.isKey ? obj.keyType : undefined, next, changes);
-    const before = new Map(obj.attrs);
-    for (const [t, v] of next) obj.attrs.set(t, v);
     try {
-      await this.objects.update(obj);
-    } catch (err) {
-      obj.attrs.clear();
-      for (const [t, v] of before) obj.attrs.set(t, v);
-      throw err;
-    }
-    this.emit({ caller, op: 'key.set-attributes', objectId: obj.id });
+      return this.objects.insert(change, this.objects.build({ ...this.owner(a, attrs, opts), cls, attrs, secret: pkcs8, material, managed: opts.managed }));
+    } finally { pkcs8?.fill(0); }
   }
 
-  /** Module-internal change of an attribute templates may not set (e.g. CKA_INKAN_KEY_STATE, set by the
-   *  KMS key service). Only the owner's requests reach here; the rule must exist for the object's class. */
-  async setModuleAttribute(caller: Caller, obj: HsmObject, type: number, value: AttrValue): Promise<void> {
-    checkManage(caller, obj);
-    const rule = rulesFor(obj.cls, obj.isKey ? obj.keyType : undefined)?.get(type);
-    if (!rule || rule.settable) throw new HsmError('INTERNAL', 'not a module-set attribute');
-    const before = obj.attrs.get(type);
-    obj.attrs.set(type, value);
-    try {
-      await this.objects.update(obj);
-    } catch (err) {
-      if (before === undefined) obj.attrs.delete(type); else obj.attrs.set(type, before);
-      throw err;
-    }
-    this.emit({ caller, op: 'key.set-attributes', objectId: obj.id, detail: 'module' });
+  /** C_DestroyObject. `withPair` also destroys the other half of a key pair (the admin face's `key delete`). */
+  destroy(caller: Caller, obj: HsmObject, opts: { withPair?: boolean } = {}): Promise<void> {
+    return this.ops.run(caller, 'key.delete', async (a, change, rec) => {
+      rec.object = obj.id;
+      const current = await this.reads.current(a, obj);
+      this.destroyIn(a, change, current);
+      if (opts.withPair && current.cls === CKO.PRIVATE_KEY) {
+        const halves = await this.reads.partners(current);
+        for (const p of halves) this.destroyIn(a, change, p);
+        if (halves.length) rec.detail = `with public half ${halves.map((h) => h.id).join(',')}`;
+      }
+    });
   }
 
-  /** C_GetAttributeValue per attribute: a value, or why not (§5.7: sensitive / invalid). */
-  readAttributes(caller: Caller, obj: HsmObject, types: number[]): Map<number, AttrRead> {
-    checkVisible(caller, obj);
-    const rules = rulesFor(obj.cls, obj.isKey ? obj.keyType : undefined)!;
-    const out = new Map<number, AttrRead>();
-    for (const t of types) out.set(t, this.readOne(obj, rules.get(t)?.secret === true, t));
+  destroyIn(a: Admitted, change: Change, obj: HsmObject): void {
+    this.gate.authorize(a, 'key.manage', { kind: 'object', object: obj });
+    if (obj.attrs.get(CKA.DESTROYABLE) === false) throw new HsmError('OBJECT_NOT_DESTROYABLE');
+    if (obj.managed && a.actor !== 'system') {
+      throw new HsmError('KEY_STATE_INVALID', 'this object is a version of a managed key: schedule the key\'s deletion instead');
+    }
+    this.objects.delete(change, obj);
+  }
+
+  /** Module-internal: destroys a managed key's version objects (scheduled deletion, purge). */
+  destroyVersionIn(change: Change, obj: HsmObject): void {
+    this.objects.delete(change, obj);
+  }
+
+  setAttributes(caller: Caller, obj: HsmObject, changes: Template): Promise<HsmObject> {
+    return this.ops.run(caller, 'key.set-attributes', async (a, change, rec) => {
+      rec.object = obj.id;
+      const current = await this.reads.current(a, obj);
+      this.gate.authorize(a, 'key.manage', { kind: 'object', object: current });
+      const next = new Map(current.attrs);
+      applyChanges(current.cls, current.isKey ? current.keyType : undefined, next, changes);
+      rec.detail = [...changes.keys()].map((t) => `0x${t.toString(16)}`).join(',').slice(0, 200);
+      return this.objects.replace(change, current, { attrs: next });
+    });
+  }
+
+  /** Sharing a key pair shares both halves: the other user needs the public half to verify or encrypt.
+   *  Both rows change in one transaction. */
+  share(caller: Caller, obj: HsmObject, userId: string, add: boolean): Promise<HsmObject> {
+    return this.ops.run(caller, add ? 'key.share' : 'key.unshare', async (a, change, rec) => {
+      rec.object = obj.id;
+      rec.detail = `${add ? 'with' : 'from'} ${userId}`;
+      const current = await this.reads.current(a, obj);
+      return (await this.shareIn(a, change, current, userId, add))[0];
+    });
+  }
+
+  async shareIn(a: Admitted, change: Change, obj: HsmObject, userId: string, add: boolean): Promise<HsmObject[]> {
+    this.gate.authorize(a, 'key.share', { kind: 'object', object: obj });
+    if (userId === obj.owner) throw new HsmError('BAD_REQUEST', 'the owner already has the key');
+    const out: HsmObject[] = [];
+    for (const o of [obj, ...await this.reads.partners(obj)]) {
+      const next = add ? [...new Set([...o.sharedWith, userId])] : o.sharedWith.filter((u) => u !== userId);
+      out.push(this.objects.replace(change, o, { sharedWith: next }));
+    }
     return out;
   }
 
-  private readOne(obj: HsmObject, secret: boolean, type: number): AttrRead {
-    const rule = rulesFor(obj.cls, obj.isKey ? obj.keyType : undefined)!.get(type);
-    if (!rule) return { error: 'invalid' };
-    if (!secret && !(obj.cls === CKO.DATA && type === CKA.VALUE)) {
-      const v = obj.attrs.get(type);
-      return v === undefined ? { error: 'invalid' } : { value: v };
+  /** C_CopyObject (PKCS#11 2.40 §5.7): a copy with the template's changes, only where attributes may
+   *  change; CKA_COPYABLE false refuses; a sensitive key stays sensitive (the change rules enforce it). */
+  copyObject(caller: Caller, obj: HsmObject, template: Template): Promise<HsmObject> {
+    return this.ops.run(caller, 'object.copy', async (a, change, rec) => {
+      const current = await this.reads.current(a, obj);
+      this.gate.authorize(a, 'key.use', { kind: 'object', object: current });
+      if (current.attrs.get(CKA.COPYABLE) === false) throw new HsmError('ACTION_PROHIBITED', 'the object is not copyable (CKA_COPYABLE false)');
+      if (current.managed) throw new HsmError('ACTION_PROHIBITED', 'versions of managed keys are not copied');
+      const attrs = new Map(current.attrs);
+      applyChanges(current.cls, current.isKey ? current.keyType : undefined, attrs, template, { copy: true });
+      await this.admitNew(a, attrs, {});
+      const secret = current.sealed ? this.objects.secretValue(current) : undefined;
+      try {
+        const copy = this.objects.insert(change, this.objects.build({ ...this.owner(a, attrs), cls: current.cls, attrs, secret, material: current.material }));
+        rec.object = copy.id;
+        rec.detail = `copy of ${current.id}`;
+        return copy;
+      } finally { secret?.fill(0); }
+    });
+  }
+
+  /** Who owns a new object and where it lives: the caller (nobody in a public session), in its
+   *  partition; session objects (CKA_TOKEN false) in the PKCS#11 session that made them. */
+  private owner(a: Admitted, attrs: Map<number, AttrValue>, opts: CreateOptions = {}): { partition: string; owner: string; session?: string; sharedWith?: string[] } {
+    if (a.caller.session === undefined) attrs.set(CKA.TOKEN, true); // faces without sessions make token objects
+    const session = attrs.get(CKA.TOKEN) === true ? undefined : a.caller.session;
+    if (a.actor === 'anonymous' && attrs.get(CKA.PRIVATE) === true) throw new HsmError('AUTH_REQUIRED', 'private objects need a login (PKCS#11 §4.4)');
+    const owner = a.actor === 'system' && opts.owner !== undefined ? opts.owner : a.principal?.isUser ? a.principal.id : '';
+    return { partition: a.partition, owner, session, sharedWith: opts.sharedWith };
+  }
+
+  /** Quotas and label uniqueness, checked before any key material is made. */
+  private async admitNew(a: Admitted, attrs: Map<number, AttrValue>, opts: CreateOptions, count = 1): Promise<void> {
+    const owner = a.principal?.isUser ? a.principal.id : '';
+    if (attrs.get(CKA.TOKEN) !== false || a.caller.session === undefined) await this.quotas.reserve(a.partition, owner, count);
+    if (opts.uniqueLabel) {
+      const label = attrs.get(CKA.LABEL);
+      const cls = attrs.get(CKA.CLASS);
+      if (typeof label === 'string' && label !== '' && (await this.objects.byLabel(a.partition, label)).some((o) => o.owner === owner && o.cls === cls)) {
+        throw new HsmError('LABEL_EXISTS');
+      }
     }
-    if (obj.cls !== CKO.DATA && (obj.bool(CKA.SENSITIVE) || !obj.bool(CKA.EXTRACTABLE))) return { error: 'sensitive' };
-    const value = this.objects.secretValue(obj);
-    if (obj.cls === CKO.DATA || obj.cls === CKO.SECRET_KEY) return { value };
-    return { error: 'sensitive' }; // private components are only exported as PKCS#8 through exportKey
   }
-
-  async share(caller: Caller, obj: HsmObject, userId: string, add: boolean): Promise<void> {
-    checkManage(caller, obj);
-    if (userId === obj.owner) throw new HsmError('BAD_REQUEST', 'the owner already has the key');
-    // Sharing a key pair shares both halves: the other user needs the public half to verify or encrypt.
-    for (const o of [obj, ...await this.partners(obj)]) {
-      const next = add ? [...new Set([...o.sharedWith, userId])] : o.sharedWith.filter((u) => u !== userId);
-      const before = o.sharedWith;
-      o.sharedWith = next;
-      try { await this.objects.update(o); } catch (err) { o.sharedWith = before; throw err; }
-    }
-    this.emit({ caller, op: add ? 'key.share' : 'key.unshare', objectId: obj.id, detail: userId });
-  }
-
-  /** The other half of a key pair: same owner, the opposite class, the same public key. */
-  private async partners(obj: HsmObject): Promise<HsmObject[]> {
-    const spki = obj.attrs.get(CKA.PUBLIC_KEY_INFO);
-    if (!Buffer.isBuffer(spki) || (obj.cls !== CKO.PRIVATE_KEY && obj.cls !== CKO.PUBLIC_KEY)) return [];
-    const other = obj.cls === CKO.PRIVATE_KEY ? CKO.PUBLIC_KEY : CKO.PRIVATE_KEY;
-    return (await this.objects.list(obj.partition)).filter((o) => o.owner === obj.owner && o.cls === other
-      && o.session === undefined && Buffer.isBuffer(o.attrs.get(CKA.PUBLIC_KEY_INFO)) && (o.attrs.get(CKA.PUBLIC_KEY_INFO) as Buffer).equals(spki));
-  }
-
-  /** SPKI DER of an asymmetric key (public information; any caller who can see the key). */
-  exportPublic(caller: Caller, obj: HsmObject): Buffer {
-    checkVisible(caller, obj);
-    const spki = obj.attrs.get(CKA.PUBLIC_KEY_INFO);
-    if (!Buffer.isBuffer(spki)) throw new HsmError('KEY_TYPE_INCONSISTENT', 'the object has no public key');
-    return spki;
-  }
-
-  /** Plaintext export: only for the owner, only if CKA_EXTRACTABLE and not CKA_SENSITIVE (§4.9). */
-  async exportKey(caller: Caller, obj: HsmObject): Promise<{ format: 'raw' | 'pkcs8'; data: Buffer }> {
-    checkManage(caller, obj);
-    if (obj.cls !== CKO.SECRET_KEY && obj.cls !== CKO.PRIVATE_KEY) throw new HsmError('KEY_TYPE_INCONSISTENT');
-    if (!obj.bool(CKA.EXTRACTABLE)) throw new HsmError('KEY_UNEXTRACTABLE');
-    if (obj.bool(CKA.SENSITIVE)) throw new HsmError('ATTRIBUTE_SENSITIVE', 'the key is sensitive: wrap it instead');
-    this.emit({ caller, op: 'key.export', objectId: obj.id });
-    return { format: obj.cls === CKO.SECRET_KEY ? 'raw' : 'pkcs8', data: this.objects.secretValue(obj) };
-  }
-
-  material(obj: HsmObject): KeyMaterial { return this.objects.material(obj); }
-  wrappableValue(obj: HsmObject): Buffer { return this.objects.secretValue(obj); }
-  dropSession(session: string): void { this.objects.dropSession(session); }
 }
 
+const SYMMETRIC = new Set<number>([CKK.AES, CKK.GENERIC_SECRET, CKK.DES3]);
+
+/** The halves of a pair share CKA_ID and CKA_LABEL unless a template says otherwise; with no CKA_ID
+ *  anywhere, both get SHA-1 of the public key info (what NSS and Java's KeyStore match certificates by). */
 function linkPair(pub: Map<number, AttrValue>, priv: Map<number, AttrValue>, pubT: Template, privT: Template): void {
   for (const t of [CKA.ID, CKA.LABEL]) {
     if (!pubT.has(t) && privT.has(t)) pub.set(t, privT.get(t)!);
     if (!privT.has(t) && pubT.has(t)) priv.set(t, pubT.get(t)!);
   }
+  if (!pubT.has(CKA.ID) && !privT.has(CKA.ID)) {
+    const id = defaultPairId(pub);
+    pub.set(CKA.ID, id);
+    priv.set(CKA.ID, id);
+  }
 }
 
-function matches(obj: HsmObject, filter: Template): boolean {
-  for (const [t, v] of filter) {
-    const mine = obj.attrs.get(t);
-    if (Buffer.isBuffer(v)) { if (!Buffer.isBuffer(mine) || !mine.equals(v)) return false; }
-    else if (Array.isArray(v)) { if (!Array.isArray(mine) || mine.join() !== v.join()) return false; }
-    else if (mine !== v) return false;
-  }
-  return true;
+function defaultPairId(attrs: Map<number, AttrValue>): Buffer {
+  const spki = attrs.get(CKA.PUBLIC_KEY_INFO);
+  return Buffer.isBuffer(spki) ? c.digest('sha1', spki) : c.randomBytes(16);
 }
 
 function checkSecretLength(keyType: number, len: number): void {

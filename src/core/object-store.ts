@@ -1,80 +1,172 @@
-// Objects in and out of the untrusted store: seals the secret value, MACs every row, checks
-// both on the way back, keeps unsealed objects cached, and holds session objects in memory only.
+// Objects in and out of the untrusted store: seals the secret value, MACs every row (records.ts),
+// keeps unsealed objects in a bounded, coherent cache, answers indexed lookups (by label, CKA_ID,
+// owner, sharee, class, managed key) without reading the whole partition, and holds session
+// objects in memory only. Writes go into the operation's Change; the cache follows on commit.
 import * as c from '../crypto/node-crypto';
 import { CKA, CKK, CKO } from '../pkcs11/constants';
 import { HsmError } from '../errors/hsm-error';
-import { checkObject, DomainKeys, macObject, seal, unseal } from '../keystore/seal';
-import type { KeyStore, ObjectRow } from '../keystore/types';
+import { DomainKeys, seal, unseal } from '../keystore/seal';
+import type { RecordRow } from '../keystore/types';
 import { describe } from '../mechanisms/key-types';
 import type { KeyMaterial } from '../mechanisms/types';
+import type { Change } from './change';
+import { Coherence, LruCache } from './coherence';
 import { HsmObject } from './hsm-object';
-import { decodeAttrs, encodeAttrs } from './policy/attributes';
+import { AttrValue, decodeAttrs, encodeAttrs } from './policy/attributes';
+import type { Records } from './records';
+
+/** Unsealed token objects kept in memory at most (the rest are read from the store when used). */
+export const OBJECT_CACHE = 20_000;
+/** Session objects the module holds at most, over all sessions (they live in memory only). */
+export const MAX_SESSION_OBJECTS = 100_000;
+const MAX_LABEL = 4096;
+const MAX_CKA_ID = 1024;
+
+export interface NewObject {
+  partition: string;
+  owner: string;
+  cls: number;
+  attrs: Map<number, AttrValue>;
+  managed?: string;
+  /** The PKCS#11 session tag of a session object (CKA_TOKEN false). */
+  session?: string;
+  /** The secret value to seal (raw secret key, PKCS#8 private key, data object value). */
+  secret?: Buffer;
+  material?: KeyMaterial;
+  id?: string;
+  sharedWith?: string[];
+}
+
+const ckaIdHex = (attrs: ReadonlyMap<number, AttrValue>) => {
+  const id = attrs.get(CKA.ID);
+  return Buffer.isBuffer(id) ? id.toString('hex') : '';
+};
 
 export class ObjectStore {
-  private readonly cache = new Map<string, HsmObject>();
+  private readonly cache = new LruCache<HsmObject>(OBJECT_CACHE, (o) => { o.material = undefined; });
   private readonly sessionObjects = new Map<string, HsmObject>();
 
-  constructor(private readonly store: KeyStore, private readonly keys: () => DomainKeys) {}
-
-  /** Seals `secret` (if any) under the object's id and stores the object, or keeps it in memory if it is a session object. */
-  async insert(obj: HsmObject, secret?: Buffer): Promise<void> {
-    if (secret) obj.sealed = seal(this.keys(), obj.partition, obj.id, CKA.VALUE, secret);
-    if (obj.session !== undefined) {
-      this.sessionObjects.set(obj.id, obj);
-      return;
-    }
-    await this.store.insertObject(this.toRow(obj));
-    this.cache.set(obj.id, obj);
+  constructor(private readonly records: Records, private readonly keys: () => DomainKeys, coherence: Coherence) {
+    coherence.register('objects', (id) => this.cache.delete(id), () => this.cache.clear());
   }
 
-  /** Writes changed attributes or sharing; the version check turns a concurrent change into STORE_CONFLICT. */
-  async update(obj: HsmObject): Promise<void> {
-    if (obj.session !== undefined) return;
-    const expected = obj.version;
-    obj.version += 1;
-    try {
-      await this.store.updateObject(this.toRow(obj), expected);
-    } catch (err) {
-      obj.version = expected;
-      this.cache.delete(obj.id);
-      throw err;
+  /** A new object, its secret sealed under its partition's key; stored by `insert`. */
+  build(n: NewObject): HsmObject {
+    const id = n.id ?? c.randomUuid();
+    const label = (n.attrs.get(CKA.LABEL) as string | undefined) ?? '';
+    if (Buffer.byteLength(label) > MAX_LABEL) throw new HsmError('ATTRIBUTE_VALUE_INVALID', 'CKA_LABEL is too long');
+    if (ckaIdHex(n.attrs).length > 2 * MAX_CKA_ID) throw new HsmError('ATTRIBUTE_VALUE_INVALID', 'CKA_ID is too long');
+    const sealed = n.secret ? seal(this.keys(), n.partition, id, CKA.VALUE, n.secret) : null;
+    const obj = new HsmObject(id, n.partition, n.owner, n.cls, n.attrs, n.session === undefined ? n.sharedWith ?? [] : [], sealed, Date.now(), n.managed ?? '', undefined, n.session);
+    obj.material = n.material;
+    return obj;
+  }
+
+  /** Stores a built object in `change` (a session object only in memory), cached once committed. */
+  insert(change: Change, obj: HsmObject): HsmObject {
+    if (obj.session !== undefined) {
+      if (this.sessionObjects.size >= MAX_SESSION_OBJECTS) throw new HsmError('DEVICE_MEMORY', 'too many session objects');
+      change.onCommit(() => this.sessionObjects.set(obj.id, obj));
+      return obj;
     }
+    const row = this.toRow(obj);
+    const stored = this.withRow(obj, row);
+    change.insert('objects', row).onCommit(() => { this.records.wrote('objects', row); this.cache.set(obj.id, stored); });
+    for (const u of obj.sharedWith) change.put('object_shares', { object_id: obj.id, user_id: u, partition: obj.partition });
+    return stored;
+  }
+
+  /** The next version of `obj` with changed attributes, share list or managed key, written in `change`. */
+  replace(change: Change, obj: HsmObject, next: { attrs?: Map<number, AttrValue>; sharedWith?: string[]; managed?: string }): HsmObject {
+    const updated = new HsmObject(obj.id, obj.partition, obj.owner, obj.cls, next.attrs ?? obj.attrs, next.sharedWith ?? obj.sharedWith,
+      obj.sealed, obj.created, next.managed ?? obj.managed, obj.row, obj.session);
+    updated.material = obj.material;
+    if (obj.session !== undefined) {
+      change.onCommit(() => this.sessionObjects.set(obj.id, updated));
+      return updated;
+    }
+    if (!obj.row) throw new HsmError('INTERNAL', 'an object without its stored row cannot be replaced');
+    const row = this.toRow(updated, obj.row);
+    const stored = this.withRow(updated, row);
+    change.update('objects', row, obj.row);
+    const before = new Set(obj.sharedWith);
+    const after = new Set(stored.sharedWith);
+    for (const u of after) if (!before.has(u)) change.put('object_shares', { object_id: obj.id, user_id: u, partition: obj.partition });
+    for (const u of before) if (!after.has(u)) change.remove('object_shares', { object_id: obj.id, user_id: u });
+    change.onCommit(() => { this.records.wrote('objects', row); this.cache.set(obj.id, stored); });
+    return stored;
+  }
+
+  delete(change: Change, obj: HsmObject): void {
+    if (obj.session !== undefined) { change.onCommit(() => this.sessionObjects.delete(obj.id)); return; }
+    if (!obj.row) throw new HsmError('INTERNAL', 'an object without its stored row cannot be deleted');
+    change.delete('objects', obj.row);
+    for (const u of obj.sharedWith) change.remove('object_shares', { object_id: obj.id, user_id: u });
+    change.onCommit(() => this.cache.delete(obj.id));
   }
 
   async get(id: string): Promise<HsmObject | undefined> {
+    if (typeof id !== 'string' || id.length > 128) return undefined;
     const session = this.sessionObjects.get(id);
     if (session) return session;
     const cached = this.cache.get(id);
     if (cached) return cached;
-    const row = await this.store.getObject(id);
-    if (!row) return undefined;
-    const obj = this.fromRow(row);
-    this.cache.set(id, obj);
-    return obj;
+    const row = await this.records.get('objects', id);
+    return row && this.adopt(row);
   }
 
-  /** Every object of a partition; rows that fail their integrity check are skipped and reported. */
-  async list(partition: string, onCorrupt?: (id: string) => void): Promise<HsmObject[]> {
+  // --- indexed lookups (token objects from the store, session objects from memory) ------------
+
+  async byLabel(partition: string, label: string, onCorrupt?: (id: string) => void): Promise<HsmObject[]> {
+    if (Buffer.byteLength(label) > MAX_LABEL) return [];
+    return this.lookup({ partition, label }, (o) => o.partition === partition && o.label === label, onCorrupt);
+  }
+
+  async byCkaId(partition: string, ckaId: Buffer, onCorrupt?: (id: string) => void): Promise<HsmObject[]> {
+    if (ckaId.length > MAX_CKA_ID) return [];
+    const hex = ckaId.toString('hex');
+    return this.lookup({ partition, ck_id: hex }, (o) => o.partition === partition && ckaIdHex(o.attrs) === hex, onCorrupt);
+  }
+
+  async byClass(partition: string, cls: number, onCorrupt?: (id: string) => void): Promise<HsmObject[]> {
+    return this.lookup({ partition, cls }, (o) => o.partition === partition && o.cls === cls, onCorrupt);
+  }
+
+  async byOwner(partition: string, owner: string, onCorrupt?: (id: string) => void): Promise<HsmObject[]> {
+    return this.lookup({ partition, owner }, (o) => o.partition === partition && o.owner === owner, onCorrupt);
+  }
+
+  async byManaged(partition: string, managed: string): Promise<HsmObject[]> {
+    return this.lookup({ partition, managed }, (o) => o.partition === partition && o.managed === managed);
+  }
+
+  /** Token objects shared with `userId` (the index is only a hint: the object's MACed share list decides). */
+  async sharedWith(partition: string, userId: string, onCorrupt?: (id: string) => void): Promise<HsmObject[]> {
     const out: HsmObject[] = [];
-    for (const row of await this.store.listObjects(partition)) {
-      const cached = this.cache.get(row.id);
-      if (cached && cached.version === row.version) { out.push(cached); continue; }
-      try {
-        const obj = this.fromRow(row);
-        this.cache.set(obj.id, obj);
-        out.push(obj);
-      } catch (err) {
-        if (err instanceof HsmError && err.code === 'STORE_CORRUPT') onCorrupt?.(row.id); else throw err;
-      }
+    for (const s of await this.records.store.findPlain('object_shares', { user_id: userId })) {
+      if (s.partition !== partition) continue;
+      const o = await this.get(String(s.object_id)).catch((err) => { if (err instanceof HsmError && err.code === 'STORE_CORRUPT') { onCorrupt?.(String(s.object_id)); return undefined; } throw err; });
+      if (o && o.sharedWith.includes(userId)) out.push(o);
     }
-    for (const obj of this.sessionObjects.values()) if (obj.partition === partition) out.push(obj);
     return out;
   }
 
-  async delete(obj: HsmObject): Promise<void> {
-    if (obj.session !== undefined) { this.sessionObjects.delete(obj.id); return; }
-    await this.store.deleteObject(obj.id);
-    this.cache.delete(obj.id);
+  countOwned(partition: string, owner: string): Promise<number> {
+    return this.records.store.count('objects', { partition, owner });
+  }
+
+  countPartition(partition: string): Promise<number> {
+    return this.records.store.count('objects', { partition });
+  }
+
+  private async lookup(where: Record<string, string | number>, matches: (o: HsmObject) => boolean, onCorrupt?: (id: string) => void): Promise<HsmObject[]> {
+    const out: HsmObject[] = [];
+    for await (const row of this.records.all('objects', where, onCorrupt)) {
+      const cached = this.cache.get(row.id);
+      out.push(cached && cached.version === row.version ? cached : this.adopt(row));
+    }
+    for (const o of this.sessionObjects.values()) if (matches(o)) out.push(o);
+    return out;
   }
 
   /** PKCS#11 §5.6: closing a session destroys its session objects. */
@@ -84,8 +176,8 @@ export class ObjectStore {
 
   /** Sealing drops every unsealed key from memory. */
   clear(): void {
-    for (const obj of this.cache.values()) obj.material = undefined;
     this.cache.clear();
+    for (const o of this.sessionObjects.values()) o.material = undefined;
     this.sessionObjects.clear();
   }
 
@@ -113,24 +205,36 @@ export class ObjectStore {
     } else {
       throw new HsmError('KEY_TYPE_INCONSISTENT', 'the object is not a key');
     }
-    if (keyType !== CKK.AES && keyType !== CKK.GENERIC_SECRET && material.keyType !== keyType) throw new HsmError('STORE_CORRUPT');
+    if (!SYMMETRIC.has(keyType) && material.keyType !== keyType) throw new HsmError('STORE_CORRUPT');
     obj.material = material;
     return material;
   }
 
-  private toRow(obj: HsmObject): ObjectRow {
-    return macObject(this.keys(), {
-      id: obj.id, partition: obj.partition, owner: obj.owner, cls: obj.cls, label: obj.label,
-      attrs: encodeAttrs(obj.attrs), sealed: obj.sealed, sharedWith: JSON.stringify(obj.sharedWith),
-      version: obj.version, created: obj.created,
-    });
+  private toRow(obj: HsmObject, old?: RecordRow): RecordRow {
+    return this.records.make('objects', {
+      id: obj.id, partition: obj.partition, created: obj.created,
+      cols: { owner: obj.owner, cls: obj.cls, label: obj.label, ck_id: ckaIdHex(obj.attrs), managed: obj.managed },
+      data: JSON.stringify({ attrs: JSON.parse(encodeAttrs(obj.attrs)), sharedWith: obj.sharedWith }), sealed: obj.sealed,
+    }, old);
   }
 
-  private fromRow(row: ObjectRow): HsmObject {
-    checkObject(this.keys(), row);
-    const attrs = decodeAttrs(row.attrs);
-    if (attrs.get(CKA.CLASS) !== row.cls) throw new HsmError('STORE_CORRUPT', `stored object ${row.id} is inconsistent`);
-    return new HsmObject(row.id, row.partition, row.owner, row.cls, attrs, JSON.parse(row.sharedWith) as string[],
-      row.sealed, row.version, row.created);
+  private withRow(obj: HsmObject, row: RecordRow): HsmObject {
+    const o = new HsmObject(obj.id, obj.partition, obj.owner, obj.cls, obj.attrs, obj.sharedWith, obj.sealed, obj.created, obj.managed, row, obj.session);
+    o.material = obj.material;
+    return o;
+  }
+
+  /** A checked row as an object, cached. */
+  private adopt(row: RecordRow): HsmObject {
+    let data: { attrs: Record<string, unknown>; sharedWith: string[] };
+    try { data = JSON.parse(row.data); } catch { throw new HsmError('STORE_CORRUPT', `stored object ${row.id} is unreadable`); }
+    const attrs = decodeAttrs(JSON.stringify(data.attrs));
+    if (attrs.get(CKA.CLASS) !== row.cols.cls || !Array.isArray(data.sharedWith)) throw new HsmError('STORE_CORRUPT', `stored object ${row.id} is inconsistent`);
+    const obj = new HsmObject(row.id, row.partition, String(row.cols.owner), Number(row.cols.cls), attrs, data.sharedWith, row.sealed, row.created,
+      String(row.cols.managed), row);
+    this.cache.set(obj.id, obj);
+    return obj;
   }
 }
+
+const SYMMETRIC = new Set<number>([CKK.AES, CKK.GENERIC_SECRET, CKK.DES3]);

@@ -6,10 +6,6 @@ import { AttrValue, defaultsFor, rulesFor, valueFits } from './policy/attributes
 
 export type Template = Map<number, AttrValue>;
 
-export function templateOf(entries: Iterable<[number, AttrValue]> = []): Template {
-  return new Map(entries);
-}
-
 /** Checks a caller's template for a new object of `cls`/`keyType` and returns defaults ∪ template.
  *  Secret attributes stay in the result; the caller moves them into the sealed value. */
 export function buildAttributes(cls: number, keyType: number | undefined, template: Template): Map<number, AttrValue> {
@@ -46,10 +42,13 @@ export function markOrigin(attrs: Map<number, AttrValue>, local: boolean, genMec
   }
 }
 
-/** Applies C_SetAttributeValue changes after checking every one first (all or nothing). */
-export function applyChanges(cls: number, keyType: number | undefined, attrs: Map<number, AttrValue>, changes: Template): void {
+/** Attributes C_CopyObject may change even though C_SetAttributeValue may not (PKCS#11 2.40 §4.4 table 10, footnote 8). */
+const COPY_MAY_SET = new Set<number>([CKA.TOKEN, CKA.PRIVATE, CKA.MODIFIABLE]);
+
+/** Applies C_SetAttributeValue changes (or C_CopyObject's, with `copy`) after checking every one first (all or nothing). */
+export function applyChanges(cls: number, keyType: number | undefined, attrs: Map<number, AttrValue>, changes: Template, opts: { copy?: boolean } = {}): void {
   const rules = rulesFor(cls, keyType)!;
-  if (attrs.get(CKA.MODIFIABLE) === false) throw new HsmError('OBJECT_NOT_MODIFIABLE');
+  if (!opts.copy && attrs.get(CKA.MODIFIABLE) === false) throw new HsmError('OBJECT_NOT_MODIFIABLE');
   for (const [type, value] of changes) {
     const rule = rules.get(type);
     if (!rule) throw new HsmError('ATTRIBUTE_TYPE_INVALID', `${attributeName(type)} is not valid for this object`);
@@ -57,7 +56,8 @@ export function applyChanges(cls: number, keyType: number | undefined, attrs: Ma
     const current = attrs.get(type);
     const same = current === value || (Buffer.isBuffer(current) && Buffer.isBuffer(value) && current.equals(value));
     if (same) continue;
-    const ok = rule.change === 'any' || (rule.change === 'toFalse' && value === false) || (rule.change === 'toTrue' && value === true);
+    const ok = rule.change === 'any' || (rule.change === 'toFalse' && value === false) || (rule.change === 'toTrue' && value === true)
+      || (opts.copy === true && COPY_MAY_SET.has(type));
     if (!ok) throw new HsmError('ATTRIBUTE_READ_ONLY', `${attributeName(type)} cannot be changed that way`);
   }
   for (const [type, value] of changes) attrs.set(type, value);

@@ -1,134 +1,262 @@
-// Users, roles and logins (CloudHSM's model): scrypt password hashes, five failed logins in
-// a row lock the account until a crypto officer unlocks it. Passwords are never stored or logged.
+// Users, roles and logins (CloudHSM's model): scrypt password hashes, users per partition, and a
+// lockout that holds under any concurrency: a guess is counted in the store BEFORE its password
+// is checked (optimistic concurrency, retried on conflict), so at most MAX_FAILED_LOGINS guesses
+// are ever evaluated before the account locks, on one node or many. A growing delay slows guessing
+// per account and per source; unknown names count and answer exactly as known ones do. Locking,
+// deleting or changing a password bumps the user's epoch, which ends its sessions on every face.
 import * as c from '../crypto/node-crypto';
 import { HsmError } from '../errors/hsm-error';
-import { checkUser, DomainKeys, macUser } from '../keystore/seal';
-import type { KeyStore, UserRow } from '../keystore/types';
-import { requireRole } from './policy/gate';
-import { Principal, Role, ROLES } from './principal';
+import type { DomainKeys } from '../keystore/seal';
+import type { RecordRow } from '../keystore/types';
+import { Change } from './change';
+import { Coherence, LruCache } from './coherence';
+import type { Operations } from './operation';
+import type { Gate } from './policy/gate';
+import { Caller, Principal, PrincipalRegistry, Role, ROLES } from './principal';
+import type { Records } from './records';
+import { checkPassword, hashPassword, passwordMatches } from './passwords';
+import { LoginThrottle, MAX_FAILED_LOGINS } from './login-throttle';
 
-export const MAX_FAILED_LOGINS = 5;
-// scrypt N=2^15, r=8, p=1 (about 32 MiB, tens of ms): OWASP's recommended floor.
-const SCRYPT = { N: 1 << 15, r: 8, p: 1, maxmem: 64 * 1024 * 1024 };
+export { MAX_FAILED_LOGINS };
 const USERNAME = /^[A-Za-z0-9._-]{1,64}$/;
+const MAX_RETRIES = 50;
 
-export interface UserInfo { id: string; username: string; role: Role; locked: boolean; failedLogins: number; created: string }
+export interface UserInfo { id: string; username: string; role: Role; partition: string; locked: boolean; failedLogins: number; created: string }
 
-async function hashPassword(password: string): Promise<string> {
-  const salt = c.randomBytes(16);
-  const hash = await c.scrypt(Buffer.from(password, 'utf8'), salt, 32, SCRYPT);
-  return `scrypt$${SCRYPT.N}$${SCRYPT.r}$${SCRYPT.p}$${salt.toString('base64')}$${hash.toString('base64')}`;
-}
+interface UserData { passwordHash: string; failedLogins: number; locked: boolean; lastFailureAt: number; epoch: number }
+interface User { id: string; partition: string; username: string; role: Role; data: UserData; row: RecordRow }
 
-async function passwordMatches(password: string, stored: string): Promise<boolean> {
-  const [scheme, n, r, p, salt, hash] = stored.split('$');
-  if (scheme !== 'scrypt') return false;
-  const expected = Buffer.from(hash, 'base64');
-  const got = await c.scrypt(Buffer.from(password, 'utf8'), Buffer.from(salt, 'base64'), expected.length,
-    { N: Number(n), r: Number(r), p: Number(p), maxmem: SCRYPT.maxmem });
-  return c.timingSafeEqual(got, expected);
-}
-
-function checkPassword(password: unknown): asserts password is string {
-  if (typeof password !== 'string' || password.length < 8 || password.length > 256) throw new HsmError('PASSWORD_POLICY');
-}
-
-const info = (u: UserRow): UserInfo => ({
-  id: u.id, username: u.username, role: u.role as Role, locked: u.locked, failedLogins: u.failedLogins,
-  created: new Date(u.created).toISOString(),
+const info = (u: User): UserInfo => ({
+  id: u.id, username: u.username, role: u.role, partition: u.partition, locked: u.data.locked, failedLogins: u.data.failedLogins,
+  created: new Date(u.row.created).toISOString(),
 });
 
 export class UserService {
-  /** A hash to verify against when the user does not exist, so timing does not reveal usernames. */
-  private decoy?: Promise<string>;
+  private readonly states = new LruCache<{ epoch: number; locked: boolean; partition: string }>(10_000);
+  readonly throttle: LoginThrottle;
 
-  constructor(private readonly store: KeyStore, private readonly keys: () => DomainKeys) {}
-
-  private async load(username: string): Promise<UserRow | undefined> {
-    const row = await this.store.getUserByName(username);
-    return row && checkUser(this.keys(), row);
+  constructor(private readonly records: Records, private readonly keys: () => DomainKeys, private readonly gate: Gate,
+    private readonly ops: Operations, private readonly registry: PrincipalRegistry, coherence: Coherence) {
+    coherence.register('users', (id) => this.states.delete(id), () => this.states.clear());
+    this.throttle = new LoginThrottle(records.store, keys, (change) => ops.applyUnrecorded(change));
   }
 
-  private async save(row: UserRow, changes: Partial<UserRow>): Promise<UserRow> {
-    const next = macUser(this.keys(), { ...row, ...changes, version: row.version + 1 });
-    await this.store.updateUser(next, row.version);
-    return next;
+  // --- reading ---------------------------------------------------------------------------------
+
+  private decode(row: RecordRow): User {
+    const data = JSON.parse(row.data) as UserData;
+    return { id: row.id, partition: row.partition, username: String(row.cols.username), role: row.cols.role as Role, data, row };
   }
 
-  /** Creates a user; `actor` undefined only for the first officer made by init. */
-  async create(actor: Principal | undefined, username: string, role: Role, password: string): Promise<UserInfo> {
-    if (actor) requireRole(actor, 'user.manage');
+  private async byName(partition: string, username: string): Promise<User | undefined> {
+    if (typeof username !== 'string' || !USERNAME.test(username)) return undefined;
+    const [row] = await this.records.find('users', { partition, username });
+    return row && this.decode(row);
+  }
+
+  private async byIdRaw(id: string): Promise<User | undefined> {
+    const row = typeof id === 'string' && id.length <= 64 ? await this.records.get('users', id) : undefined;
+    return row && this.decode(row);
+  }
+
+  /** For the gate: the user's current epoch and lock (a coherent cache; revocation is seen at once). */
+  async userState(id: string): Promise<{ epoch: number; locked: boolean; partition: string } | undefined> {
+    const hit = this.states.get(id);
+    if (hit) return hit;
+    const u = await this.byIdRaw(id);
+    if (!u) return undefined;
+    const state = { epoch: u.data.epoch, locked: u.data.locked, partition: u.partition };
+    this.states.set(id, state);
+    return state;
+  }
+
+  /** Module-internal lookups for faces' bookkeeping (usernames for listings); no authorisation needed. */
+  async find(partition: string, username: string): Promise<UserInfo | undefined> {
+    const u = await this.byName(partition, username);
+    return u && info(u);
+  }
+  async byId(id: string): Promise<UserInfo | undefined> {
+    const u = await this.byIdRaw(id);
+    return u && info(u);
+  }
+
+  list(caller: Caller): Promise<UserInfo[]> {
+    return this.ops.run(caller, 'user.list', async (a) => {
+      this.gate.authorize(a, 'user.list', { kind: 'user', id: '', partition: a.partition });
+      const out: UserInfo[] = [];
+      for await (const row of this.records.all('users', { partition: a.partition })) out.push(info(this.decode(row)));
+      return out.sort((x, y) => x.created.localeCompare(y.created) || x.username.localeCompare(y.username));
+    }, { recordSuccess: false });
+  }
+
+  // --- changing ----------------------------------------------------------------------------------
+
+  private row(u: { id: string; partition: string; username: string; role: Role; data: UserData }, old?: RecordRow): RecordRow {
+    return this.records.make('users', { id: u.id, partition: u.partition, cols: { username: u.username, role: u.role }, data: JSON.stringify(u.data), sealed: null }, old);
+  }
+
+  /** A new user row in `change` (also used by init for the first officer). */
+  async insertIn(change: Change, partition: string, username: string, role: Role, password: string): Promise<UserInfo> {
     if (typeof username !== 'string' || !USERNAME.test(username)) throw new HsmError('USERNAME_INVALID');
     if (!ROLES.includes(role)) throw new HsmError('BAD_REQUEST', `role must be one of ${ROLES.join(', ')}`);
     checkPassword(password);
-    const row = macUser(this.keys(), {
-      id: c.randomUuid(), username, role, passwordHash: await hashPassword(password), failedLogins: 0,
-      locked: false, version: 1, created: Date.now(),
+    const data: UserData = { passwordHash: await hashPassword(password), failedLogins: 0, locked: false, lastFailureAt: 0, epoch: 1 };
+    const row = this.row({ id: c.randomUuid(), partition, username, role, data });
+    change.existsAs = 'USER_EXISTS';
+    change.insert('users', row).onCommit(() => this.records.wrote('users', row));
+    return info(this.decode(row));
+  }
+
+  create(caller: Caller, username: string, role: Role, password: string): Promise<UserInfo> {
+    return this.ops.run(caller, 'user.create', async (a, change, rec) => {
+      rec.detail = `${String(username).slice(0, 64)} as ${String(role).slice(0, 16)}`;
+      this.gate.authorize(a, 'user.create', { kind: 'user', id: '', partition: a.partition });
+      const u = await this.insertIn(change, a.partition, username, role, password);
+      rec.object = u.id;
+      return u;
     });
-    await this.store.insertUser(row);
-    return info(row);
   }
 
-  async list(actor: Principal): Promise<UserInfo[]> {
-    requireRole(actor, 'user.list');
-    return (await this.store.listUsers()).map((u) => info(checkUser(this.keys(), u)));
+  delete(caller: Caller, username: string): Promise<void> {
+    return this.ops.run(caller, 'user.delete', async (a, change, rec) => {
+      rec.detail = String(username).slice(0, 64);
+      const u = await this.target(a.partition, username, (t) => this.gate.authorize(a, 'user.delete', t));
+      rec.object = u.id;
+      if (u.role === 'officer' && (await this.records.store.count('users', { partition: u.partition, role: 'officer' })) <= 1) throw new HsmError('LAST_OFFICER');
+      change.delete('users', u.row).onCommit(() => this.states.delete(u.id));
+    });
   }
 
-  async find(username: string): Promise<UserInfo | undefined> {
-    const row = await this.load(username);
-    return row && info(row);
+  /** Officers reset passwords in their partition; a user changes its own with the old one. Ends the user's sessions. */
+  setPassword(caller: Caller, username: string, password: string, oldPassword?: string): Promise<void> {
+    return this.ops.run(caller, 'user.passwd', async (a, change, rec) => {
+      rec.detail = String(username).slice(0, 64);
+      checkPassword(password);
+      const u = await this.target(a.partition, username, (t) => this.gate.authorize(a, 'user.passwd', t));
+      rec.object = u.id;
+      const self = a.principal?.id === u.id;
+      if (self && a.actor !== 'officer' || self && oldPassword !== undefined) {
+        if (typeof oldPassword !== 'string' || !(await passwordMatches(oldPassword, u.data.passwordHash))) throw new HsmError('LOGIN_FAILED');
+      }
+      this.write(change, u, { passwordHash: await hashPassword(password), epoch: u.data.epoch + 1 });
+    });
   }
 
-  async byId(id: string): Promise<UserInfo | undefined> {
-    const row = await this.store.getUserById(id);
-    return row && info(checkUser(this.keys(), row));
+  unlock(caller: Caller, username: string): Promise<void> {
+    return this.ops.run(caller, 'user.unlock', async (a, change, rec) => {
+      rec.detail = String(username).slice(0, 64);
+      const u = await this.target(a.partition, username, (t) => this.gate.authorize(a, 'user.unlock', t));
+      rec.object = u.id;
+      this.write(change, u, { locked: false, failedLogins: 0, lastFailureAt: 0 });
+    });
   }
 
-  async delete(actor: Principal, username: string): Promise<void> {
-    requireRole(actor, 'user.manage');
-    const row = await this.load(username);
-    if (!row) throw new HsmError('USER_NOT_FOUND');
-    if (row.role === 'officer') {
-      const officers = (await this.store.listUsers()).filter((u) => u.role === 'officer');
-      if (officers.length <= 1) throw new HsmError('LAST_OFFICER');
+  /** An officer locks a user at once (its sessions end on every face). */
+  lock(caller: Caller, username: string): Promise<void> {
+    return this.ops.run(caller, 'user.lock', async (a, change, rec) => {
+      rec.detail = String(username).slice(0, 64);
+      const u = await this.target(a.partition, username, (t) => this.gate.authorize(a, 'user.unlock', t));
+      rec.object = u.id;
+      if (u.data.locked) return;
+      this.write(change, u, { locked: true, epoch: u.data.epoch + 1 });
+    });
+  }
+
+  /** Module-internal (custodian recovery, core/custodians.ts): unlock and optionally reset an officer. */
+  async recoverIn(change: Change, partition: string, username: string, password?: string): Promise<UserInfo> {
+    const u = await this.byName(partition, username);
+    if (!u || u.role !== 'officer') throw new HsmError('USER_NOT_FOUND', 'name an officer of this partition');
+    const patch: Partial<UserData> = { locked: false, failedLogins: 0, lastFailureAt: 0 };
+    if (password !== undefined) { checkPassword(password); patch.passwordHash = await hashPassword(password); patch.epoch = u.data.epoch + 1; }
+    this.write(change, u, patch);
+    return info(u);
+  }
+
+  private async target(partition: string, username: string, authorize: (t: { kind: 'user'; id: string; partition: string }) => void): Promise<User> {
+    const u = await this.byName(partition, username);
+    // Authorise against the real target if it exists, else against an unknown one: the same refusal.
+    authorize({ kind: 'user', id: u?.id ?? '', partition });
+    if (!u) throw new HsmError('USER_NOT_FOUND');
+    return u;
+  }
+
+  private write(change: Change, u: User, patch: Partial<UserData>): void {
+    const row = this.row({ ...u, data: { ...u.data, ...patch } }, u.row);
+    change.update('users', row, u.row).onCommit(() => { this.records.wrote('users', row); this.states.delete(u.id); });
+  }
+
+  // --- logging in --------------------------------------------------------------------------------
+
+  /** Verifies a password and mints a principal. Every attempt is counted before it is evaluated. */
+  login(caller: Caller, username: string, password: string): Promise<Principal> {
+    return this.ops.run(caller, 'user.login', async (_a, _change, rec) => {
+      rec.actor = String(username).slice(0, 64);
+      const partition = caller.partition;
+      this.throttle.checkSource(caller.source);
+      const user = await this.byName(partition, username);
+      if (!user) {
+        try { return await this.throttle.unknownName(partition, String(username)); } catch (err) {
+          if (err instanceof HsmError && err.code !== 'LOGIN_THROTTLED') this.throttle.sourceFailed(caller.source);
+          throw err;
+        }
+      }
+      rec.object = user.id;
+      const reserved = await this.reserve(user);
+      if (!(await passwordMatches(String(password), reserved.data.passwordHash))) {
+        this.throttle.sourceFailed(caller.source);
+        throw new HsmError(reserved.data.locked ? 'ACCOUNT_LOCKED' : 'LOGIN_FAILED');
+      }
+      await this.settle(reserved);
+      return this.registry.mintUser({ id: user.id, username: user.username, role: user.role, partition: user.partition, epoch: reserved.data.epoch });
+    }, { unauthenticated: true });
+  }
+
+  /** Counts this attempt as a failure in the store before the password is looked at (retrying on
+   *  conflict: every concurrent attempt gets its own count). Refuses locked and throttled accounts. */
+  private async reserve(user: User): Promise<User> {
+    let u = user;
+    for (let i = 0; i < MAX_RETRIES; i++) {
+      if (u.data.locked) throw new HsmError('ACCOUNT_LOCKED');
+      this.throttle.checkAccount(u.data.failedLogins, u.data.lastFailureAt);
+      const failed = u.data.failedLogins + 1;
+      const locking = failed >= MAX_FAILED_LOGINS;
+      const data = { ...u.data, failedLogins: failed, lastFailureAt: Date.now(), locked: locking, epoch: locking ? u.data.epoch + 1 : u.data.epoch };
+      const row = this.row({ ...u, data }, u.row);
+      try {
+        await this.commitRow(row, u.row);
+        return { ...u, data, row };
+      } catch (err) {
+        if (!(err instanceof HsmError) || err.code !== 'STORE_CONFLICT') throw err;
+        const fresh = await this.byIdRaw(u.id);
+        if (!fresh) throw new HsmError('LOGIN_FAILED');
+        u = fresh;
+      }
     }
-    await this.store.deleteUser(row.id);
+    throw new HsmError('BUSY', 'too many concurrent logins for this account');
   }
 
-  /** Officers reset anyone's password; a user changes its own with the old one. */
-  async setPassword(actor: Principal, username: string, password: string, oldPassword?: string): Promise<void> {
-    checkPassword(password);
-    const row = await this.load(username);
-    if (!row) throw new HsmError('USER_NOT_FOUND');
-    if (actor.role !== 'officer') {
-      if (actor.id !== row.id) throw new HsmError('FORBIDDEN', 'only an officer may change another user\'s password');
-      if (typeof oldPassword !== 'string' || !(await passwordMatches(oldPassword, row.passwordHash))) throw new HsmError('LOGIN_FAILED');
-    }
-    await this.save(row, { passwordHash: await hashPassword(password) });
+  /** Writes one user row outside the login's own audit record (which follows with its outcome). */
+  private async commitRow(row: RecordRow, old: RecordRow): Promise<void> {
+    const change = new Change().update('users', row, old).onCommit(() => { this.records.wrote('users', row); this.states.delete(row.id); });
+    await this.ops.applyUnrecorded(change);
   }
 
-  async unlock(actor: Principal, username: string): Promise<void> {
-    requireRole(actor, 'user.manage');
-    const row = await this.load(username);
-    if (!row) throw new HsmError('USER_NOT_FOUND');
-    await this.save(row, { locked: false, failedLogins: 0 });
-  }
-
-  /** Verifies a password; counts failures and locks at MAX_FAILED_LOGINS. */
-  async login(username: string, password: string): Promise<Principal> {
-    const row = typeof username === 'string' ? await this.load(username) : undefined;
-    if (!row) {
-      this.decoy ??= hashPassword('decoy-password');
-      await passwordMatches(String(password), await this.decoy);
-      throw new HsmError('LOGIN_FAILED');
+  /** A correct password: the attempt's count is taken back (and any earlier failures with it). */
+  private async settle(u: User): Promise<void> {
+    let cur = u;
+    for (let i = 0; i < MAX_RETRIES; i++) {
+      if (cur.data.failedLogins === 0 && !cur.data.locked) return;
+      const data = { ...cur.data, failedLogins: 0, lastFailureAt: 0, locked: false };
+      const row = this.row({ ...cur, data }, cur.row);
+      try {
+        await this.commitRow(row, cur.row);
+        return;
+      } catch (err) {
+        if (!(err instanceof HsmError) || err.code !== 'STORE_CONFLICT') throw err;
+        const fresh = await this.byIdRaw(cur.id);
+        if (!fresh) throw new HsmError('LOGIN_FAILED');
+        cur = fresh;
+      }
     }
-    if (row.locked) throw new HsmError('ACCOUNT_LOCKED');
-    if (!(await passwordMatches(String(password), row.passwordHash))) {
-      const failed = row.failedLogins + 1;
-      await this.save(row, { failedLogins: failed, locked: failed >= MAX_FAILED_LOGINS });
-      throw new HsmError(failed >= MAX_FAILED_LOGINS ? 'ACCOUNT_LOCKED' : 'LOGIN_FAILED');
-    }
-    if (row.failedLogins) await this.save(row, { failedLogins: 0 });
-    return { id: row.id, username: row.username, role: row.role as Role };
   }
 }

@@ -14,12 +14,3 @@ export class HsmError extends Error {
   get kmsType(): string { return ERRORS[this.code].kmsType; }
   get kmsStatus(): number { return ERRORS[this.code].kmsStatus; }
 }
-
-/** Anything thrown that is not an HsmError becomes INTERNAL; its detail stays in the server log. */
-export function toHsmError(err: unknown): HsmError {
-  return err instanceof HsmError ? err : new HsmError('INTERNAL');
-}
-
-export function fail(code: ErrorCode, message?: string): never {
-  throw new HsmError(code, message);
-}

@@ -1,10 +1,10 @@
-// Sealing of secret attributes and integrity of stored rows (docs/sealing.md).
+// Sealing of secret values and integrity of stored rows (docs/sealing.md).
 // Keys are derived from the domain master key (DMK) with HKDF-SHA256; each secret is
-// AES-256-GCM sealed with AAD binding object id, attribute type, partition and scheme
-// version, and every row carries an HMAC-SHA256 over all its fields.
+// AES-256-GCM sealed with AAD binding partition, row id, attribute type and scheme
+// version, and every record row carries an HMAC-SHA256 over all its fields and its table.
 import * as c from '../crypto/node-crypto';
 import { HsmError } from '../errors/hsm-error';
-import type { AccessKeyRow, KmsAliasRow, KmsKeyRow, ObjectRow, UserRow } from './types';
+import type { RecordRow } from './types';
 
 export const SEAL_SCHEME = 1;
 const HKDF_SALT = Buffer.from('inkan/hkdf-salt/v1');
@@ -27,13 +27,30 @@ export class DomainKeys {
     return c.hkdf('sha256', this.dmk, HKDF_SALT, Buffer.from(`inkan/v1/${purpose}`), len);
   }
 
+  /** The key that seals one partition's secrets: random per partition, kept in the partition's
+   *  row sealed under the DMK-derived partition KEK (installed by core/partitions.ts on load). */
   partitionKey(partition: string): c.KeyObject {
-    let key = this.partitionKeys.get(partition);
-    if (!key) {
-      key = c.secretKey(this.derive(`seal/partition/${partition}`));
-      this.partitionKeys.set(partition, key);
-    }
+    const key = this.partitionKeys.get(partition);
+    if (!key) throw new HsmError('PARTITION_NOT_FOUND', `partition ${partition.slice(0, 64)} is not loaded`);
     return key;
+  }
+
+  installPartitionKey(partition: string, key: Buffer): void {
+    this.partitionKeys.set(partition, c.secretKey(key));
+  }
+
+  forgetPartitionKey(partition: string): void {
+    this.partitionKeys.delete(partition);
+  }
+
+  /** A fresh partition key, sealed under the partition KEK with the partition id as AAD. */
+  newPartitionKey(partition: string): { key: Buffer; sealed: Buffer } {
+    const key = c.randomBytes(32);
+    return { key, sealed: sealWith(c.secretKey(this.derive('partition-kek')), partition, `partition/${partition}`, 0, key) };
+  }
+
+  openPartitionKey(partition: string, sealed: Buffer): Buffer {
+    return unsealWith(c.secretKey(this.derive('partition-kek')), partition, `partition/${partition}`, 0, sealed);
   }
 
   /** A value stored in meta at init; a reconstructed DMK must reproduce it. */
@@ -47,78 +64,52 @@ function sealAad(partition: string, objectId: string, attrType: number): Buffer 
   return Buffer.concat([head, type]);
 }
 
-/** Layout: scheme(1) ‖ iv(12) ‖ tag(16) ‖ ciphertext. */
+/** Layout: scheme(1) ‖ iv(12) ‖ tag(16) ‖ ciphertext, under the partition's key. */
 export function seal(keys: DomainKeys, partition: string, objectId: string, attrType: number, plaintext: Buffer): Buffer {
-  const iv = c.randomBytes(IV_LEN);
-  const { data, tag } = c.cipher('aes-256-gcm', keys.partitionKey(partition), iv, plaintext,
-    { aad: sealAad(partition, objectId, attrType), tagLength: TAG_LEN });
-  return Buffer.concat([Buffer.from([SEAL_SCHEME]), iv, tag!, data]);
+  return sealWith(keys.partitionKey(partition), partition, objectId, attrType, plaintext);
 }
 
 export function unseal(keys: DomainKeys, partition: string, objectId: string, attrType: number, blob: Buffer): Buffer {
-  if (blob.length < 1 + IV_LEN + TAG_LEN || blob[0] !== SEAL_SCHEME) {
-    throw new HsmError('STORE_CORRUPT', `sealed value of object ${objectId} is malformed`);
+  return unsealWith(keys.partitionKey(partition), partition, objectId, attrType, blob);
+}
+
+function sealWith(key: c.KeyObject, partition: string, objectId: string, attrType: number, plaintext: Buffer): Buffer {
+  const iv = c.randomBytes(IV_LEN);
+  const { data, tag } = c.cipher('aes-256-gcm', key, iv, plaintext, { aad: sealAad(partition, objectId, attrType), tagLength: TAG_LEN });
+  return Buffer.concat([Buffer.from([SEAL_SCHEME]), iv, tag!, data]);
+}
+
+function unsealWith(key: c.KeyObject, partition: string, objectId: string, attrType: number, blob: Buffer): Buffer {
+  if (!Buffer.isBuffer(blob) || blob.length < 1 + IV_LEN + TAG_LEN || blob[0] !== SEAL_SCHEME) {
+    throw new HsmError('STORE_CORRUPT', `sealed value of ${objectId.slice(0, 64)} is malformed`);
   }
   const iv = blob.subarray(1, 1 + IV_LEN);
   const tag = blob.subarray(1 + IV_LEN, 1 + IV_LEN + TAG_LEN);
   try {
-    return c.decipher('aes-256-gcm', keys.partitionKey(partition), iv, blob.subarray(1 + IV_LEN + TAG_LEN),
-      { aad: sealAad(partition, objectId, attrType), tag, tagLength: TAG_LEN });
+    return c.decipher('aes-256-gcm', key, iv, blob.subarray(1 + IV_LEN + TAG_LEN), { aad: sealAad(partition, objectId, attrType), tag, tagLength: TAG_LEN });
   } catch {
-    throw new HsmError('STORE_CORRUPT', `sealed value of object ${objectId} failed authentication`);
+    throw new HsmError('STORE_CORRUPT', `sealed value of ${objectId.slice(0, 64)} failed authentication`);
   }
 }
 
-function objectMacInput(r: ObjectRow): Buffer {
-  return Buffer.from(JSON.stringify(['object', SEAL_SCHEME, r.id, r.partition, r.owner, r.cls, r.label, r.attrs,
-    r.sealed ? r.sealed.toString('base64') : null, r.sharedWith, r.version, r.created]));
-}
-function userMacInput(r: UserRow): Buffer {
-  return Buffer.from(JSON.stringify(['user', SEAL_SCHEME, r.id, r.username, r.role, r.passwordHash,
-    r.failedLogins, r.locked, r.version, r.created]));
-}
-
-export function macObject(keys: DomainKeys, row: Omit<ObjectRow, 'mac'>): ObjectRow {
-  return { ...row, mac: c.hmac('sha256', keys.macKey, objectMacInput({ ...row, mac: Buffer.alloc(0) })) };
-}
-export function checkObject(keys: DomainKeys, row: ObjectRow): ObjectRow {
-  if (!c.timingSafeEqual(row.mac, c.hmac('sha256', keys.macKey, objectMacInput(row)))) {
-    throw new HsmError('STORE_CORRUPT', `stored object ${row.id} failed its integrity check and was not used`);
-  }
-  return row;
-}
-export function macUser(keys: DomainKeys, row: Omit<UserRow, 'mac'>): UserRow {
-  return { ...row, mac: c.hmac('sha256', keys.macKey, userMacInput({ ...row, mac: Buffer.alloc(0) })) };
-}
-export function checkUser(keys: DomainKeys, row: UserRow): UserRow {
-  if (!c.timingSafeEqual(row.mac, c.hmac('sha256', keys.macKey, userMacInput(row)))) {
-    throw new HsmError('STORE_CORRUPT', `stored user record ${row.id} failed its integrity check and was not used`);
-  }
-  return row;
+/** The MAC input of a record row: every field but the MAC, with the table name, in a fixed order
+ *  (docs/sealing.md "Row integrity"). Indexed columns are sorted by name. */
+function recordMacInput(table: string, r: RecordRow): Buffer {
+  const cols = Object.keys(r.cols).sort().map((k) => [k, r.cols[k]]);
+  return Buffer.from(JSON.stringify(['record', SEAL_SCHEME, table, r.id, r.partition, r.version, r.created, cols, r.data,
+    r.sealed ? r.sealed.toString('base64') : null]));
 }
 
-// KMS key records, aliases and access keys: the same HMAC-over-every-field scheme as objects.
-function kmsKeyMacInput(r: KmsKeyRow): Buffer {
-  return Buffer.from(JSON.stringify(['kms-key', SEAL_SCHEME, r.id, r.owner, r.data, r.version, r.created]));
+/** The row with its MAC set. */
+export function macRecord(keys: DomainKeys, table: string, row: Omit<RecordRow, 'mac'>): RecordRow {
+  const r = { ...row, mac: Buffer.alloc(0) };
+  return { ...r, mac: c.hmac('sha256', keys.macKey, recordMacInput(table, r)) };
 }
-function kmsAliasMacInput(r: KmsAliasRow): Buffer {
-  return Buffer.from(JSON.stringify(['kms-alias', SEAL_SCHEME, r.owner, r.name, r.targetKeyId, r.created, r.updated, r.version]));
-}
-function accessKeyMacInput(r: AccessKeyRow): Buffer {
-  return Buffer.from(JSON.stringify(['access-key', SEAL_SCHEME, r.id, r.userId, r.sealed.toString('base64'), r.created]));
-}
-function macWith<R extends { mac: Buffer }>(keys: DomainKeys, row: Omit<R, 'mac'>, input: (r: R) => Buffer): R {
-  return { ...row, mac: c.hmac('sha256', keys.macKey, input({ ...row, mac: Buffer.alloc(0) } as R)) } as R;
-}
-function checkWith<R extends { mac: Buffer }>(keys: DomainKeys, row: R, input: (r: R) => Buffer, what: string): R {
-  if (!c.timingSafeEqual(row.mac, c.hmac('sha256', keys.macKey, input(row)))) {
-    throw new HsmError('STORE_CORRUPT', `stored ${what} failed its integrity check and was not used`);
+
+/** The row if its MAC verifies; STORE_CORRUPT (and the row unused) otherwise. */
+export function checkRecord(keys: DomainKeys, table: string, row: RecordRow): RecordRow {
+  if (!Buffer.isBuffer(row.mac) || !c.timingSafeEqual(row.mac, c.hmac('sha256', keys.macKey, recordMacInput(table, row)))) {
+    throw new HsmError('STORE_CORRUPT', `stored ${table} row ${String(row.id).slice(0, 64)} failed its integrity check and was not used`);
   }
   return row;
 }
-export const macKmsKey = (keys: DomainKeys, row: Omit<KmsKeyRow, 'mac'>): KmsKeyRow => macWith(keys, row, kmsKeyMacInput);
-export const checkKmsKey = (keys: DomainKeys, row: KmsKeyRow): KmsKeyRow => checkWith(keys, row, kmsKeyMacInput, `KMS key ${row.id}`);
-export const macKmsAlias = (keys: DomainKeys, row: Omit<KmsAliasRow, 'mac'>): KmsAliasRow => macWith(keys, row, kmsAliasMacInput);
-export const checkKmsAlias = (keys: DomainKeys, row: KmsAliasRow): KmsAliasRow => checkWith(keys, row, kmsAliasMacInput, 'KMS alias');
-export const macAccessKey = (keys: DomainKeys, row: Omit<AccessKeyRow, 'mac'>): AccessKeyRow => macWith(keys, row, accessKeyMacInput);
-export const checkAccessKey = (keys: DomainKeys, row: AccessKeyRow): AccessKeyRow => checkWith(keys, row, accessKeyMacInput, `access key ${row.id}`);

@@ -23,7 +23,7 @@ const ecKeyGen: MechanismDef = {
 };
 
 const ecdsaRaw: MechanismDef = {
-  ...ecBase, type: CKM.ECDSA, name: 'CKM_ECDSA', flags: CKF.SIGN | CKF.VERIFY | curveFlags,
+  ...ecBase, type: CKM.ECDSA, name: 'CKM_ECDSA', flags: CKF.SIGN | CKF.VERIFY | curveFlags, signature: 'ecdsa',
   async sign(k, data) {
     if (data.length === 0 || data.length > 64) throw new HsmError('DATA_LEN_RANGE');
     return c.ecdsaSignDigestAsync(k.curve!, priv(k), data);
@@ -36,7 +36,7 @@ const ecdsaRaw: MechanismDef = {
 
 function hashedEcdsa(type: number, name: string, hash: HashName): MechanismDef {
   return {
-    ...ecBase, type, name, hash, flags: CKF.SIGN | CKF.VERIFY | curveFlags,
+    ...ecBase, type, name, hash, flags: CKF.SIGN | CKF.VERIFY | curveFlags, signature: 'ecdsa',
     sign: (k, data) => c.sign(hash, data, priv(k), { dsaEncoding: 'ieee-p1363' }),
     async verify(k, data, sig) {
       if (sig.length !== 2 * Math.ceil(k.size / 8)) throw new HsmError('SIGNATURE_LEN_RANGE');

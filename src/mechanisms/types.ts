@@ -57,6 +57,8 @@ export interface MechanismDef {
   flags: number;
   /** Hash algorithm name for hash-and-sign mechanisms (used by faces for multi-part and KMS names). */
   hash?: 'sha1' | 'sha224' | 'sha256' | 'sha384' | 'sha512';
+  /** ECDSA signatures come out as PKCS#11's raw r‖s; the core converts to DER when a face asks. */
+  signature?: 'ecdsa';
   sign?(key: KeyMaterial, data: Buffer, p: MechParams): Promise<Buffer>;
   verify?(key: KeyMaterial, data: Buffer, signature: Buffer, p: MechParams): Promise<boolean>;
   encrypt?(key: KeyMaterial, data: Buffer, p: MechParams): Promise<Buffer>;

@@ -6,10 +6,8 @@ export const CKO = {
 } as const;
 
 export const CKK = {
-  RSA: 0x0, EC: 0x3, GENERIC_SECRET: 0x10, AES: 0x1f, EC_EDWARDS: 0x40,
+  RSA: 0x0, EC: 0x3, GENERIC_SECRET: 0x10, DES3: 0x15, AES: 0x1f, EC_EDWARDS: 0x40,
 } as const;
-
-export const CKC = { X_509: 0x0 } as const;
 
 export const CKA = {
   CLASS: 0x0, TOKEN: 0x1, PRIVATE: 0x2, LABEL: 0x3, APPLICATION: 0x10, VALUE: 0x11,
@@ -25,13 +23,14 @@ export const CKA = {
   MODIFIABLE: 0x170, COPYABLE: 0x171, DESTROYABLE: 0x172, EC_PARAMS: 0x180, EC_POINT: 0x181,
   ALWAYS_AUTHENTICATE: 0x202, WRAP_WITH_TRUSTED: 0x210,
   WRAP_TEMPLATE: 0x40000211, UNWRAP_TEMPLATE: 0x40000212, ALLOWED_MECHANISMS: 0x40000600,
-  /** Vendor-defined (CKA_VENDOR_DEFINED | "IK" 0x01): the KMS key state of the key this object
-   *  belongs to (INKAN_KEY_STATE values). Set only by the module; absent means enabled. */
+  /** Vendor-defined (CKA_VENDOR_DEFINED | "IK" 0x01): the lifecycle state of the managed key this
+   *  object is a version of (INKAN_KEY_STATE values). Read-only, derived from the managed key
+   *  (core/managed-keys.ts), never stored on the object. */
   INKAN_KEY_STATE: 0x80494b01,
 } as const;
 
 /** Values of CKA_INKAN_KEY_STATE: a disabled or pending-deletion key refuses use on every face. */
-export const INKAN_KEY_STATE = { ENABLED: 0, DISABLED: 1, PENDING_DELETION: 2 } as const;
+export const INKAN_KEY_STATE = { ENABLED: 0, DISABLED: 1, PENDING_DELETION: 2, PENDING_IMPORT: 3 } as const;
 
 /** Reverse lookup for messages and docs: 0x108 -> "CKA_SIGN". */
 export function attributeName(type: number): string {

@@ -1,78 +1,185 @@
-// The tamper-evident audit log: records are batched per event-loop turn, linked into a hash
-// chain and written in one transaction; every CHECKPOINT_EVERY records (and on demand) the
-// head is signed with the Ed25519 audit key derived from the master key. If a record cannot
-// be written, the operation it describes is refused (Vault's rule) and status shows it.
+// The audit log and the module's commit path in one: every audited operation hands its record
+// (and its Change, if it writes anything) to `commit`; records queued in the same event-loop turn
+// become one store transaction (group commit), each operation's rows and its record committing
+// together or not at all. A unit that conflicts is rolled back alone and its record says so.
+// If the batch cannot be written, every operation in it is refused (AUDIT_FAILED) and nothing of
+// it took effect. Every CHECKPOINT_EVERY records (and on demand) the head is signed with the
+// Ed25519 audit key and anchored outside the store (anchor.ts).
 import * as c from '../../crypto/node-crypto';
 import { HsmError } from '../../errors/hsm-error';
-import type { AuditStore, CheckpointRow } from '../../keystore/types';
-import { AuditBody, AuditRecord, canonical, chainHashOf, Checkpoint, checkpointMessage, fromCanonical } from './chain';
+import type { ErrorCode } from '../../errors/catalog';
+import type { AuditHead, CheckpointRow, KeyStore, UnitOutcome } from '../../keystore/types';
+import type { Change } from '../change';
+import type { Integrity } from '../integrity';
+import { AuditBody, checkpointMessage, linkRecords } from './chain';
 
 export const CHECKPOINT_EVERY = 100;
 export const CHECKPOINT_SECONDS = 60;
+/** Records one transaction carries at most; more wait for the next. */
+const MAX_BATCH = 512;
+/** Operations waiting for the log at most; beyond this the module answers busy (bounded memory). */
+export const MAX_QUEUED = 20_000;
 const MAX_DETAIL = 200;
 
 export type AuditEvent = Omit<AuditBody, 'seq' | 'time' | 'node'>;
+export type AuditSubscriber = (record: AuditBody) => void;
 
-interface Pending { event: AuditEvent; time: string; resolve: () => void; reject: (e: unknown) => void }
+interface Entry {
+  /** undefined: a change written as part of an operation whose record comes separately. */
+  event?: AuditEvent;
+  time: string;
+  change?: Change;
+  delta?: Buffer;
+  resolve(): void;
+  reject(e: unknown): void;
+}
+
+export interface AuditLogOptions {
+  store: KeyStore;
+  /** The chain this node appends to (its node name). */
+  chain: string;
+  node: string;
+  /** The audit signing key while unsealed, else undefined. */
+  signingKey(): c.KeyObject | undefined;
+  integrity: Integrity;
+  /** Also fsync batches that only record key uses (default: only batches that change rows). */
+  durableUses?: boolean;
+  /** Told of every checkpoint made, to anchor it outside the store (anchor.ts). */
+  onCheckpoint?(cp: CheckpointRow): Promise<void>;
+  /** Told when the chain in the store no longer continues what this node wrote. */
+  onTamper?(problem: string): void;
+}
 
 export class AuditLog {
-  private pending: Pending[] = [];
+  private pending: Entry[] = [];
   private flushing = false;
   private sinceCheckpoint = 0;
+  private subscribers: AuditSubscriber[] = [];
+  /** The head this node last wrote or verified: the store's must continue it. */
+  private expectedHead?: AuditHead;
+  private exclusive?: Promise<void>;
+  private inFlight = false;
   /** The last write failure, shown by `inkan status` until a write succeeds again. */
   lastFailure?: { time: string; error: string };
   failures = 0;
 
-  constructor(private readonly store: AuditStore, private readonly node: string,
-    /** The audit signing key while unsealed, else undefined. */
-    private readonly signingKey: () => c.KeyObject | undefined) {}
+  constructor(private readonly o: AuditLogOptions) {}
 
-  /** Resolves once the record is durably in the chain; rejects with AUDIT_FAILED otherwise. */
-  record(event: AuditEvent): Promise<void> {
-    const clean = { ...event, detail: event.detail?.slice(0, MAX_DETAIL) };
+  get chain(): string { return this.o.chain; }
+
+  subscribe(fn: AuditSubscriber): () => void {
+    this.subscribers.push(fn);
+    return () => { this.subscribers = this.subscribers.filter((s) => s !== fn); };
+  }
+
+  /** Sets the head the store must continue (at unseal, from the anchor or the store itself). */
+  expect(head: AuditHead | undefined): void { this.expectedHead = head; }
+
+  /** Resolves once the record (and the change) is durably in the store; rejects with the unit's
+   *  failure code (STORE_CONFLICT, EXISTS…) or AUDIT_FAILED, in which case nothing took effect. */
+  commit(event: AuditEvent | undefined, change?: Change, delta?: Buffer): Promise<void> {
+    if (this.pending.length >= MAX_QUEUED) return Promise.reject(new HsmError('BUSY', 'too many operations are waiting for the audit log'));
+    const clean = event && { ...event, detail: event.detail?.slice(0, MAX_DETAIL) };
     return new Promise((resolve, reject) => {
-      this.pending.push({ event: clean, time: new Date().toISOString(), resolve, reject });
+      this.pending.push({ event: clean, time: new Date().toISOString(), change, delta, resolve, reject });
       if (!this.flushing) { this.flushing = true; setImmediate(() => void this.flush()); }
     });
   }
 
-  private async flush(): Promise<void> {
-    const batch = this.pending;
-    this.pending = [];
+  /** Runs `fn` with no batch in flight and none starting (the integrity scan needs a still store). */
+  async whileQuiet<T>(fn: () => Promise<T>): Promise<T> {
+    while (this.exclusive) await this.exclusive;
+    let release!: () => void;
+    this.exclusive = new Promise<void>((r) => { release = r; });
     try {
-      const rows = await this.store.append((head) => {
-        let { seq, hash } = head;
-        return batch.map((p) => {
-          const text = canonical({ seq: ++seq, time: p.time, node: this.node, ...p.event });
-          const h = chainHashOf(hash, text);
-          const row = { seq, prev: hash, hash: h, body: text };
-          hash = h;
-          return row;
-        });
+      while (this.inFlight) await new Promise((r) => setTimeout(r, 1));
+      return await fn();
+    } finally { const done = release; this.exclusive = undefined; done(); }
+  }
+
+  private async flush(): Promise<void> {
+    while (this.exclusive) await this.exclusive;
+    this.inFlight = true;
+    const batch = this.pending.splice(0, MAX_BATCH);
+    let prepared: ReturnType<Integrity['prepare']>;
+    let outcomes: readonly UnitOutcome[] = [];
+    try {
+      const res = await this.o.store.commit({
+        chain: this.o.chain,
+        durable: this.o.durableUses === true || batch.some((e) => e.change !== undefined && !e.change.empty),
+        units: batch.map((e) => ({ writes: e.change?.writes ?? [] })),
+        finish: (head, out) => {
+          this.checkContinues(head);
+          outcomes = out;
+          const bodies = batch.flatMap((e, i) => {
+            if (!e.event) return [];
+            const o = out[i];
+            const event = o.ok ? e.event : { ...e.event, outcome: 'failure' as const, code: failureCode(e, o.code) };
+            return [{ ...event, time: e.time, node: this.o.node }];
+          });
+          prepared = this.o.integrity.prepare(batch.filter((e, i) => out[i].ok && e.delta).map((e) => e.delta!));
+          return { audit: linkRecords(this.o.chain, head, bodies), writes: prepared?.writes ?? [] };
+        },
       });
+      if (prepared) this.o.integrity.adopt(prepared.next);
+      const last = res.audit[res.audit.length - 1];
+      if (last) this.expectedHead = { seq: last.seq, hash: last.hash };
       this.lastFailure = undefined;
-      this.sinceCheckpoint += rows.length;
-      for (const p of batch) p.resolve();
+      this.sinceCheckpoint += res.audit.length;
+      batch.forEach((e, i) => {
+        const o = outcomes[i];
+        if (o.ok) { e.change?.applied(); e.resolve(); } else e.reject(new HsmError(failureCode(e, o.code)));
+      });
+      for (const r of res.audit) this.publish(r.body, r.seq, r.time);
       if (this.sinceCheckpoint >= CHECKPOINT_EVERY) await this.checkpoint().catch(() => undefined);
     } catch (err) {
       this.failures += batch.length;
       this.lastFailure = { time: new Date().toISOString(), error: (err as Error).message?.slice(0, 200) ?? 'unknown' };
-      for (const p of batch) p.reject(new HsmError('AUDIT_FAILED'));
+      for (const e of batch) e.reject(new HsmError('AUDIT_FAILED'));
     } finally {
+      this.inFlight = false;
       if (this.pending.length) setImmediate(() => void this.flush()); else this.flushing = false;
     }
   }
 
-  /** Signs the current head (if unsealed and not already signed). Returns the checkpoint made. */
-  async checkpoint(): Promise<Checkpoint | undefined> {
-    const key = this.signingKey();
+  /** Inside the transaction: the chain in the store must end where this node left it. Someone who
+   *  deleted, rewrote or appended records of this chain is found here, before anything is linked. */
+  private checkContinues(head: AuditHead): void {
+    const want = this.expectedHead;
+    if (!want) return;
+    if (head.seq === want.seq && head.hash === want.hash) return;
+    const problem = head.seq < want.seq
+      ? `the audit chain ${this.o.chain} was cut: the store ends at record ${head.seq}, this node wrote up to ${want.seq}`
+      : `the audit chain ${this.o.chain} was changed behind this node: the store ends at record ${head.seq} (${head.hash.slice(0, 12)}…), this node wrote up to ${want.seq}`;
+    this.o.onTamper?.(problem);
+    throw new HsmError('AUDIT_TAMPERED', problem);
+  }
+
+  private publish(body: string, seq: number, time: string): void {
+    if (!this.subscribers.length) return;
+    let record: AuditBody;
+    try { record = { ...JSON.parse(body), seq, time } as AuditBody; } catch { return; }
+    for (const s of this.subscribers) { try { s(record); } catch { /* a subscriber never changes an outcome */ } }
+  }
+
+  /** Signs the current head (if unsealed and anything was written), stores and anchors it. */
+  async checkpoint(): Promise<CheckpointRow | undefined> {
+    const key = this.o.signingKey();
     if (!key) return undefined;
-    const head = await this.store.head();
+    const head = await this.o.store.audit.head(this.o.chain);
     if (head.seq === 0) return undefined;
-    const signed = { seq: head.seq, hash: head.hash, time: new Date().toISOString(), node: this.node };
+    const signed = { chain: this.o.chain, seq: head.seq, hash: head.hash, time: new Date().toISOString(), node: this.o.node };
     const cp: CheckpointRow = { ...signed, signature: c.signSync(null, checkpointMessage(signed), key).toString('base64') };
-    await this.store.putCheckpoint(cp);
+    // A durable commit first: it makes every record up to the head survive a power loss, so the
+    // anchor written next never names records the store could lose (they may have been written
+    // without fsync: AuditLogOptions.durableUses).
+    await this.o.store.commit({
+      chain: this.o.chain, durable: true, units: [],
+      finish: () => ({ audit: [], writes: [{ op: 'put', table: 'meta', row: { name: `checkpoint/${this.o.chain}`, value: Buffer.from(JSON.stringify(cp)) } }] }),
+    });
+    await this.o.store.audit.putCheckpoint(cp);
     this.sinceCheckpoint = 0;
+    await this.o.onCheckpoint?.(cp);
     return cp;
   }
 
@@ -80,17 +187,8 @@ export class AuditLog {
   async checkpointIfNew(): Promise<void> {
     if (this.sinceCheckpoint > 0) await this.checkpoint().catch(() => undefined);
   }
+}
 
-  /** Everything an offline verifier needs: records, checkpoints (a fresh one last), and the public key. */
-  async export(publicKeyPem: string): Promise<{ scheme: string; records: AuditRecord[]; checkpoints: Checkpoint[]; publicKey: string }> {
-    await this.checkpoint();
-    const records: AuditRecord[] = [];
-    for (let from = 1; ; ) {
-      const page = await this.store.list(from, 5000);
-      for (const r of page) records.push({ ...fromCanonical(r.body), prev: r.prev, hash: r.hash });
-      if (page.length < 5000) break;
-      from = page[page.length - 1].seq + 1;
-    }
-    return { scheme: 'inkan-audit/v1', records, checkpoints: await this.store.listCheckpoints(), publicKey: publicKeyPem };
-  }
+function failureCode(e: Entry, code: 'STORE_CONFLICT' | 'EXISTS'): ErrorCode {
+  return code === 'EXISTS' ? e.change?.existsAs ?? 'EXISTS' : code;
 }

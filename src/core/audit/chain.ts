@@ -2,8 +2,9 @@
 // offline verifier (which needs nothing but this file, src/crypto and the public key).
 // record.hash = SHA-256("inkan-audit/v1" ‖ 0 ‖ prev ‖ 0 ‖ canonical JSON of the record body).
 import * as c from '../../crypto/node-crypto';
+import type { AuditHead, AuditRecordRow } from '../../keystore/types';
 
-export const AUDIT_SCHEME = 'inkan-audit/v1';
+export const AUDIT_SCHEME = 'inkan-audit/v2';
 export const GENESIS = '0'.repeat(64);
 
 /** What one record holds: never key material, plaintexts or passwords (DESIGN.md). */
@@ -11,6 +12,7 @@ export interface AuditBody {
   seq: number;
   time: string;
   node: string;
+  partition?: string;
   actor: string;
   role: string;
   face: string;
@@ -35,7 +37,7 @@ export interface Checkpoint {
   signature: string;
 }
 
-const FIELDS: (keyof AuditBody)[] = ['seq', 'time', 'node', 'actor', 'role', 'face', 'op', 'object', 'outcome', 'code', 'detail'];
+const FIELDS: (keyof AuditBody)[] = ['seq', 'time', 'node', 'partition', 'actor', 'role', 'face', 'op', 'object', 'outcome', 'code', 'detail'];
 
 /** Fixed field order, absent fields as null: the same bytes on every implementation. */
 export function canonical(body: AuditBody): string {
@@ -106,4 +108,16 @@ export function verifyExport(records: AuditRecord[], checkpoints: Checkpoint[], 
   if (!last) return fail(records.length ? records[records.length - 1].seq : 1, 'the export has no signed checkpoint');
   if (last.seq !== expectSeq - 1) return fail(last.seq + 1, `records after the final checkpoint (${last.seq}) were added`);
   return { ok: true, records: records.length, checkpoints: checkpoints.length };
+}
+
+/** Numbers and hashes `bodies` onto a chain's head (called inside the store's commit). */
+export function linkRecords(chain: string, head: AuditHead, bodies: Omit<AuditBody, 'seq'>[]): AuditRecordRow[] {
+  let { seq, hash } = head;
+  return bodies.map((b) => {
+    const text = canonical({ ...b, seq: ++seq });
+    const h = chainHashOf(hash, text);
+    const row = { chain, seq, time: b.time, prev: hash, hash: h, body: text };
+    hash = h;
+    return row;
+  });
 }

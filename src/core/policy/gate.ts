@@ -1,14 +1,55 @@
-// The policy gate: the only place that authorises key operations. Every use passes one fixed
-// sequence (DESIGN.md): caller role → object visibility → ownership/sharing → usage attribute
-// → allowed mechanisms → dates → mechanism/key type and size.
-import { CKA, CKO, INKAN_KEY_STATE } from '../../pkcs11/constants';
+// The policy gate: the only place that authorises. Every core entry point first admits its
+// caller (a principal this module minted and that was not revoked since, or a PKCS#11 public
+// session), then asks `authorize(action, target)`; the answer comes from the access matrix
+// (access.ts) and the relation computed here. Key use adds one fixed sequence of checks
+// (DESIGN.md): relation → object class → lifecycle state and validity → usage attribute →
+// allowed mechanisms → dates → mechanism and key type. Mechanisms never check policy.
+import { CKA, CKO } from '../../pkcs11/constants';
 import { HsmError } from '../../errors/hsm-error';
+import type { ErrorCode } from '../../errors/catalog';
 import type { MechanismDef } from '../../mechanisms/types';
 import type { HsmObject } from '../hsm-object';
-import type { Caller, Principal } from '../principal';
-import { ACCESS, Action, OBJECT_ACCESS } from './access';
+import type { Caller, Principal, PrincipalRegistry } from '../principal';
+import { Action, Actor, allowed, Relation } from './access';
 
 export type KeyUse = 'sign' | 'verify' | 'encrypt' | 'decrypt' | 'wrap' | 'unwrap' | 'derive';
+
+/** The partition that holds the HSM's own officers (Luna's HSM SO); see docs/architecture.md. */
+export const HSM_PARTITION = 'default';
+
+/** A partition's policy as the gate needs it (core/partitions.ts keeps the rest). */
+export interface GatePolicy {
+  /** Public objects (CKA_PRIVATE false) are visible to PKCS#11 public sessions. */
+  publicObjectsVisible: boolean;
+}
+
+/** What the gate needs to know of users to keep revocation immediate. */
+export interface GateDirectory {
+  /** The stored epoch and lock state of a user (from a coherent cache), or undefined if deleted. */
+  userState(id: string): Promise<{ epoch: number; locked: boolean; partition: string } | undefined>;
+  policy(partition: string): Promise<GatePolicy>;
+}
+
+/** A caller the gate let in: who it is as the matrix names actors, and its partition's policy. */
+export interface Admitted {
+  readonly caller: Caller;
+  readonly actor: Actor;
+  readonly principal?: Principal;
+  readonly partition: string;
+  readonly hsmLevel: boolean;
+  readonly policy: GatePolicy;
+}
+
+/** What an action is done to; absent for actions on the module or the partition as a whole. */
+export type Target =
+  | { kind: 'object'; object: HsmObject }
+  | { kind: 'user'; id: string; partition: string }
+  | { kind: 'credential'; userId: string; partition: string };
+
+/** The managed-key state a key use is checked against (core/managed-keys.ts). */
+export interface KeyLifecycle {
+  state: 'enabled' | 'disabled' | 'pending-deletion' | 'pending-import' | 'deleted';
+}
 
 /** The usage attribute each operation needs (PKCS#11 2.40 §4.8-4.10). A verify or encrypt done with
  *  the private half of a pair (as the KMS face does) is governed by that half's SIGN / DECRYPT flag. */
@@ -17,23 +58,129 @@ const USAGE_ATTRIBUTE: Record<KeyUse, { attr: number; onPrivate?: number }> = {
   encrypt: { attr: CKA.ENCRYPT, onPrivate: CKA.DECRYPT }, decrypt: { attr: CKA.DECRYPT },
   wrap: { attr: CKA.WRAP }, unwrap: { attr: CKA.UNWRAP }, derive: { attr: CKA.DERIVE },
 };
-const MECH_FLAG: Record<KeyUse, keyof MechanismDef> = {
-  sign: 'sign', verify: 'verify', encrypt: 'encrypt', decrypt: 'decrypt', wrap: 'wrap', unwrap: 'unwrap', derive: 'derive',
-};
 
-export function requireRole(principal: Principal, action: Action): void {
-  if (!ACCESS[action].includes(principal.role)) {
-    throw new HsmError('FORBIDDEN', `a ${principal.role} may not do ${action}`);
+/** What a refusal looks like per target kind: an invisible target is indistinguishable from a missing one. */
+const NOT_FOUND: Record<Target['kind'], ErrorCode> = { object: 'KEY_NOT_FOUND', user: 'USER_NOT_FOUND', credential: 'ACCESS_KEY_NOT_FOUND' };
+
+export class Gate {
+  constructor(private readonly registry: PrincipalRegistry, private readonly directory: GateDirectory) {}
+
+  /** Admits a caller: a minted, unrevoked principal acting in its own partition, or a public session. */
+  async admit(caller: Caller): Promise<Admitted> {
+    const p = caller.principal;
+    if (p === undefined) {
+      if (caller.face !== 'p11') throw new HsmError('AUTH_REQUIRED');
+      return { caller, actor: 'anonymous', partition: caller.partition, hsmLevel: false, policy: await this.directory.policy(caller.partition) };
+    }
+    if (!this.registry.isMinted(p)) throw new HsmError('FORBIDDEN', 'the principal was not issued by this module');
+    if (p.kind === 'system') {
+      return { caller, actor: 'system', principal: p, partition: caller.partition, hsmLevel: true, policy: await this.directory.policy(caller.partition) };
+    }
+    const state = await this.directory.userState(p.id);
+    if (!state || state.locked || state.epoch !== p.epoch) throw new HsmError('SESSION_REVOKED');
+    if (caller.partition !== p.partition || state.partition !== p.partition) throw new HsmError('FORBIDDEN', 'a user acts only in its own partition');
+    return {
+      caller, actor: p.role as Actor, principal: p, partition: p.partition,
+      hsmLevel: p.partition === HSM_PARTITION && p.role === 'officer', policy: await this.directory.policy(p.partition),
+    };
+  }
+
+  /** For operations that authenticate their caller themselves (login, unseal, restore with shares):
+   *  an admission that the matrix grants nothing to. */
+  unauthenticated(caller: Caller): Admitted {
+    return { caller, actor: 'anonymous', partition: caller.partition, hsmLevel: false, policy: { publicObjectsVisible: false } };
+  }
+
+  /** Throws unless the matrix allows `action` on `target` for this caller. */
+  authorize(a: Admitted, action: Action, target?: Target): void {
+    const rel = this.relation(a, target);
+    if (rel !== undefined && allowed(action, a.actor, rel, a.hsmLevel)) return;
+    if (target && (rel === undefined || !this.sees(a, target, rel))) throw new HsmError(NOT_FOUND[target.kind]);
+    if (a.actor === 'anonymous') throw new HsmError('AUTH_REQUIRED');
+    if (target?.kind === 'object' && action !== 'key.use') throw new HsmError('NOT_OWNER');
+    if (target?.kind === 'object') throw new HsmError('KEY_NOT_FOUND');
+    throw new HsmError('FORBIDDEN', `a ${a.actor} may not do ${action}${target ? '' : ' here'}`);
+  }
+
+  /** True if the matrix allows the action (no throw): listings filter with this. */
+  permits(a: Admitted, action: Action, target?: Target): boolean {
+    const rel = this.relation(a, target);
+    return rel !== undefined && allowed(action, a.actor, rel, a.hsmLevel);
+  }
+
+  canSee(a: Admitted, obj: HsmObject): boolean {
+    return this.permits(a, 'key.see', { kind: 'object', object: obj });
+  }
+
+  /** Unknown and invisible objects look the same to a caller: no existence oracle. */
+  checkVisible(a: Admitted, obj: HsmObject | undefined): HsmObject {
+    if (!obj || !this.canSee(a, obj)) throw new HsmError('KEY_NOT_FOUND');
+    return obj;
+  }
+
+  /** The fixed sequence for a key use (the mechanism's own parameter checks come after, in the mechanism). */
+  checkUse(a: Admitted, obj: HsmObject, use: KeyUse, mech: MechanismDef, lifecycle?: KeyLifecycle): void {
+    this.authorize(a, 'key.use', { kind: 'object', object: obj });
+    if (!obj.isKey) throw new HsmError('KEY_TYPE_INCONSISTENT', 'the object is not a key');
+    checkLifecycle(lifecycle);
+    const usage = USAGE_ATTRIBUTE[use];
+    const attr = obj.cls === CKO.PRIVATE_KEY && usage.onPrivate !== undefined ? usage.onPrivate : usage.attr;
+    if (!obj.bool(attr)) throw new HsmError('KEY_FUNCTION_NOT_PERMITTED', `the key does not permit ${use}`);
+    const mechs = obj.attrs.get(CKA.ALLOWED_MECHANISMS) as number[] | undefined;
+    if (mechs && mechs.length && !mechs.includes(mech.type)) throw new HsmError('MECHANISM_NOT_ALLOWED');
+    const start = obj.attrs.get(CKA.START_DATE) as string | undefined;
+    const end = obj.attrs.get(CKA.END_DATE) as string | undefined;
+    const now = today();
+    if ((start && now < start) || (end && now > end)) throw new HsmError('KEY_EXPIRED');
+    if (typeof mech[use] !== 'function') throw new HsmError('MECHANISM_INVALID', `${mech.name} cannot ${use}`);
+    if (!mech.keyTypes.includes(obj.keyType!)) throw new HsmError('KEY_TYPE_INCONSISTENT', `${mech.name} does not take this key type`);
+  }
+
+  /** C_WrapKey's target (§4.9): a secret or private key the caller may use, extractable, and wrapped
+   *  only by a trusted key if CKA_WRAP_WITH_TRUSTED. Wrapping is a use of both keys. */
+  checkWrapTarget(a: Admitted, wrapping: HsmObject, target: HsmObject, lifecycle?: KeyLifecycle): void {
+    if (target.cls !== CKO.SECRET_KEY && target.cls !== CKO.PRIVATE_KEY) throw new HsmError('KEY_NOT_WRAPPABLE', 'only secret and private keys are wrapped');
+    this.authorize(a, 'key.use', { kind: 'object', object: target });
+    checkLifecycle(lifecycle);
+    if (!target.bool(CKA.EXTRACTABLE)) throw new HsmError('KEY_UNEXTRACTABLE');
+    if (target.bool(CKA.WRAP_WITH_TRUSTED) && !wrapping.bool(CKA.TRUSTED)) throw new HsmError('KEY_NOT_WRAPPABLE', 'the key may only be wrapped with a trusted key');
+  }
+
+  /** The caller's relation to the target, or undefined when it has none (another partition, a stranger's object). */
+  private relation(a: Admitted, target?: Target): Relation | undefined {
+    if (!target) return 'module';
+    const system = a.actor === 'system';
+    if (target.kind === 'object') return this.objectRelation(a, target.object);
+    const targetPartition = target.partition;
+    if (!system && targetPartition !== a.partition) return undefined;
+    const id = target.kind === 'user' ? target.id : target.userId;
+    if (a.principal && a.principal.id === id) return 'self';
+    return 'partition';
+  }
+
+  private objectRelation(a: Admitted, obj: HsmObject): Relation | undefined {
+    if (a.actor === 'system') return 'module';
+    if (obj.partition !== a.partition) return undefined;
+    if (obj.session !== undefined && !sameApplication(obj.session, a.caller.session)) return undefined;
+    if (a.principal && obj.owner === a.principal.id) return 'owner';
+    if (a.principal && obj.sharedWith.includes(a.principal.id)) return 'shared';
+    if (obj.owner === '') return 'unowned';
+    if (!obj.bool(CKA.PRIVATE) && a.policy.publicObjectsVisible) return 'public';
+    return undefined;
+  }
+
+  private sees(a: Admitted, target: Target, rel: Relation): boolean {
+    if (target.kind !== 'object') return true;
+    return allowed('key.see', a.actor, rel, a.hsmLevel);
   }
 }
 
-export function relation(caller: Caller, obj: HsmObject): keyof typeof OBJECT_ACCESS {
-  const { principal } = caller;
-  if (obj.session !== undefined && !sameApplication(obj.session, caller.session)) return 'none';
-  if (obj.owner === principal.id) return 'owner';
-  if (obj.sharedWith.includes(principal.id)) return 'shared';
-  if (!obj.bool(CKA.PRIVATE)) return 'public';
-  return 'none';
+function checkLifecycle(l: KeyLifecycle | undefined): void {
+  if (!l || l.state === 'enabled') return;
+  if (l.state === 'disabled') throw new HsmError('KEY_DISABLED');
+  if (l.state === 'pending-deletion') throw new HsmError('KEY_PENDING_DELETION');
+  if (l.state === 'deleted') throw new HsmError('KEY_NOT_FOUND');
+  throw new HsmError('KEY_STATE_INVALID', 'the key has no key material yet (pending import)');
 }
 
 /** Session-object tags are "<application>/<session>": every session of the application that made
@@ -45,59 +192,9 @@ function sameApplication(tag: string, callerTag: string | undefined): boolean {
   return app > 0 && callerTag.lastIndexOf('/') === app && callerTag.startsWith(tag.slice(0, app + 1));
 }
 
-export function canSee(caller: Caller, obj: HsmObject): boolean {
-  return OBJECT_ACCESS[relation(caller, obj)].see;
-}
-
-/** Unknown and invisible objects look the same to a caller: no existence oracle. */
-export function checkVisible(caller: Caller, obj: HsmObject | undefined): HsmObject {
-  if (!obj || !canSee(caller, obj)) throw new HsmError('KEY_NOT_FOUND');
-  return obj;
-}
-
-export function checkManage(caller: Caller, obj: HsmObject): void {
-  requireRole(caller.principal, 'key.manage');
-  if (!OBJECT_ACCESS[relation(caller, obj)].manage) throw new HsmError('NOT_OWNER');
-}
-
 function today(): string {
   const d = new Date();
   return `${d.getUTCFullYear()}${String(d.getUTCMonth() + 1).padStart(2, '0')}${String(d.getUTCDate()).padStart(2, '0')}`;
-}
-
-export function checkUse(caller: Caller, obj: HsmObject, use: KeyUse, mech: MechanismDef): void {
-  requireRole(caller.principal, 'key.use');
-  if (!OBJECT_ACCESS[relation(caller, obj)].use) throw new HsmError('KEY_NOT_FOUND');
-  if (!obj.isKey) throw new HsmError('KEY_TYPE_INCONSISTENT', 'the object is not a key');
-  checkKeyState(obj);
-  const usage = USAGE_ATTRIBUTE[use];
-  const attr = obj.cls === CKO.PRIVATE_KEY && usage.onPrivate !== undefined ? usage.onPrivate : usage.attr;
-  if (!obj.bool(attr)) throw new HsmError('KEY_FUNCTION_NOT_PERMITTED', `the key does not permit ${use}`);
-  const allowed = obj.attrs.get(CKA.ALLOWED_MECHANISMS) as number[] | undefined;
-  if (allowed && allowed.length && !allowed.includes(mech.type)) throw new HsmError('MECHANISM_NOT_ALLOWED');
-  const start = obj.attrs.get(CKA.START_DATE) as string | undefined;
-  const end = obj.attrs.get(CKA.END_DATE) as string | undefined;
-  const now = today();
-  if ((start && now < start) || (end && now > end)) throw new HsmError('KEY_EXPIRED');
-  if (typeof mech[MECH_FLAG[use]] !== 'function') throw new HsmError('MECHANISM_INVALID', `${mech.name} cannot ${use}`);
-  if (!mech.keyTypes.includes(obj.keyType!)) throw new HsmError('KEY_TYPE_INCONSISTENT', `${mech.name} does not take this key type`);
-}
-
-/** Disabled and pending-deletion keys (KMS key state, CKA_INKAN_KEY_STATE) refuse use on every face. */
-export function checkKeyState(obj: HsmObject): void {
-  const state = obj.attrs.get(CKA.INKAN_KEY_STATE);
-  if (state === undefined || state === INKAN_KEY_STATE.ENABLED) return;
-  throw new HsmError(state === INKAN_KEY_STATE.DISABLED ? 'KEY_DISABLED' : 'KEY_PENDING_DELETION');
-}
-
-/** C_WrapKey's target (§4.9): a secret or private key the caller may use, extractable, and wrapped
- *  only by a trusted key if CKA_WRAP_WITH_TRUSTED. Wrapping is a use of both keys. */
-export function checkWrapTarget(caller: Caller, wrapping: HsmObject, target: HsmObject): void {
-  if (target.cls !== CKO.SECRET_KEY && target.cls !== CKO.PRIVATE_KEY) throw new HsmError('KEY_NOT_WRAPPABLE', 'only secret and private keys are wrapped');
-  if (!OBJECT_ACCESS[relation(caller, target)].use) throw new HsmError('KEY_NOT_FOUND');
-  checkKeyState(target);
-  if (!target.bool(CKA.EXTRACTABLE)) throw new HsmError('KEY_UNEXTRACTABLE');
-  if (target.bool(CKA.WRAP_WITH_TRUSTED) && !wrapping.bool(CKA.TRUSTED)) throw new HsmError('KEY_NOT_WRAPPABLE', 'the key may only be wrapped with a trusted key');
 }
 
 /** Key sizes outside a mechanism's range are refused (CKR_KEY_SIZE_RANGE), checked once material is known. */

@@ -1,0 +1,101 @@
+// Cache coherence across processes and nodes sharing one store. Every cache in the core registers
+// the tables it caches; before each operation `sync()` asks the store's change feed whether
+// anybody else committed (PostgreSQL NOTIFY, SQLite data_version: no I/O when nobody did) and,
+// if so, evicts exactly the rows named in the change log since the last look. A missed
+// notification is caught by a timed look at the log's newest sequence number (the safety net);
+// a reader too far behind (the log was pruned past it) evicts everything.
+import type { KeyStore } from '../keystore/types';
+
+/** How often the safety net looks at the change log even without a notification. */
+const SAFETY_NET_MS = 1000;
+const PAGE = 1000;
+
+type Evict = (id: string) => void;
+
+export class Coherence {
+  private lastSeq = 0;
+  private readonly listeners = new Map<string, Evict[]>();
+  private readonly flushers: (() => void)[] = [];
+  private lastLook = 0;
+  private running?: Promise<void>;
+
+  constructor(private readonly store: KeyStore, private readonly now: () => number = Date.now) {}
+
+  /** `evict(id)` drops one cached row of `table`; `flush()` drops the whole cache. */
+  register(table: string, evict: Evict, flush: () => void): void {
+    const list = this.listeners.get(table) ?? [];
+    list.push(evict);
+    this.listeners.set(table, list);
+    this.flushers.push(flush);
+  }
+
+  /** Starts from the store's current position (caches are empty then). */
+  async start(): Promise<void> {
+    this.lastSeq = await this.store.changes.latest();
+    this.lastLook = this.now();
+  }
+
+  /** Catches up with other writers; cheap when there is nothing to do. */
+  sync(): Promise<void> | undefined {
+    const told = this.store.changes.poll();
+    if (!told && this.now() - this.lastLook < SAFETY_NET_MS) return undefined;
+    this.running ??= this.catchUp().finally(() => { this.running = undefined; });
+    return this.running;
+  }
+
+  /** Drops every cached row (seal, restore). */
+  flushAll(): void {
+    for (const f of this.flushers) f();
+  }
+
+  private async catchUp(): Promise<void> {
+    this.lastLook = this.now();
+    for (;;) {
+      const page = await this.store.changes.since(this.lastSeq, PAGE);
+      if (page.length === 0) return;
+      if (page[0].seq > this.lastSeq + 1 && this.lastSeq > 0) this.flushAll(); // pruned past us: we may have missed some
+      for (const c of page) {
+        if (c.table === '*') this.flushAll();
+        for (const evict of this.listeners.get(c.table) ?? []) evict(c.id);
+      }
+      this.lastSeq = page[page.length - 1].seq;
+      if (page.length < PAGE) return;
+    }
+  }
+}
+
+/** A bounded cache with least-recently-used eviction (a Map keeps insertion order). */
+export class LruCache<V> {
+  private readonly map = new Map<string, V>();
+  constructor(private readonly max: number, private readonly onEvict?: (v: V) => void) {}
+
+  get(key: string): V | undefined {
+    const v = this.map.get(key);
+    if (v !== undefined) { this.map.delete(key); this.map.set(key, v); }
+    return v;
+  }
+
+  set(key: string, v: V): void {
+    this.map.delete(key);
+    this.map.set(key, v);
+    while (this.map.size > this.max) {
+      const oldest = this.map.keys().next().value as string;
+      const old = this.map.get(oldest)!;
+      this.map.delete(oldest);
+      this.onEvict?.(old);
+    }
+  }
+
+  delete(key: string): void {
+    const v = this.map.get(key);
+    if (v !== undefined) { this.map.delete(key); this.onEvict?.(v); }
+  }
+
+  clear(): void {
+    for (const v of this.map.values()) this.onEvict?.(v);
+    this.map.clear();
+  }
+
+  get size(): number { return this.map.size; }
+  values(): IterableIterator<V> { return this.map.values(); }
+}

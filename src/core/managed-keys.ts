@@ -1,0 +1,393 @@
+// Managed keys: the face-neutral lifecycle of a key (Vault transit's key policy, KMS's and Key
+// Vault's keys): versions (each an ordinary core object, or a pair), one authoritative state,
+// a deletion window (cancelable, or a recoverable soft delete), rotation settings, a minimum
+// decrypt version, validity dates, tags, and per-face data the faces keep opaque to the core.
+// The gate reads a key object's state from here (the object stores no copy). Rotation and
+// deletion that come due are done by the scheduler (runDue), never as a side effect of a read.
+import * as c from '../crypto/node-crypto';
+import { CKA, CKO } from '../pkcs11/constants';
+import { HsmError } from '../errors/hsm-error';
+import type { RecordRow } from '../keystore/types';
+import type { Change } from './change';
+import { Coherence, LruCache } from './coherence';
+import type { HsmObject } from './hsm-object';
+import type { KeyReads } from './key-reads';
+import type { KeyService } from './key-service';
+import type { ObjectStore } from './object-store';
+import type { Operations } from './operation';
+import type { Admitted, Gate, KeyLifecycle } from './policy/gate';
+import type { Caller } from './principal';
+import type { Records } from './records';
+import { generationPlan, KeyPurpose, KeySpec, specOfObject } from './key-specs';
+import type { NameService } from './names';
+
+export type KeyState = KeyLifecycle['state'];
+export const DAY_MS = 86_400_000;
+export const DEFAULT_ROTATION_DAYS = 365;
+
+export interface KeyVersion {
+  /** 32 hex digits (Key Vault's version form; KMS shows a SHA-256 of it as the KeyMaterialId). */
+  id: string;
+  objectId: string;
+  publicObjectId?: string;
+  created: number;
+  origin: 'generated' | 'imported';
+  rotation?: 'automatic' | 'on-demand';
+}
+
+export interface ManagedKeyData {
+  spec: KeySpec;
+  purpose: KeyPurpose;
+  description: string;
+  tags: [string, string][];
+  state: KeyState;
+  /** Pending deletion: when it was asked, when it is due, and what cancelling returns to. */
+  deletion?: { requested: number; due: number; windowDays: number; kind: 'scheduled' | 'soft'; cancelTo: 'enabled' | 'disabled' };
+  versions: KeyVersion[];
+  /** Versions below this index no longer decrypt or verify (Vault transit's min_decryption_version). */
+  minDecryptVersion: number;
+  rotation: { enabled: boolean; periodDays: number; next?: number; onDemandStarted?: number };
+  validity?: { notBefore?: number; notAfter?: number };
+  /** What each face keeps about the key (KMS origin and import parameters, Key Vault key_ops…). */
+  face: Record<string, unknown>;
+}
+
+/** One managed key as a request sees it. `row` is undefined for a key made by another face that was
+ *  never managed: it is described from its object, and gets a stored record on its first change. */
+export class ManagedKey {
+  constructor(readonly id: string, readonly partition: string, readonly owner: string, readonly created: number,
+    readonly data: ManagedKeyData, readonly row?: RecordRow) {}
+  get current(): KeyVersion | undefined { return this.data.versions[this.data.versions.length - 1]; }
+  get state(): KeyState { return this.data.state; }
+}
+
+export interface CreateKeyOptions {
+  spec: KeySpec;
+  purpose: KeyPurpose;
+  description?: string;
+  tags?: [string, string][];
+  /** 'external': no material yet (KMS Origin EXTERNAL); it arrives with addImportedVersion. */
+  origin?: 'generated' | 'external';
+  /** A name in the partition (Key Vault key names), in the same transaction. */
+  name?: { kind: string; name: string };
+  face?: Record<string, unknown>;
+  validity?: ManagedKeyData['validity'];
+}
+
+const versionId = () => c.randomBytes(16).toString('hex');
+
+export class ManagedKeyService {
+  private readonly cache = new LruCache<ManagedKey>(20_000);
+
+  constructor(private readonly records: Records, private readonly objects: ObjectStore, private readonly keys: KeyService,
+    private readonly reads: KeyReads, private readonly names: NameService, private readonly gate: Gate,
+    private readonly ops: Operations, coherence: Coherence, private readonly now: () => number = () => Date.now()) {
+    coherence.register('managed_keys', (id) => this.cache.delete(id), () => this.cache.clear());
+  }
+
+  /** For the gate: the lifecycle of the managed key an object is a version of (undefined: not managed). */
+  async lifecycleOf(obj: HsmObject): Promise<KeyLifecycle | undefined> {
+    if (!obj.managed) return undefined;
+    const key = await this.load(obj.managed);
+    if (!key) return { state: 'deleted' };
+    return { state: this.effectiveState(key) };
+  }
+
+  /** A pending deletion whose time has come reads as deleted even before the scheduler removed it. */
+  private effectiveState(k: ManagedKey): KeyState {
+    const d = k.data.deletion;
+    return k.data.state === 'pending-deletion' && d && d.due <= this.now() ? 'deleted' : k.data.state;
+  }
+
+  create(caller: Caller, o: CreateKeyOptions): Promise<ManagedKey> {
+    return this.ops.run(caller, 'managed-key.create', async (a, change, rec) => {
+      this.gate.authorize(a, 'key.create');
+      const id = c.randomUuid();
+      rec.object = id;
+      rec.detail = `${o.spec.kind}${o.spec.size ? '-' + o.spec.size : ''}${o.spec.curve ? ' ' + o.spec.curve : ''} for ${o.purpose}`;
+      const external = o.origin === 'external';
+      const data: ManagedKeyData = {
+        spec: o.spec, purpose: o.purpose, description: o.description ?? '', tags: o.tags ?? [], state: external ? 'pending-import' : 'enabled',
+        versions: [], minDecryptVersion: 0, rotation: { enabled: false, periodDays: DEFAULT_ROTATION_DAYS }, face: o.face ?? {}, validity: o.validity,
+      };
+      if (!external) data.versions.push(await this.generateVersion(a, change, id, data, 'generated'));
+      const key = this.insert(change, a, id, data);
+      if (o.name) await this.names.createIn(a, change, o.name.kind, o.name.name, key);
+      return key;
+    });
+  }
+
+  /** A key by id: a managed key, or a private/secret key object made by another face. */
+  get(caller: Caller, id: string): Promise<ManagedKey> {
+    return this.ops.run(caller, 'managed-key.read', (a) => this.getIn(a, id), { recordSuccess: false });
+  }
+
+  async getIn(a: Admitted, id: string): Promise<ManagedKey> {
+    const key = await this.load(id);
+    if (key) {
+      if (this.effectiveState(key) === 'deleted' || !(await this.visible(a, key))) throw new HsmError('KEY_NOT_FOUND');
+      return key;
+    }
+    const obj = await this.reads.getIn(a, id).catch((err) => { if (err instanceof HsmError && err.code === 'KEY_NOT_FOUND') return undefined; throw err; });
+    const virtual = obj && !obj.managed ? await this.describe(obj) : undefined;
+    if (!virtual) throw new HsmError('KEY_NOT_FOUND');
+    return virtual;
+  }
+
+  /** The managed key a (visible) object belongs to, or its own description if none. */
+  async ofObject(a: Admitted, obj: HsmObject): Promise<ManagedKey | undefined> {
+    return obj.managed ? this.getIn(a, obj.managed) : this.describe(obj);
+  }
+
+  /** Every managed key the caller can see (stored ones, then keys made elsewhere), ordered by id. */
+  list(caller: Caller): Promise<ManagedKey[]> {
+    return this.ops.run(caller, 'managed-key.list', async (a) => {
+      const out = new Map<string, ManagedKey>();
+      for (const o of await this.reads.findIn(a, new Map())) {
+        if (o.cls !== CKO.PRIVATE_KEY && o.cls !== CKO.SECRET_KEY) continue;
+        const k = o.managed ? await this.load(o.managed) : await this.describe(o);
+        if (k && !out.has(k.id) && this.effectiveState(k) !== 'deleted') out.set(k.id, k);
+      }
+      if (a.principal?.isUser) {
+        for await (const row of this.records.all('managed_keys', { partition: a.partition, owner: a.principal.id })) {
+          if (!out.has(row.id)) { const k = this.decode(row); if (this.effectiveState(k) !== 'deleted') out.set(k.id, k); }
+        }
+      }
+      return [...out.values()].sort((x, y) => (x.id < y.id ? -1 : 1));
+    }, { recordSuccess: false });
+  }
+
+  /** The object of one version (newest by default), through the caller's visibility. */
+  async versionObject(caller: Caller, key: ManagedKey, index = key.data.versions.length - 1): Promise<HsmObject> {
+    const v = key.data.versions[index];
+    if (!v) throw new HsmError(key.state === 'pending-import' ? 'KEY_STATE_INVALID' : 'ENCRYPTED_DATA_INVALID');
+    return this.reads.get(caller, v.objectId);
+  }
+
+  /** Owner-only changes of the key's descriptive fields (description, tags, rotation settings, validity, face data). */
+  update(caller: Caller, key: ManagedKey, op: string, patch: (d: ManagedKeyData) => void): Promise<ManagedKey> {
+    return this.ops.run(caller, op, async (a, change, rec) => {
+      rec.object = key.id;
+      const cur = await this.owned(a, key);
+      const next = structuredClone(cur.data);
+      patch(next);
+      if (next.rotation.enabled && next.rotation.next === undefined) next.rotation.next = this.now() + next.rotation.periodDays * DAY_MS;
+      if (!next.rotation.enabled) delete next.rotation.next;
+      return this.save(change, a, cur, next);
+    });
+  }
+
+  setEnabled(caller: Caller, key: ManagedKey, enabled: boolean): Promise<ManagedKey> {
+    return this.ops.run(caller, enabled ? 'managed-key.enable' : 'managed-key.disable', async (a, change, rec) => {
+      rec.object = key.id;
+      const cur = await this.owned(a, key);
+      if (cur.state === 'pending-deletion' || cur.state === 'pending-import') throw new HsmError('KEY_STATE_INVALID', `${cur.id} is ${cur.state.replace('-', ' ')}.`);
+      const next = structuredClone(cur.data);
+      next.state = enabled ? 'enabled' : 'disabled';
+      return this.save(change, a, cur, next);
+    });
+  }
+
+  /** Deletion after `windowDays`: 'scheduled' (KMS: cancelling leaves it disabled) or 'soft' (Key Vault:
+   *  recoverable until purged, back to its state before). Refuses use from now on, on every face. */
+  scheduleDeletion(caller: Caller, key: ManagedKey, windowDays: number, kind: 'scheduled' | 'soft' = 'scheduled'): Promise<ManagedKey> {
+    return this.ops.run(caller, 'managed-key.schedule-deletion', async (a, change, rec) => {
+      rec.object = key.id;
+      rec.detail = `${kind}, ${windowDays} days`;
+      const cur = await this.owned(a, key);
+      if (cur.state === 'pending-deletion') throw new HsmError('KEY_STATE_INVALID', `${cur.id} is pending deletion.`);
+      const next = structuredClone(cur.data);
+      next.deletion = { requested: this.now(), due: this.now() + windowDays * DAY_MS, windowDays, kind,
+        cancelTo: kind === 'soft' && cur.state === 'enabled' ? 'enabled' : 'disabled' };
+      next.state = 'pending-deletion';
+      return this.save(change, a, cur, next);
+    });
+  }
+
+  cancelDeletion(caller: Caller, key: ManagedKey): Promise<ManagedKey> {
+    return this.ops.run(caller, 'managed-key.cancel-deletion', async (a, change, rec) => {
+      rec.object = key.id;
+      const cur = await this.owned(a, key);
+      if (cur.state !== 'pending-deletion' || !cur.data.deletion) throw new HsmError('KEY_STATE_INVALID', `${cur.id} is not pending deletion.`);
+      const next = structuredClone(cur.data);
+      next.state = next.deletion!.cancelTo;
+      delete next.deletion;
+      return this.save(change, a, cur, next);
+    });
+  }
+
+  /** Destroys a key pending deletion at once (Key Vault's purge), or — as the system actor — one that is due. */
+  purge(caller: Caller, key: ManagedKey): Promise<void> {
+    return this.ops.run(caller, 'managed-key.purge', async (a, change, rec) => {
+      rec.object = key.id;
+      const cur = a.actor === 'system' ? key : await this.owned(a, key);
+      if (cur.state !== 'pending-deletion') throw new HsmError('KEY_STATE_INVALID', `${cur.id} is not pending deletion.`);
+      await this.destroyIn(a, change, cur);
+    });
+  }
+
+  /** A new version; the newest encrypts and signs, every version at or above minDecryptVersion decrypts.
+   *  The new version is shared with whoever the current one is shared with. One transaction. */
+  rotate(caller: Caller, key: ManagedKey, kind: 'automatic' | 'on-demand'): Promise<ManagedKey> {
+    return this.ops.run(caller, 'managed-key.rotate', async (a, change, rec) => {
+      rec.object = key.id;
+      rec.detail = kind;
+      const cur = a.actor === 'system' ? key : await this.owned(a, key);
+      if (cur.state !== 'enabled') throw new HsmError(cur.state === 'disabled' ? 'KEY_DISABLED' : 'KEY_STATE_INVALID', `${cur.id} is ${cur.state}.`);
+      if (cur.data.versions.some((v) => v.origin === 'imported')) throw new HsmError('NOT_SUPPORTED', 'keys with imported material are not rotated by the module');
+      const next = structuredClone(cur.data);
+      const sharedWith = cur.current ? [...((await this.objects.get(cur.current.objectId))?.sharedWith ?? [])] : [];
+      const version = await this.generateVersion(a, change, cur.id, next, 'generated', { owner: cur.owner, sharedWith });
+      version.rotation = kind;
+      next.versions.push(version);
+      if (kind === 'on-demand') next.rotation.onDemandStarted = this.now();
+      if (next.rotation.enabled) next.rotation.next = this.now() + next.rotation.periodDays * DAY_MS;
+      return this.save(change, a, cur, next);
+    });
+  }
+
+  /** Material brought in from outside (KMS ImportKeyMaterial, Key Vault import): `build` makes the
+   *  object inside this operation's transaction; it must fit the key's spec, then becomes a version. */
+  addImportedVersion(caller: Caller, key: ManagedKey, op: string, build: (a: Admitted, change: Change) => Promise<HsmObject>,
+    patch?: (d: ManagedKeyData) => void): Promise<ManagedKey> {
+    return this.ops.run(caller, op, async (a, change, rec) => {
+      rec.object = key.id;
+      const cur = await this.owned(a, key);
+      const obj = await build(a, change);
+      const spec = specOfObject(obj);
+      if (!spec || spec.kind !== cur.data.spec.kind || spec.size !== cur.data.spec.size || spec.curve !== cur.data.spec.curve) {
+        throw new HsmError('KEY_MATERIAL_INCORRECT', 'the imported material does not fit this key');
+      }
+      const managedObj = this.objects.replace(change, obj, { managed: cur.id });
+      const next = structuredClone(cur.data);
+      next.versions.push({ id: versionId(), objectId: managedObj.id, created: this.now(), origin: 'imported' });
+      if (next.state === 'pending-import') next.state = 'enabled';
+      patch?.(next);
+      return this.save(change, a, cur, next);
+    });
+  }
+
+  /** Scheduled work (the system actor): deletions whose window has passed, automatic rotations due. */
+  async runDue(caller: Caller): Promise<{ deleted: number; rotated: number }> {
+    let deleted = 0;
+    let rotated = 0;
+    const now = this.now();
+    for await (const row of this.records.all('managed_keys', {})) {
+      const k = this.decode(row);
+      const sys = { ...caller, partition: k.partition };
+      try {
+        if (k.state === 'pending-deletion' && k.data.deletion && k.data.deletion.due <= now) { await this.purge(sys, k); deleted++; }
+        else if (k.state === 'enabled' && k.data.rotation.enabled && k.data.rotation.next !== undefined && k.data.rotation.next <= now) {
+          await this.rotate(sys, k, 'automatic'); rotated++;
+        }
+      } catch { /* recorded as a failure in the audit trail; tried again next time */ }
+    }
+    return { deleted, rotated };
+  }
+
+  // --- internals -----------------------------------------------------------------------------
+
+  private async generateVersion(a: Admitted, change: Change, id: string, data: ManagedKeyData, origin: 'generated',
+    extra: { owner?: string; sharedWith?: string[] } = {}): Promise<KeyVersion> {
+    const plan = generationPlan(data.spec, data.purpose, id, Buffer.from(id.replace(/-/g, '').slice(0, 32), 'hex'));
+    const opts = { managed: id, owner: extra.owner, sharedWith: extra.sharedWith };
+    if (!plan.pair) {
+      const obj = await this.keys.generateKeyIn(a, change, plan.mechanism, plan.template, opts);
+      return { id: versionId(), objectId: obj.id, created: this.now(), origin };
+    }
+    const pair = await this.keys.generatePairIn(a, change, plan.mechanism, plan.publicTemplate, plan.template, opts);
+    return { id: versionId(), objectId: pair.privateKey.id, publicObjectId: pair.publicKey.id, created: this.now(), origin };
+  }
+
+  private async destroyIn(a: Admitted, change: Change, key: ManagedKey): Promise<void> {
+    for (const v of key.data.versions) {
+      for (const id of [v.objectId, v.publicObjectId]) {
+        const obj = id && await this.objects.get(id);
+        if (obj) this.keys.destroyVersionIn(change, obj);
+      }
+    }
+    await this.names.removeTargetIn(change, key.partition, key.id);
+    if (key.row) change.delete('managed_keys', key.row).onCommit(() => this.cache.delete(key.id));
+  }
+
+  private insert(change: Change, a: Admitted, id: string, data: ManagedKeyData): ManagedKey {
+    const owner = a.principal?.isUser ? a.principal.id : '';
+    const row = this.records.make('managed_keys', { id, partition: a.partition, cols: { owner }, data: JSON.stringify(data), sealed: null });
+    change.insert('managed_keys', row).onCommit(() => this.records.wrote('managed_keys', row));
+    const key = new ManagedKey(id, a.partition, owner, row.created, data, row);
+    change.onCommit(() => this.cache.set(id, key));
+    return key;
+  }
+
+  /** Stores the next state of a key; a key made elsewhere gets its record now, and its objects are
+   *  marked as its versions, in the same transaction. */
+  private async save(change: Change, a: Admitted, cur: ManagedKey, next: ManagedKeyData): Promise<ManagedKey> {
+    if (cur.row) {
+      const row = this.records.make('managed_keys', { id: cur.id, partition: cur.partition, cols: { owner: cur.owner }, data: JSON.stringify(next), sealed: null }, cur.row);
+      change.update('managed_keys', row, cur.row).onCommit(() => this.records.wrote('managed_keys', row));
+      const key = new ManagedKey(cur.id, cur.partition, cur.owner, cur.created, next, row);
+      change.onCommit(() => this.cache.set(cur.id, key));
+      return key;
+    }
+    const row = this.records.make('managed_keys', { id: cur.id, partition: cur.partition, cols: { owner: cur.owner }, data: JSON.stringify(next), sealed: null, created: cur.created });
+    change.insert('managed_keys', row).onCommit(() => this.records.wrote('managed_keys', row));
+    const v = cur.data.versions[0];
+    for (const id of [v?.objectId, v?.publicObjectId]) {
+      const obj = id ? await this.objects.get(id) : undefined;
+      if (obj && !obj.managed) this.objects.replace(change, obj, { managed: cur.id });
+    }
+    const key = new ManagedKey(cur.id, cur.partition, cur.owner, cur.created, next, row);
+    change.onCommit(() => this.cache.set(cur.id, key));
+    return key;
+  }
+
+  private async load(id: string): Promise<ManagedKey | undefined> {
+    if (typeof id !== 'string' || id.length > 64) return undefined;
+    const hit = this.cache.get(id);
+    if (hit) return hit;
+    const row = await this.records.get('managed_keys', id);
+    if (!row) return undefined;
+    const key = this.decode(row);
+    this.cache.set(id, key);
+    return key;
+  }
+
+  private decode(row: RecordRow): ManagedKey {
+    let data: ManagedKeyData;
+    try { data = JSON.parse(row.data) as ManagedKeyData; } catch { throw new HsmError('STORE_CORRUPT', `stored managed key ${row.id} is unreadable`); }
+    return new ManagedKey(row.id, row.partition, String(row.cols.owner), row.created, data, row);
+  }
+
+  /** A private or secret key made elsewhere, described as a managed key with one version. */
+  private async describe(obj: HsmObject): Promise<ManagedKey | undefined> {
+    const spec = specOfObject(obj);
+    if (!spec || (obj.cls !== CKO.PRIVATE_KEY && obj.cls !== CKO.SECRET_KEY)) return undefined;
+    const partner = obj.cls === CKO.PRIVATE_KEY ? (await this.reads.partners(obj))[0] : undefined;
+    const data: ManagedKeyData = {
+      spec: { kind: spec.kind, size: spec.size, curve: spec.curve }, purpose: spec.purposes[0] ?? 'sign', description: '', tags: [], state: 'enabled',
+      versions: [{ id: obj.id.replace(/-/g, ''), objectId: obj.id, publicObjectId: partner?.id, created: obj.created, origin: obj.bool(CKA.LOCAL) ? 'generated' : 'imported' }],
+      minDecryptVersion: 0, rotation: { enabled: false, periodDays: DEFAULT_ROTATION_DAYS }, face: {},
+    };
+    return new ManagedKey(obj.id, obj.partition, obj.owner, obj.created, data);
+  }
+
+  /** A managed key is visible to whoever sees its current version's object (its owner always). */
+  private async visible(a: Admitted, key: ManagedKey): Promise<boolean> {
+    if (a.actor === 'system') return true;
+    if (key.partition !== a.partition) return false;
+    if (a.principal?.isUser && key.owner === a.principal.id) return true;
+    const v = key.data.versions[0];
+    const obj = v && await this.objects.get(v.objectId);
+    return obj !== undefined && this.gate.canSee(a, obj);
+  }
+
+  /** The current version of the key, if the caller may manage it (the owner). */
+  private async owned(a: Admitted, key: ManagedKey): Promise<ManagedKey> {
+    const cur = await this.getIn(a, key.id);
+    const v = cur.data.versions[0];
+    const obj = v && await this.objects.get(v.objectId);
+    if (obj) this.gate.authorize(a, 'key.lifecycle', { kind: 'object', object: obj });
+    else if (!(a.principal?.isUser && cur.owner === a.principal.id)) throw new HsmError('NOT_OWNER');
+    return cur;
+  }
+}
