@@ -121,7 +121,7 @@ async function startInkan(): Promise<Backend> {
 
 async function serveInkan(dir: string): Promise<void> {
   const { startServer } = await import('../src/server');
-  const { silentLogger } = await import('../src/config/logger');
+  const { silentLogger } = await import('../src/logger');
   const s = await startServer({ dataDir: dir, host: '127.0.0.1', port: 0, dev: true, log: silentLogger });
   const creds = s.credentials!;
   process.stdout.write(JSON.stringify({ address: s.p11Address, pin: `${creds.user.username}:${creds.user.password}` }) + '\n');

@@ -16,7 +16,7 @@ import { addDevCredentials, bootstrapDev, DEV_KEY_FILE, DevCredentials } from '.
 import { listenP11, P11Listener } from './api/p11/listener';
 import { createKmsApi } from './api/kms';
 import { devKmsCredentials } from './config/dev-kms';
-import { createLogger, Logger } from './config/logger';
+import { createLogger, Logger } from './logger';
 import { parseDuration, scheduleBackups, watchTamper } from './config/server-tasks';
 
 export interface ServerConfig {

@@ -100,6 +100,12 @@ export class Backups {
     }
   }
 
+  /** True if `token` is the live restore token (checked before the body is read). */
+  tokenValid(token: unknown): boolean {
+    const p = this.live();
+    return typeof token === 'string' && !!p?.token && !!p.keys && c.timingSafeEqual(Buffer.from(token), Buffer.from(p.token));
+  }
+
   /** Step 3: the body, with the token of step 2. The module is then initialised and unsealed. */
   async restoreWithToken(token: string, blob: Buffer): Promise<{ restored: boolean; threshold: number; counts: Record<string, number> }> {
     try {

@@ -112,6 +112,8 @@ export const ERRORS = {
   ACCESS_KEY_NOT_FOUND: spec('no such access key', 404, CKR.ARGUMENTS_BAD, 'NotFoundException', 404),
   // Requests
   BAD_REQUEST: spec('the request is malformed', 400, CKR.ARGUMENTS_BAD, 'ValidationException'),
+  NO_SUCH_ROUTE: spec('no such route', 404, CKR.FUNCTION_NOT_SUPPORTED, 'UnknownOperationException', 404),
+  METHOD_NOT_ALLOWED: spec('this route does not take this method', 405, CKR.FUNCTION_NOT_SUPPORTED, 'UnknownOperationException', 405),
   REQUEST_TOO_LARGE: spec('the request is too large', 413, CKR.DATA_LEN_RANGE, 'ValidationException'),
   NOT_SUPPORTED: spec('operation not supported', 400, CKR.FUNCTION_NOT_SUPPORTED, 'UnsupportedOperationException'),
   BACKUP_INVALID: spec('the backup is truncated, edited or not an Inkan backup; nothing was changed', 400, CKR.DATA_INVALID, 'ValidationException'),

@@ -6,7 +6,7 @@ import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { startServer } from '../../src/server';
-import { silentLogger } from '../../src/config/logger';
+import { silentLogger } from '../../src/logger';
 import { INKAN_BIN, tempDir } from '../helpers/harness';
 
 async function until(cond: () => boolean, ms = 8000): Promise<void> {

@@ -8,7 +8,7 @@ import { Hsm } from '../../src/core/hsm';
 import type { Caller, Principal } from '../../src/core/principal';
 import { SqliteKeyStore } from '../../src/keystore/sqlite/sqlite-store';
 import { startServer, RunningServer } from '../../src/server';
-import { createLogger } from '../../src/config/logger';
+import { createLogger } from '../../src/logger';
 
 export function tempDir(prefix = 'inkan-test-'): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), prefix));

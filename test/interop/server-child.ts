@@ -2,7 +2,7 @@
 // synchronous, so a server in the test's own event loop could never answer them). Prints one
 // JSON line with the addresses and credentials, stops on SIGTERM. Runs only when asked to.
 import { startServer } from '../../src/server';
-import { silentLogger } from '../../src/config/logger';
+import { silentLogger } from '../../src/logger';
 
 export const CHILD_FLAG = '--inkan-server-child';
 

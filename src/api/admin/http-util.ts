@@ -2,7 +2,10 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { HsmError } from '../../errors/hsm-error';
 
+/** Bodies of authenticated requests (data to sign or encrypt in base64). */
 export const MAX_BODY = 8 * 1024 * 1024;
+/** Bodies of requests made before any login (login, init, unseal, restore offers and shares). */
+export const MAX_PUBLIC_BODY = 64 * 1024;
 
 /** Reads a JSON object body, refusing more than `max` bytes before buffering them. */
 export async function readJson(req: IncomingMessage, max = MAX_BODY): Promise<Record<string, unknown>> {

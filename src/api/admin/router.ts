@@ -12,13 +12,23 @@ export interface RouteContext {
   req: IncomingMessage;
   params: Record<string, string>;
   body: Record<string, unknown>;
-  /** Set on routes that need a login. */
+  /** Set on routes that need a login (and on raw routes when the request carries one). */
   principal?: Principal;
   token?: string;
+  /** The caller of the logged-in principal through this face. */
   caller(): Caller;
+  /** Where the request came from (the peer address), for throttling. */
+  source: string;
 }
 
-export interface RouteResult { status?: number; body: unknown; /** Sent as application/octet-stream instead of JSON. */ binary?: Buffer }
+export interface RouteResult {
+  status?: number;
+  body: unknown;
+  /** Sent as application/octet-stream instead of JSON. */
+  binary?: Buffer;
+  /** Streamed as it is produced (NDJSON exports), with backpressure. */
+  stream?: AsyncIterable<string>;
+}
 
 export interface Route {
   method: 'GET' | 'POST' | 'DELETE' | 'PATCH';

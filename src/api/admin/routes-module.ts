@@ -1,5 +1,7 @@
-// Admin routes for the module itself and its users: status, init, unseal, seal, login, users.
-import type { Role } from '../../core/principal';
+// Admin routes for the module itself: status, init, unseal, seal, login and logout, and the
+// custodians' actions that need shares instead of a login (officer recovery, accepting a store).
+import { HsmError } from '../../errors/hsm-error';
+import type { CustodianAction } from '../../core/lifecycle';
 import { int, str } from './http-util';
 import type { Route } from './router';
 
@@ -12,67 +14,51 @@ export const MODULE_ROUTES: Route[] = [
       const threshold = int(body, 'threshold') ?? 3;
       const username = str(body, 'officerUsername')!;
       const password = str(body, 'officerPassword')!;
-      const list = await hsm.init(shares, threshold, { username, password });
+      const list = await hsm.lifecycle.init(shares, threshold, { username, password });
       return { status: 201, body: { shares: list, threshold, officer: username } };
     },
   },
   {
     method: 'POST', path: '/v1/unseal', auth: false,
-    handler: async ({ hsm, body }) => ({ body: await hsm.unseal(str(body, 'share')!) }),
+    handler: async ({ hsm, body, source }) => ({ body: await hsm.lifecycle.unseal(str(body, 'share')!, source) }),
   },
   {
     method: 'POST', path: '/v1/seal', auth: true,
-    async handler({ hsm, principal, sessions }) {
-      await hsm.seal(principal);
+    async handler({ hsm, sessions, caller }) {
+      await hsm.lifecycle.seal(caller());
       sessions.closeAll();
       return { body: { sealed: true } };
     },
   },
   {
     method: 'POST', path: '/v1/login', auth: false,
-    async handler({ hsm, body, sessions }) {
-      const principal = await hsm.login(str(body, 'username')!, str(body, 'password')!);
-      return { body: { ...sessions.open(principal), username: principal.username, role: principal.role } };
+    async handler({ hsm, body, sessions, source }) {
+      const partition = str(body, 'partition', false) ?? 'default';
+      const principal = await hsm.login(str(body, 'username')!, str(body, 'password')!, 'admin', { partition, source });
+      return { body: { ...sessions.open(principal), username: principal.username, role: principal.role, partition } };
     },
   },
   {
     method: 'POST', path: '/v1/logout', auth: true,
     async handler({ sessions, token }) { sessions.close(token!); return { body: { loggedOut: true } }; },
   },
-  { method: 'GET', path: '/v1/users', auth: true, handler: async ({ hsm, principal }) => ({ body: { users: await hsm.users.list(principal!) } }) },
-  {
-    method: 'POST', path: '/v1/users', auth: true,
-    async handler({ hsm, principal, body }) {
-      const role = (str(body, 'role') ?? '') as Role;
-      return { status: 201, body: await hsm.users.create(principal!, str(body, 'username')!, role, str(body, 'password')!) };
-    },
-  },
-  {
-    method: 'DELETE', path: '/v1/users/:name', auth: true,
-    async handler({ hsm, principal, params, sessions }) {
-      const user = await hsm.users.find(params.name);
-      await hsm.users.delete(principal!, params.name);
-      if (user) sessions.closeAll((p) => p.id === user.id);
-      return { body: { deleted: params.name } };
-    },
-  },
-  {
-    method: 'POST', path: '/v1/users/:name/password', auth: true,
-    async handler({ hsm, principal, params, body }) {
-      await hsm.users.setPassword(principal!, params.name, str(body, 'password')!, str(body, 'oldPassword', false));
-      return { body: { changed: params.name } };
-    },
-  },
-  {
-    method: 'POST', path: '/v1/users/:name/unlock', auth: true,
-    async handler({ hsm, principal, params }) {
-      await hsm.users.unlock(principal!, params.name);
-      return { body: { unlocked: params.name } };
-    },
-  },
   {
     method: 'GET', path: '/v1/whoami', auth: true,
-    handler: async ({ principal }) => ({ body: principal }),
+    handler: async ({ principal }) => ({ body: { id: principal!.id, username: principal!.username, role: principal!.role, partition: principal!.partition } }),
+  },
+  {
+    // One custodian's share towards an action that needs M of N custodians instead of a login.
+    method: 'POST', path: '/v1/custodian/:action', auth: false,
+    async handler({ hsm, params, body, source }) {
+      let action: CustodianAction;
+      if (params.action === 'recover-officer') {
+        action = { kind: 'recover-officer', partition: str(body, 'partition', false), username: str(body, 'username')!, password: str(body, 'password', false) };
+      } else if (params.action === 'accept-store') {
+        action = { kind: 'accept-store' };
+      } else {
+        throw new HsmError('NO_SUCH_ROUTE', 'custodian actions are recover-officer and accept-store');
+      }
+      return { body: await hsm.lifecycle.custodian(action, str(body, 'share')!, source) };
+    },
   },
 ];
-

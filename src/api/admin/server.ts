@@ -1,59 +1,74 @@
-// The admin API request handler: routing, login check, unsealed check, error mapping.
+// The admin API request handler: routing; the login checked from the headers BEFORE any body is
+// read (and bodies bounded: small for unauthenticated routes); the caller handed to the core,
+// which authorises; error mapping. A session the core reports revoked is forgotten here.
 // Internal errors are logged with their detail server-side and answered as INTERNAL.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { HsmError } from '../../errors/hsm-error';
 import type { Hsm } from '../../core/hsm';
-import type { Logger } from '../../config/logger';
-import { readJson, sendError, sendJson } from './http-util';
-import { compile, match, RouteContext } from './router';
+import type { Logger } from '../../logger';
+import { MAX_BODY, MAX_PUBLIC_BODY, readJson, sendError, sendJson } from './http-util';
+import { compile, match, RouteContext, RouteResult } from './router';
 import { KEY_ROUTES } from './routes-keys';
 import { MODULE_ROUTES } from './routes-module';
+import { USER_ROUTES } from './routes-users';
 import { AUDIT_ROUTES } from './routes-audit';
 import { BACKUP_ROUTES } from './routes-backup';
 import { ACCESS_KEY_ROUTES } from './routes-access-keys';
 import { AdminSessions } from './sessions';
 
 export function createAdminHandler(hsm: Hsm, log: Logger, sessions = new AdminSessions()) {
-  const routes = compile([...MODULE_ROUTES, ...KEY_ROUTES, ...AUDIT_ROUTES, ...BACKUP_ROUTES, ...ACCESS_KEY_ROUTES]);
+  const routes = compile([...MODULE_ROUTES, ...USER_ROUTES, ...KEY_ROUTES, ...AUDIT_ROUTES, ...BACKUP_ROUTES, ...ACCESS_KEY_ROUTES]);
 
   return async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const started = Date.now();
     const path = (req.url ?? '/').split('?')[0];
     let principalName: string | undefined;
+    let token = '';
     try {
       const { route, params, pathKnown } = match(routes, req.method ?? 'GET', path);
-      if (!route) throw new HsmError('BAD_REQUEST', pathKnown ? 'method not allowed' : 'no such route');
-      const body = route.raw || req.method === 'GET' || req.method === 'DELETE' && !req.headers['content-length'] ? {} : await readJson(req);
-      const ctx: RouteContext = {
-        hsm, sessions, req, params, body,
-        caller() { return { principal: this.principal!, face: 'admin' }; },
-      };
+      if (!route) throw new HsmError(pathKnown ? 'METHOD_NOT_ALLOWED' : 'NO_SUCH_ROUTE');
       const auth = req.headers.authorization ?? '';
-      const token = auth.startsWith('Bearer ') ? auth.slice(7) : '';
-      if (route.raw && token) {
-        hsm.requireUnsealed();
-        ctx.principal = sessions.principal(token);
-        principalName = ctx.principal.username;
-      }
-      if (route.auth) {
+      token = auth.startsWith('Bearer ') ? auth.slice(7) : '';
+      const ctx: RouteContext = {
+        hsm, sessions, req, params, body: {}, source: req.socket.remoteAddress ?? '',
+        caller() { return hsm.callerOf(this.principal!, 'admin', { source: this.source }); },
+      };
+      if (route.auth || (route.raw && token)) {
         hsm.requireUnsealed();
         ctx.principal = sessions.principal(token);
         ctx.token = token;
         principalName = ctx.principal.username;
       }
+      // Authenticated before a byte of the body is read; unauthenticated routes take small bodies only.
+      const hasBody = !route.raw && req.method !== 'GET' && !(req.method === 'DELETE' && !req.headers['content-length']);
+      if (hasBody) ctx.body = await readJson(req, ctx.principal ? MAX_BODY : MAX_PUBLIC_BODY);
       const result = await route.handler(ctx);
-      if (result.binary) {
-        res.writeHead(result.status ?? 200, { 'content-type': 'application/octet-stream', 'content-length': result.binary.length, 'cache-control': 'no-store' });
-        res.end(result.binary);
-      } else {
-        sendJson(res, result.status ?? 200, result.body);
-      }
+      await send(res, result);
       log.info('admin request', { method: req.method, path: route.path, status: result.status ?? 200, user: principalName, ms: Date.now() - started });
     } catch (err) {
       const e = err instanceof HsmError ? err : new HsmError('INTERNAL');
-      if (!(err instanceof HsmError)) log.error('internal error', { path, error: (err as Error)?.stack?.split('\n').slice(0, 3).join(' | ') });
-      if (!res.headersSent) sendError(res, e);
-      log.info('admin request', { method: req.method, path, status: e.status, code: e.code, user: principalName, ms: Date.now() - started });
+      if (!(err instanceof HsmError)) log.error('internal error', { path: path.slice(0, 200), error: (err as Error)?.stack?.split('\n').slice(0, 3).join(' | ') });
+      if (e.code === 'SESSION_REVOKED' && token) sessions.close(token);
+      if (!res.headersSent) sendError(res, e); else res.destroy();
+      log.info('admin request', { method: req.method, path: path.slice(0, 200), status: e.status, code: e.code, user: principalName, ms: Date.now() - started });
     }
   };
+}
+
+async function send(res: ServerResponse, result: RouteResult): Promise<void> {
+  if (result.binary) {
+    res.writeHead(result.status ?? 200, { 'content-type': 'application/octet-stream', 'content-length': result.binary.length, 'cache-control': 'no-store' });
+    res.end(result.binary);
+    return;
+  }
+  if (result.stream) {
+    res.writeHead(result.status ?? 200, { 'content-type': 'application/x-ndjson', 'cache-control': 'no-store' });
+    for await (const chunk of result.stream) {
+      if (res.destroyed) return;
+      if (!res.write(chunk)) await new Promise<void>((resolve) => { res.once('drain', resolve); res.once('close', resolve); });
+    }
+    res.end();
+    return;
+  }
+  sendJson(res, result.status ?? 200, result.body);
 }

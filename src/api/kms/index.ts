@@ -4,7 +4,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Hsm } from '../../core/hsm';
 import type { Principal } from '../../core/principal';
-import type { Logger } from '../../config/logger';
+import type { Logger } from '../../logger';
 import { HsmError } from '../../errors/hsm-error';
 import { toKmsError } from '../../errors/to-kms';
 import { createKmsHandler, KmsError, type KmsRequest } from '../../protocol/kms';

@@ -3,7 +3,7 @@
 // /healthz (200 while the process serves) and /readyz (200 only when keys can be served).
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Hsm } from '../../core/hsm';
-import type { Logger } from '../../config/logger';
+import type { Logger } from '../../logger';
 import { sendJson } from '../admin/http-util';
 import type { ServerMetrics } from './metrics';
 

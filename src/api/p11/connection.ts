@@ -5,7 +5,7 @@
 // body gets an ERROR answer and the stream goes on. EOF is an implicit C_Finalize.
 import type { Socket } from 'node:net';
 import type { Hsm } from '../../core/hsm';
-import type { Logger } from '../../config/logger';
+import type { Logger } from '../../logger';
 import { isExpected, toCkr } from '../../errors/to-ckr';
 import { CKR } from '../../pkcs11/constants';
 import {

@@ -3,7 +3,7 @@
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import type { Hsm } from '../../core/hsm';
-import type { Logger } from '../../config/logger';
+import type { Logger } from '../../logger';
 import { P11Connection } from './connection';
 import { SLOTS } from './slots';
 

@@ -10,7 +10,7 @@ import type { Hsm } from '../../core/hsm';
 import type { HsmObject } from '../../core/hsm-object';
 import type { Caller, Principal } from '../../core/principal';
 import { HsmError } from '../../errors/hsm-error';
-import type { Logger } from '../../config/logger';
+import type { Logger } from '../../logger';
 import { CKF_SESSION, CKS, CKU, MAX_SESSIONS_PER_CONNECTION } from './constants';
 import type { Mech } from './mechanism';
 import type { Slot } from './slots';
