@@ -36,6 +36,10 @@ export interface Fixture {
   lines(range?: ExportRange): Promise<string[]>;
   verify(lines: string[], anchors?: CheckpointRow[], key?: string): Promise<VerifyReport>;
   sql(text: string, ...params: unknown[]): unknown;
+  /** A consistent copy of the database now (VACUUM INTO), for a later rollback. */
+  snapshot(): string;
+  /** Puts an earlier snapshot back in place of the database, as an attacker with the file could. */
+  restore(snapshotFile: string): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -58,37 +62,48 @@ export async function* fromArray(lines: string[]): AsyncGenerator<string> {
 export async function fixture(): Promise<Fixture> {
   const dir = tempDir();
   const file = path.join(dir, 'inkan.db');
-  const store = new SqliteKeyStore(file);
   const key = await auditKey();
+  let snapshots = 0;
   const f: Fixture = {
-    store, dir, file, key,
+    store: new SqliteKeyStore(file), dir, file, key,
     async append(chain, n, opts = {}) {
-      const res = await store.commit({
+      const res = await f.store.commit({
         units: [], chain, durable: false,
         finish: (head) => ({ audit: linkRecords(chain, head, Array.from({ length: n }, (_, i) => body(head.seq + i + 1, { node: chain, ...opts.make?.(head.seq + i + 1) }))), writes: [] }),
       });
       if (opts.checkpointEvery) {
-        for (const r of res.audit) if (r.seq % opts.checkpointEvery === 0) await store.audit.putCheckpoint(signCheckpoint(key.privateKey, chain, r, chain));
+        for (const r of res.audit) if (r.seq % opts.checkpointEvery === 0) await f.store.audit.putCheckpoint(signCheckpoint(key.privateKey, chain, r, chain));
       }
       return res.audit;
     },
     sign(chain, head) {
       const cp = signCheckpoint(key.privateKey, chain, head, 'node-1');
-      void store.audit.putCheckpoint(cp);
+      void f.store.audit.putCheckpoint(cp);
       return cp;
     },
     async lines(range = {}) {
       const out: string[] = [];
-      for await (const l of await openExport(store.audit, { ...range, publicKey: key.pem, sign: f.sign, pageSize: 7 })) out.push(l);
+      for await (const l of await openExport(f.store.audit, { ...range, publicKey: key.pem, sign: f.sign, pageSize: 7 })) out.push(l);
       return out;
     },
     verify: (lines, anchors, pem = key.pem) => verifyExport(fromArray(lines), { publicKey: pem, anchors }),
     sql: (text, ...params) => {
-      const st = store.rawDatabase().prepare(text);
+      const st = f.store.rawDatabase().prepare(text);
       return st.reader ? st.all(...params) : st.run(...params);
     },
+    snapshot() {
+      const copy = path.join(dir, `snapshot-${++snapshots}.db`);
+      f.store.rawDatabase().prepare('VACUUM INTO ?').run(copy);
+      return copy;
+    },
+    async restore(snapshotFile) {
+      await f.store.close();
+      for (const x of [file, `${file}-wal`, `${file}-shm`]) fs.rmSync(x, { force: true });
+      fs.copyFileSync(snapshotFile, file);
+      f.store = new SqliteKeyStore(file);
+    },
     async close() {
-      await store.close();
+      await f.store.close();
       fs.rmSync(dir, { recursive: true, force: true });
     },
   };
