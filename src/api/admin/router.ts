@@ -18,7 +18,14 @@ export interface RouteContext {
   caller(): Caller;
 }
 
-export interface RouteResult { status?: number; body: unknown; /** Sent as application/octet-stream instead of JSON. */ binary?: Buffer }
+export interface RouteResult {
+  status?: number;
+  body: unknown;
+  /** Sent as application/octet-stream instead of JSON. */
+  binary?: Buffer;
+  /** Sent as NDJSON with chunked encoding, chunk by chunk as the socket drains, instead of `body`. */
+  stream?: AsyncIterable<string>;
+}
 
 export interface Route {
   method: 'GET' | 'POST' | 'DELETE' | 'PATCH';

@@ -4,7 +4,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { HsmError } from '../../errors/hsm-error';
 import type { Hsm } from '../../core/hsm';
 import type { Logger } from '../../config/logger';
-import { readJson, sendError, sendJson } from './http-util';
+import { readJson, sendError, sendJson, sendStream } from './http-util';
 import { compile, match, RouteContext } from './router';
 import { KEY_ROUTES } from './routes-keys';
 import { MODULE_ROUTES } from './routes-module';
@@ -42,7 +42,9 @@ export function createAdminHandler(hsm: Hsm, log: Logger, sessions = new AdminSe
         principalName = ctx.principal.username;
       }
       const result = await route.handler(ctx);
-      if (result.binary) {
+      if (result.stream) {
+        await sendStream(res, result.status ?? 200, result.stream);
+      } else if (result.binary) {
         res.writeHead(result.status ?? 200, { 'content-type': 'application/octet-stream', 'content-length': result.binary.length, 'cache-control': 'no-store' });
         res.end(result.binary);
       } else {

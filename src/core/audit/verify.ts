@@ -44,6 +44,8 @@ export interface VerifyReport {
 export interface Finding { chain?: string; problem: string; seq?: number }
 
 type Line = Record<string, unknown>;
+/** Bytes as read from a file or an HTTP body (Buffers are Uint8Arrays). */
+export type Chunks = AsyncIterable<Uint8Array | string>;
 
 /** Feeds lines to per-chain checks. push() each line in order, then finish(). */
 export class ExportVerifier {
@@ -139,7 +141,7 @@ export class ExportVerifier {
 
 /** Verifies an export read as a stream of chunks (a file, an HTTP body). Throws
  *  ExportFormatError if it is not an export at all; every finding is in the report. */
-export async function verifyExport(chunks: AsyncIterable<Buffer | string>, opts: VerifyOptions): Promise<VerifyReport> {
+export async function verifyExport(chunks: Chunks, opts: VerifyOptions): Promise<VerifyReport> {
   const key = publicKey(opts.publicKey);
   const src = await peekFirstLine(chunks);
   if (!isHeader(src.first)) {
@@ -159,7 +161,7 @@ export async function verifyExport(chunks: AsyncIterable<Buffer | string>, opts:
 /** Earlier checkpoints for --after, from an earlier export (its final checkpoint per chain), a
  *  checkpoint JSON (a CheckpointRow, or a line copied from an export), or the module's sidecar
  *  `{ chains: { [chain]: CheckpointRow } }`. Signatures are checked by the verifier. */
-export async function readAnchors(chunks: AsyncIterable<Buffer | string>): Promise<CheckpointRow[]> {
+export async function readAnchors(chunks: Chunks): Promise<CheckpointRow[]> {
   const src = await peekFirstLine(chunks);
   if (isHeader(src.first)) {
     const finals = new Map<string, CheckpointRow>();
@@ -220,11 +222,11 @@ function verifyV1(data: Buffer, pem: string): VerifyReport {
 
 class LineTooLong extends Error { constructor(readonly lineNo: number) { super('line too long'); } }
 
-const toBuffer = (b: Buffer | string | Uint8Array): Buffer => typeof b === 'string' ? Buffer.from(b) : Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength);
+const toBuffer = (b: string | Uint8Array): Buffer => typeof b === 'string' ? Buffer.from(b) : Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength);
 
 /** Splits a byte stream at '\n' (a trailing '\r' is kept and is JSON whitespace). Never holds
  *  more than one line plus one chunk; a line over `max` bytes throws LineTooLong. */
-export async function* splitLines(chunks: AsyncIterable<Buffer | string | Uint8Array>, max = MAX_LINE): AsyncGenerator<string, void, undefined> {
+export async function* splitLines(chunks: Chunks, max = MAX_LINE): AsyncGenerator<string, void, undefined> {
   let carry: Buffer[] = [];
   let carried = 0;
   let lineNo = 0;
@@ -250,7 +252,7 @@ export async function* splitLines(chunks: AsyncIterable<Buffer | string | Uint8A
 }
 
 /** Reads up to the first newline (or MAX_LINE bytes), then replays everything read. */
-async function peekFirstLine(chunks: AsyncIterable<Buffer | string | Uint8Array>): Promise<{ first: string; all(): AsyncGenerator<Buffer>; close(): Promise<void> }> {
+async function peekFirstLine(chunks: Chunks): Promise<{ first: string; all(): AsyncGenerator<Buffer>; close(): Promise<void> }> {
   const it = chunks[Symbol.asyncIterator]();
   const seen: Buffer[] = [];
   let size = 0;
