@@ -56,6 +56,21 @@ export class AdminClient {
     return Buffer.concat(chunks);
   }
 
+  /** A streamed GET (audit exports): the body as it arrives, never held whole. */
+  async stream(path: string): Promise<AsyncIterable<Uint8Array>> {
+    let res: Response;
+    try {
+      res = await fetch(new URL(path, this.server), { headers: this.token ? { authorization: `Bearer ${this.token}` } : {} });
+    } catch (err) {
+      throw new CliError('UNREACHABLE', `cannot reach the Inkan server at ${this.server} (${(err as Error).message})`);
+    }
+    if (!res.ok || !res.body) {
+      const json = await res.json().catch(() => ({})) as { error?: { code?: string; message?: string } };
+      throw new CliError(json.error?.code ?? 'HTTP_' + res.status, json.error?.message ?? `HTTP ${res.status}`, res.status);
+    }
+    return res.body as unknown as AsyncIterable<Uint8Array>;
+  }
+
   async login(creds: Credentials): Promise<{ role: string }> {
     const r = await this.request<{ token: string; role: string }>('POST', '/v1/login', creds);
     this.token = r.token;

@@ -44,6 +44,30 @@ export function sendJson(res: ServerResponse, status: number, body: unknown): vo
   res.end(text);
 }
 
+/** Streams text chunks as NDJSON (chunked encoding), waiting for 'drain' whenever the socket
+ *  buffer is full so memory stays bounded; stops reading when the client goes away. A failure
+ *  after the headers destroys the response, so the client sees a cut-off body, not an end. */
+export async function sendStream(res: ServerResponse, status: number, chunks: AsyncIterable<string>): Promise<void> {
+  res.writeHead(status, { 'content-type': 'application/x-ndjson', 'cache-control': 'no-store' });
+  const gone = () => res.destroyed || res.writableEnded;
+  try {
+    for await (const chunk of chunks) {
+      if (gone()) break;
+      if (!res.write(chunk)) {
+        await new Promise<void>((resolve) => {
+          const done = () => { res.off('drain', done); res.off('close', done); resolve(); };
+          res.on('drain', done);
+          res.on('close', done);
+        });
+      }
+    }
+    if (!gone()) res.end();
+  } catch (err) {
+    res.destroy();
+    throw err;
+  }
+}
+
 export function sendError(res: ServerResponse, err: HsmError): void {
   sendJson(res, err.status, { error: { code: err.code, message: err.message } });
 }

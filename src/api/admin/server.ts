@@ -6,7 +6,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { HsmError } from '../../errors/hsm-error';
 import type { Hsm } from '../../core/hsm';
 import type { Logger } from '../../logger';
-import { MAX_BODY, MAX_PUBLIC_BODY, readJson, sendError, sendJson } from './http-util';
+import { MAX_BODY, MAX_PUBLIC_BODY, readJson, sendError, sendJson, sendStream } from './http-util';
 import { compile, match, RouteContext, RouteResult } from './router';
 import { KEY_ROUTES } from './routes-keys';
 import { MODULE_ROUTES } from './routes-module';
@@ -62,12 +62,7 @@ async function send(res: ServerResponse, result: RouteResult): Promise<void> {
     return;
   }
   if (result.stream) {
-    res.writeHead(result.status ?? 200, { 'content-type': 'application/x-ndjson', 'cache-control': 'no-store' });
-    for await (const chunk of result.stream) {
-      if (res.destroyed) return;
-      if (!res.write(chunk)) await new Promise<void>((resolve) => { res.once('drain', resolve); res.once('close', resolve); });
-    }
-    res.end();
+    await sendStream(res, result.status ?? 200, result.stream);
     return;
   }
   sendJson(res, result.status ?? 200, result.body);

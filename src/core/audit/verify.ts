@@ -1,0 +1,291 @@
+// The offline verifier of audit exports (`inkan audit verify`): reads an export one line at a
+// time and keeps only per-chain state (verify-chain.ts), so a log of any size verifies in
+// constant memory. With earlier checkpoints (--after) it also proves the log only grew since
+// (Certificate Transparency's consistency check, RFC 9162 §2.1.4, done on a hash chain).
+// Old inkan-audit/v1 exports (one JSON object) still verify.
+import { constants as bufferConstants } from 'node:buffer';
+import * as c from '../../crypto/node-crypto';
+import type { CheckpointRow } from '../../keystore/types';
+import { AUDIT_SCHEME, AUDIT_SCHEME_V1, checkpointValid, isCheckpointRow, verifyExportV1 } from './chain';
+import { EXPORT_FORMAT } from './export';
+import { ChainCheck, ChainReport } from './verify-chain';
+
+export type { ChainReport } from './verify-chain';
+
+/** Longest line accepted: records are a few hundred bytes; the header holds one PEM key. */
+export const MAX_LINE = 1 << 20;
+export const MAX_CHAINS = 10_000;
+/** A v1 export was one JSON text, so V8's string limit (~512 MiB) bounded it. */
+const MAX_V1_BYTES = bufferConstants.MAX_STRING_LENGTH;
+const MAX_ANCHOR_FILE = 16 * 1024 * 1024;
+
+/** The input is not an audit export (or checkpoint) at all: a usage error, not a finding. */
+export class ExportFormatError extends Error {}
+
+export interface VerifyOptions {
+  /** The module's audit public key (PEM), obtained apart from the export. */
+  publicKey: string;
+  /** Earlier checkpoints the export must be consistent with (readAnchors). */
+  anchors?: CheckpointRow[];
+}
+
+export interface VerifyReport {
+  ok: boolean;
+  scheme: string;
+  records: number;
+  checkpoints: number;
+  chains: ChainReport[];
+  /** Every finding: the first problem of each chain, then problems of the file itself. */
+  findings: Finding[];
+  /** The first finding, as one sentence. */
+  problem?: string;
+}
+
+export interface Finding { chain?: string; problem: string; seq?: number }
+
+type Line = Record<string, unknown>;
+/** Bytes as read from a file or an HTTP body (Buffers are Uint8Arrays). */
+export type Chunks = AsyncIterable<Uint8Array | string>;
+
+/** Feeds lines to per-chain checks. push() each line in order, then finish(). */
+export class ExportVerifier {
+  private readonly checks = new Map<string, ChainCheck>();
+  private readonly anchors = new Map<string, CheckpointRow>();
+  private readonly problems: Finding[] = [];
+  private headerSeen = false;
+  private end?: Line;
+  private lineNo = 0;
+  private stopped = false;
+
+  constructor(private readonly key: c.KeyObject, anchors: CheckpointRow[] = []) {
+    for (const a of anchors) {
+      if (checkpointValid(a, key)) this.anchors.set(a.chain, a);
+      else this.problems.push({ chain: a.chain, seq: a.seq, problem: `the earlier checkpoint for chain ${a.chain} (record ${a.seq}) has an invalid signature` });
+    }
+  }
+
+  /** Stops at a problem with the file itself (damaged, not an export line). */
+  stop(problem: string): void {
+    if (!this.stopped) this.problems.push({ problem });
+    this.stopped = true;
+  }
+
+  push(text: string): void {
+    const n = ++this.lineNo;
+    if (this.stopped || text.trim() === '') return;
+    let l: Line;
+    try { l = JSON.parse(text) as Line; } catch { return this.stop(`line ${n} is not JSON (the file is damaged or was edited)`); }
+    if (!l || typeof l !== 'object' || Array.isArray(l)) return this.stop(`line ${n} is not an export line`);
+    if (!this.headerSeen) return this.header(l);
+    if (this.end) return this.stop(`line ${n} comes after the end line (added)`);
+    switch (l.type) {
+      case 'start': case 'record': case 'checkpoint': case 'final': {
+        const check = typeof l.chain === 'string' ? this.checks.get(l.chain) : undefined;
+        if (!check) return this.stop(`line ${n} names chain ${JSON.stringify(l.chain)}, which the header does not list`);
+        if (!check.failed) check[l.type](l);
+        return;
+      }
+      case 'end': this.end = l; return;
+      default: return this.stop(`line ${n} has an unknown type ${JSON.stringify(l.type)}`);
+    }
+  }
+
+  private header(l: Line): void {
+    this.headerSeen = true;
+    if (l.type !== 'header') return this.stop('the export does not start with its header line');
+    if (l.format !== EXPORT_FORMAT || l.scheme !== AUDIT_SCHEME) return this.stop(`unsupported export format ${String(l.format)} / ${String(l.scheme)}`);
+    const chains = l.chains;
+    const range = (l.range ?? {}) as { fromSeq?: unknown; since?: unknown; chain?: unknown };
+    if (!Array.isArray(chains) || chains.length > MAX_CHAINS || !chains.every((x) => typeof x === 'string') || new Set(chains).size !== chains.length
+      || typeof range !== 'object' || (range.fromSeq !== undefined && !Number.isSafeInteger(range.fromSeq))) {
+      return this.stop('the header line is malformed');
+    }
+    if (range.chain !== undefined && (chains.length !== 1 || chains[0] !== range.chain)) return this.stop(`the export was asked for chain ${String(range.chain)} only, but its header lists ${chains.join(', ')}`);
+    const ranged = range.fromSeq !== undefined || range.since !== undefined;
+    for (const name of chains as string[]) {
+      this.checks.set(name, new ChainCheck(name, this.key, this.anchors.get(name), range.fromSeq as number | undefined, ranged));
+    }
+  }
+
+  finish(): VerifyReport {
+    if (!this.headerSeen) this.stop('the file is empty');
+    const chains = [...this.checks.values()];
+    if (!this.stopped) {
+      for (const ch of chains) if (!ch.failed) ch.close();
+      if (!this.end) this.problems.push({ problem: 'the export has no end line: it was cut off' });
+      else if (chains.every((ch) => !ch.failed)) this.checkCounts(chains);
+    }
+    for (const [name, a] of this.anchors) {
+      if (!this.checks.has(name)) this.problems.push({ chain: name, seq: a.seq, problem: `chain ${name} missing: the earlier checkpoint names it at record ${a.seq}, and this export has no chain ${name}` });
+    }
+    const findings: Finding[] = [...chains.filter((ch) => ch.failed).map((ch) => ({ chain: ch.chain, problem: ch.report.problem!, seq: ch.report.firstBadSeq })), ...this.problems];
+    return {
+      ok: findings.length === 0, scheme: AUDIT_SCHEME, findings, ...(findings.length ? { problem: sentence(findings[0]) } : {}),
+      records: chains.reduce((s, ch) => s + ch.report.records, 0),
+      checkpoints: chains.reduce((s, ch) => s + ch.report.checkpoints, 0),
+      chains: chains.map((ch) => ch.report),
+    };
+  }
+
+  /** The end line is not signed; it only tells a cut or padded file from a complete one. */
+  private checkCounts(chains: ChainCheck[]): void {
+    const e = this.end!;
+    const records = chains.reduce((s, ch) => s + ch.report.records, 0);
+    const checkpoints = chains.reduce((s, ch) => s + ch.report.checkpoints, 0);
+    if (e.chains !== chains.length || e.records !== records || e.checkpoints !== checkpoints) {
+      this.problems.push({ problem: `the end line counts ${String(e.chains)} chains, ${String(e.records)} records and ${String(e.checkpoints)} checkpoints, `
+        + `but the export holds ${chains.length}, ${records} and ${checkpoints}` });
+    }
+  }
+}
+
+/** Verifies an export read as a stream of chunks (a file, an HTTP body). Throws
+ *  ExportFormatError if it is not an export at all; every finding is in the report. */
+export async function verifyExport(chunks: Chunks, opts: VerifyOptions): Promise<VerifyReport> {
+  const key = publicKey(opts.publicKey);
+  const src = await peekFirstLine(chunks);
+  if (!isHeader(src.first)) {
+    if (opts.anchors?.length) { await src.close(); throw new ExportFormatError('--after checks inkan-audit/v2 exports (NDJSON); this file is not one'); }
+    return verifyV1(await readAll(src.all(), MAX_V1_BYTES, 'an inkan-audit/v1 export'), opts.publicKey);
+  }
+  const v = new ExportVerifier(key, opts.anchors);
+  try {
+    for await (const line of splitLines(src.all())) v.push(line);
+  } catch (err) {
+    if (!(err instanceof LineTooLong)) throw err;
+    v.stop(`line ${err.lineNo} is longer than ${MAX_LINE} bytes (not an export line)`);
+  }
+  return v.finish();
+}
+
+/** Earlier checkpoints for --after, from an earlier export (its final checkpoint per chain), a
+ *  checkpoint JSON (a CheckpointRow, or a line copied from an export), or the module's sidecar
+ *  `{ chains: { [chain]: CheckpointRow } }`. Signatures are checked by the verifier. */
+export async function readAnchors(chunks: Chunks): Promise<CheckpointRow[]> {
+  const src = await peekFirstLine(chunks);
+  if (isHeader(src.first)) {
+    const finals = new Map<string, CheckpointRow>();
+    for await (const text of splitLines(src.all())) {
+      if (!text.includes('"final"')) continue;
+      const { type, ...cp } = JSON.parse(text) as Line;
+      if (type === 'final' && isCheckpointRow(cp)) finals.set(cp.chain, { chain: cp.chain, seq: cp.seq, hash: cp.hash, time: cp.time, node: cp.node, signature: cp.signature });
+    }
+    if (!finals.size) throw new ExportFormatError('the earlier export has no final checkpoint');
+    return [...finals.values()];
+  }
+  const text = (await readAll(src.all(), MAX_ANCHOR_FILE, 'a checkpoint file')).toString('utf8');
+  let v: Line;
+  try { v = JSON.parse(text) as Line; } catch { throw new ExportFormatError('the earlier file is neither an audit export nor a checkpoint JSON'); }
+  if (v?.scheme === AUDIT_SCHEME_V1) throw new ExportFormatError('an inkan-audit/v1 export cannot anchor an inkan-audit/v2 log');
+  const one = stripType(v);
+  if (isCheckpointRow(one)) return [one];
+  const list = v && typeof v.chains === 'object' && v.chains !== null && !Array.isArray(v.chains) ? Object.entries(v.chains as Record<string, unknown>) : [];
+  if (!list.length) throw new ExportFormatError('the earlier file holds no checkpoint');
+  return list.map(([name, cp]) => {
+    if (!isCheckpointRow(cp) || cp.chain !== name) throw new ExportFormatError(`the earlier checkpoint for chain ${name} is malformed`);
+    return cp;
+  });
+}
+
+/** "record 5 was edited (...) [chain node-1]" */
+export function sentence(f: Finding): string {
+  return f.chain && !f.problem.includes(`chain ${f.chain}`) ? `${f.problem} [chain ${f.chain}]` : f.problem;
+}
+
+function stripType(v: Line): unknown {
+  if (!v || (v.type !== 'final' && v.type !== 'checkpoint')) return v;
+  const { type: _t, ...rest } = v;
+  return rest;
+}
+
+function publicKey(pem: string): c.KeyObject {
+  try { return c.publicKeyFromPem(pem); } catch { throw new ExportFormatError('the public key is not a PEM public key'); }
+}
+
+function isHeader(first: string): boolean {
+  try { return (JSON.parse(first) as Line)?.type === 'header'; } catch { return false; }
+}
+
+function verifyV1(data: Buffer, pem: string): VerifyReport {
+  let e: { scheme?: unknown; records?: unknown; checkpoints?: unknown };
+  try { e = JSON.parse(data.toString('utf8')); } catch { throw new ExportFormatError('the file is not an audit export'); }
+  if (e?.scheme !== AUDIT_SCHEME_V1 || !Array.isArray(e.records) || !Array.isArray(e.checkpoints)) throw new ExportFormatError('the file is not an audit export');
+  let r;
+  try { r = verifyExportV1(e.records, e.checkpoints, pem); } catch { throw new ExportFormatError('the v1 export is malformed'); }
+  const chain = typeof e.records[0]?.node === 'string' ? e.records[0].node as string : 'v1';
+  const report: ChainReport = { chain, ok: r.ok, records: r.records, checkpoints: r.checkpoints, ...(r.problem ? { problem: r.problem, firstBadSeq: r.firstBadSeq } : {}) };
+  const findings: Finding[] = r.problem ? [{ chain, problem: r.problem, seq: r.firstBadSeq }] : [];
+  return { ok: r.ok, scheme: AUDIT_SCHEME_V1, records: r.records, checkpoints: r.checkpoints, chains: [report], findings, ...(r.problem ? { problem: sentence(findings[0]) } : {}) };
+}
+
+// --- bounded line reading ----------------------------------------------------------------
+
+class LineTooLong extends Error { constructor(readonly lineNo: number) { super('line too long'); } }
+
+const toBuffer = (b: string | Uint8Array): Buffer => typeof b === 'string' ? Buffer.from(b) : Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength);
+
+/** Splits a byte stream at '\n' (a trailing '\r' is kept and is JSON whitespace). Never holds
+ *  more than one line plus one chunk; a line over `max` bytes throws LineTooLong. */
+export async function* splitLines(chunks: Chunks, max = MAX_LINE): AsyncGenerator<string, void, undefined> {
+  let carry: Buffer[] = [];
+  let carried = 0;
+  let lineNo = 0;
+  for await (const chunk of chunks) {
+    const buf = toBuffer(chunk);
+    let from = 0;
+    for (let nl = buf.indexOf(10); nl !== -1; nl = buf.indexOf(10, from)) {
+      lineNo++;
+      if (carried + nl - from > max) throw new LineTooLong(lineNo);
+      const part = buf.subarray(from, nl);
+      yield (carried ? Buffer.concat([...carry, part]) : part).toString('utf8');
+      carry = [];
+      carried = 0;
+      from = nl + 1;
+    }
+    if (from < buf.length) {
+      carried += buf.length - from;
+      if (carried > max) throw new LineTooLong(lineNo + 1);
+      carry.push(Buffer.from(buf.subarray(from)));
+    }
+  }
+  if (carried) yield Buffer.concat(carry).toString('utf8');
+}
+
+/** Reads up to the first newline (or MAX_LINE bytes), then replays everything read. */
+async function peekFirstLine(chunks: Chunks): Promise<{ first: string; all(): AsyncGenerator<Buffer>; close(): Promise<void> }> {
+  const it = chunks[Symbol.asyncIterator]();
+  const seen: Buffer[] = [];
+  let size = 0;
+  while (size <= MAX_LINE) {
+    const r = await it.next();
+    if (r.done) break;
+    const b = toBuffer(r.value);
+    seen.push(b);
+    size += b.length;
+    if (b.includes(10)) break;
+  }
+  const joined = Buffer.concat(seen);
+  const nl = joined.indexOf(10);
+  const close = async () => { await it.return?.(); };
+  return {
+    first: joined.subarray(0, nl === -1 ? Math.min(joined.length, MAX_LINE) : nl).toString('utf8'),
+    close,
+    async *all() {
+      try {
+        yield joined;
+        for (let r = await it.next(); !r.done; r = await it.next()) yield toBuffer(r.value);
+      } finally { await close(); }
+    },
+  };
+}
+
+async function readAll(chunks: AsyncIterable<Buffer>, max: number, what: string): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  let size = 0;
+  for await (const b of chunks) {
+    size += b.length;
+    if (size > max) throw new ExportFormatError(`the file is too large for ${what}`);
+    parts.push(b);
+  }
+  return Buffer.concat(parts);
+}
