@@ -38,10 +38,10 @@ async function main() {
   const aes = await m.hsm.keys.generateKey(c, CKM.AES_KEY_GEN, new Map<number, any>([[CKA.VALUE_LEN, 32], [CKA.TOKEN, true], [CKA.EXTRACTABLE, true], [CKA.SENSITIVE, false]]));
   const hmacKey = await m.hsm.keys.generateKey(c, CKM.GENERIC_SECRET_KEY_GEN, new Map<number, any>([[CKA.VALUE_LEN, 32], [CKA.TOKEN, true], [CKA.EXTRACTABLE, true], [CKA.SENSITIVE, false]]));
   // The same key material for the raw side, exported once (the keys were made extractable for this).
-  const rsaRaw = nc.createPrivateKey({ key: (await m.hsm.keys.exportKey(c, rsa.privateKey)).data, format: 'der', type: 'pkcs8' });
-  const ecRaw = nc.createPrivateKey({ key: (await m.hsm.keys.exportKey(c, ec.privateKey)).data, format: 'der', type: 'pkcs8' });
-  const aesRaw = nc.createSecretKey((await m.hsm.keys.exportKey(c, aes)).data);
-  const hmacRaw = nc.createSecretKey((await m.hsm.keys.exportKey(c, hmacKey)).data);
+  const rsaRaw = nc.createPrivateKey({ key: (await m.hsm.lookup.exportKey(c, rsa.privateKey)).data, format: 'der', type: 'pkcs8' });
+  const ecRaw = nc.createPrivateKey({ key: (await m.hsm.lookup.exportKey(c, ec.privateKey)).data, format: 'der', type: 'pkcs8' });
+  const aesRaw = nc.createSecretKey((await m.hsm.lookup.exportKey(c, aes)).data);
+  const hmacRaw = nc.createSecretKey((await m.hsm.lookup.exportKey(c, hmacKey)).data);
   const msg = Buffer.alloc(32, 7);
   const kib = Buffer.alloc(1024, 9);
   const iv = Buffer.alloc(12, 1);

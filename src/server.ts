@@ -1,23 +1,25 @@
-// Composition root of `inkan serve`: opens the store, starts the module (self-tests first),
-// wires the faces onto their listeners, and shuts everything down in order.
+// Composition root of `inkan serve`: opens the store, checks it belongs to this module's domain
+// (the anchor beside it), starts the module (self-tests first), wires the faces onto their
+// listeners and the scheduler onto its tasks, and shuts everything down in order.
 import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as https from 'node:https';
 import * as path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { Hsm } from './core/hsm';
-import { CHECKPOINT_SECONDS } from './core/audit/audit-log';
+import { Scheduler } from './core/scheduler';
 import { SqliteKeyStore } from './keystore/sqlite/sqlite-store';
 import { createAdminHandler } from './api/admin/server';
 import { AdminSessions } from './api/admin/sessions';
 import { ServerMetrics } from './api/metrics/metrics';
 import { createOpsHandler } from './api/metrics/handler';
-import { addDevCredentials, bootstrapDev, DEV_KEY_FILE, DevCredentials } from './config/dev-mode';
 import { listenP11, P11Listener } from './api/p11/listener';
 import { createKmsApi } from './api/kms';
-import { devKmsCredentials } from './config/dev-kms';
 import { createLogger, Logger } from './logger';
-import { parseDuration, scheduleBackups, watchTamper } from './config/server-tasks';
+import { addDevCredentials, bootstrapDev, DEV_KEY_FILE, DevCredentials, devKmsCredentials } from './runtime/dev-mode';
+import { ANCHOR_FILE, AnchorFiles } from './runtime/anchor-file';
+import { privateDir } from './runtime/files';
+import { backupTask, parseDuration, watchTamper } from './runtime/tasks';
 
 export interface ServerConfig {
   dataDir: string;
@@ -37,6 +39,16 @@ export interface ServerConfig {
   tamperFile?: string;
   /** Unix socket of the PKCS#11 face (p11-kit RPC); default <dataDir>/p11.sock. */
   p11Socket?: string;
+  /** A second copy of the anchor, somewhere the database's attacker cannot write. */
+  anchorCopy?: string;
+  /** The domain this module must find in its store (`--domain`, INKAN_DOMAIN). */
+  expectDomain?: string;
+  /** Allows (re)initialising a data directory that belonged to another domain (`--new-domain`). */
+  newDomain?: boolean;
+  /** fsync audit batches of key uses too (power-loss durable uses; slower). */
+  durableUses?: boolean;
+  /** The first delay after a failed login (ms, growing with each failure; default 250; 0 disables it). */
+  loginDelayMs?: number;
 }
 
 export interface RunningServer {
@@ -56,14 +68,24 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
   if (!LOOPBACK.test(cfg.host) && !tls) {
     throw new Error(`listening on ${cfg.host} needs TLS: give --tls-cert and --tls-key (only loopback may be plain HTTP)`);
   }
-  fs.mkdirSync(cfg.dataDir, { recursive: true, mode: 0o700 });
+  if (privateDir(cfg.dataDir)) log.warn('data directory was readable by others: tightened to 0700', { dir: cfg.dataDir });
   const store = new SqliteKeyStore(path.join(cfg.dataDir, 'inkan.db'));
   const metrics = new ServerMetrics();
+  const anchor = new AnchorFiles([path.join(cfg.dataDir, ANCHOR_FILE), ...(cfg.anchorCopy ? [cfg.anchorCopy] : [])]);
   const hsm = new Hsm(store, {
-    node: cfg.node, selfTestFault: cfg.selfTestFault, onZeroize: () => fs.rmSync(path.join(cfg.dataDir, DEV_KEY_FILE), { force: true }), onOperation: metrics.operation,
-    events: (e) => log.info('key event', { op: e.op, user: e.caller.principal.username, face: e.caller.face, object: e.objectId, detail: e.detail }),
+    node: cfg.node, selfTestFault: cfg.selfTestFault, onOperation: metrics.operation, anchor, expectDomain: cfg.expectDomain,
+    newDomain: cfg.newDomain, durableUses: cfg.durableUses, loginDelayMs: cfg.loginDelayMs, onZeroize: () => fs.rmSync(path.join(cfg.dataDir, DEV_KEY_FILE), { force: true }),
   });
-  await hsm.start();
+  // The server log is a subscriber of the audit stream: the same records, metadata only.
+  hsm.audit.subscribe((r) => log.info('audit', {
+    op: r.op, outcome: r.outcome, code: r.code, actor: r.actor, role: r.role, face: r.face, partition: r.partition, object: r.object, detail: r.detail, seq: r.seq,
+  }));
+  try {
+    await hsm.start();
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
   const st = await hsm.status();
   log.info('self-tests finished', { passed: st.selfTests.passed, failed: st.selfTests.failed.join(',') || undefined, state: st.state });
 
@@ -84,6 +106,7 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
   metrics.trackConnections(server);
   server.keepAliveTimeout = 65_000;
   server.requestTimeout = 120_000;
+  server.headersTimeout = 30_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(cfg.port, cfg.host, () => { server.off('error', reject); resolve(); });
@@ -98,7 +121,10 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
     p11 = await listenP11(hsm, path.resolve(cfg.p11Socket ?? path.join(cfg.dataDir, 'p11.sock')), log);
     if (cfg.dev && st.state !== 'error') {
       credentials = await bootstrapDev(hsm, cfg.dataDir, url);
-      const entry = { address: p11.address, pin: `${credentials.user.username}:${credentials.user.password}` };
+      const entry = {
+        address: p11.address, pin: `${credentials.user.username}:${credentials.user.password}`,
+        soPin: `${credentials.officer.username}:${credentials.officer.password}`,
+      };
       addDevCredentials(cfg.dataDir, 'p11', entry);
       credentials.p11 = entry;
       const kmsEntry = await devKmsCredentials(hsm, credentials, url);
@@ -113,22 +139,21 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
   }
   const p11Listener = p11;
   log.info('listening', { url, p11: p11Listener.address, state: hsm.state, dev: Boolean(cfg.dev) });
-  const checkpoints = setInterval(() => void hsm.audit.checkpointIfNew(), CHECKPOINT_SECONDS * 1000);
-  checkpoints.unref();
-  const stopBackups = cfg.backupEvery
-    ? scheduleBackups(hsm, cfg.backupDir ?? path.join(cfg.dataDir, 'backups'), parseDuration(cfg.backupEvery), cfg.backupKeep ?? 7, log)
-    : () => {};
+  const scheduler = new Scheduler(hsm, { onError: (task, err) => log.error('scheduled task failed', { task, error: (err as Error)?.message }) });
+  scheduler.start();
+  if (cfg.backupEvery) {
+    scheduler.add(backupTask(hsm, cfg.backupDir ?? path.join(cfg.dataDir, 'backups'), parseDuration(cfg.backupEvery), cfg.backupKeep ?? 7, log));
+  }
   const stopTamper = watchTamper(hsm, cfg.tamperFile, log);
 
   return {
     hsm, url, credentials, p11Address: p11Listener.address,
     async close() {
-      clearInterval(checkpoints);
-      stopBackups();
+      scheduler.stop();
       stopTamper();
       await new Promise<void>((resolve) => { server.close(() => resolve()); server.closeAllConnections(); });
       await p11Listener.close();
-      if (hsm.state === 'unsealed') await hsm.seal();
+      if (hsm.state === 'unsealed') await hsm.lifecycle.seal();
       await store.close();
     },
   };

@@ -25,6 +25,11 @@ export function registerModuleCommands(program: Command, ctx: Ctx): void {
     .option('--backup-dir <dir>', 'where scheduled backups go (default <data>/backups)')
     .option('--backup-keep <n>', 'how many scheduled backups to keep', '7')
     .option('--tamper-file <path>', 'zeroise the module when this file appears or changes (SIGUSR2 does too)')
+    .option('--anchor-copy <path>', 'keep a second copy of the anchor (audit head, integrity counter) here, outside the data directory')
+    .option('--domain <id>', 'the domain this module must find in its store (or INKAN_DOMAIN); refuse to start otherwise', process.env.INKAN_DOMAIN)
+    .option('--new-domain', 'allow initialising this data directory although it belonged to a domain (a local, deliberate action)', false)
+    .option('--durable-uses', 'fsync the audit records of key uses too (power-loss durable; slower)', false)
+    .option('--login-delay-ms <ms>', 'first delay after a failed login, doubling with each failure (0 turns it off)', '250')
     .action(async (o) => {
       const { host, port } = parseListen(o.http);
       // Loaded here only: every other command is a small HTTP client and starts faster without it.
@@ -34,6 +39,8 @@ export function registerModuleCommands(program: Command, ctx: Ctx): void {
         selfTestFault: process.env.INKAN_TEST_SELFTEST_FAULT, p11Socket: o.p11Socket ? path.resolve(o.p11Socket) : undefined,
         backupEvery: o.backupEvery, backupDir: o.backupDir ? path.resolve(o.backupDir) : undefined, backupKeep: Number(o.backupKeep),
         tamperFile: o.tamperFile ? path.resolve(o.tamperFile) : undefined,
+        anchorCopy: o.anchorCopy ? path.resolve(o.anchorCopy) : undefined, expectDomain: o.domain, newDomain: o.newDomain,
+        durableUses: o.durableUses, loginDelayMs: Number(o.loginDelayMs),
       });
       const creds = server.credentials;
       const lines = [`Inkan ${server.hsm.state} — admin API at ${server.url}`,

@@ -8,6 +8,9 @@ import type { KeyStore } from '../keystore/types';
 
 /** How often the safety net looks at the change log even without a notification. */
 const SAFETY_NET_MS = 1000;
+/** Cached rows are dropped this often whatever the log says: an edit made behind the module's back
+ *  (which writes no change log) is then seen — and refused by its MAC — at the next read. */
+const MAX_CACHE_AGE_MS = 5 * 60 * 1000;
 const PAGE = 1000;
 
 type Evict = (id: string) => void;
@@ -17,6 +20,7 @@ export class Coherence {
   private readonly listeners = new Map<string, Evict[]>();
   private readonly flushers: (() => void)[] = [];
   private lastLook = 0;
+  private lastFlush = 0;
   private running?: Promise<void>;
 
   constructor(private readonly store: KeyStore, private readonly now: () => number = Date.now) {}
@@ -32,14 +36,15 @@ export class Coherence {
   /** Starts from the store's current position (caches are empty then). */
   async start(): Promise<void> {
     this.lastSeq = await this.store.changes.latest();
-    this.lastLook = this.now();
+    this.lastLook = this.lastFlush = this.now();
   }
 
   /** Catches up with other writers; cheap when there is nothing to do. */
   sync(): Promise<void> | undefined {
     const told = this.store.changes.poll();
+    if (this.now() - this.lastFlush > MAX_CACHE_AGE_MS) { this.lastFlush = this.now(); this.flushAll(); }
     if (!told && this.now() - this.lastLook < SAFETY_NET_MS) return undefined;
-    this.running ??= this.catchUp().finally(() => { this.running = undefined; });
+    this.running ??= this.catchUp(told).finally(() => { this.running = undefined; });
     return this.running;
   }
 
@@ -48,10 +53,13 @@ export class Coherence {
     for (const f of this.flushers) f();
   }
 
-  private async catchUp(): Promise<void> {
+  private async catchUp(told: boolean): Promise<void> {
     this.lastLook = this.now();
-    for (;;) {
+    for (let first = true; ; first = false) {
       const page = await this.store.changes.since(this.lastSeq, PAGE);
+      // Told of a write that left no trace in the change log: someone wrote behind the module's
+      // back. Everything cached is dropped, so every row is read (and MAC-checked) again.
+      if (page.length === 0 && first && told) this.flushAll();
       if (page.length === 0) return;
       if (page[0].seq > this.lastSeq + 1 && this.lastSeq > 0) this.flushAll(); // pruned past us: we may have missed some
       for (const c of page) {

@@ -10,7 +10,8 @@ import { mechanism } from '../mechanisms/registry';
 import type { MechanismDef, MechParams, KeyMaterial } from '../mechanisms/types';
 import type { HsmObject } from './hsm-object';
 import type { KeyReads } from './key-reads';
-import type { KeyService } from './key-service';
+import type { CreateOptions, KeyService } from './key-service';
+import type { Change } from './change';
 import type { ObjectStore } from './object-store';
 import type { Operations, OpRecord } from './operation';
 import { Admitted, checkKeySize, Gate, KeyLifecycle, KeyUse } from './policy/gate';
@@ -38,6 +39,7 @@ export class CryptoService {
   /** The gate, then material and its size check; shared by every keyed operation. */
   private async prepare(a: Admitted, obj: HsmObject, use: KeyUse, mechType: number, rec: OpRecord): Promise<{ key: HsmObject; mech: MechanismDef; material: KeyMaterial }> {
     rec.object = obj.id;
+    this.gate.requireAble(a, 'key.use');
     const mech = mechanism(mechType);
     rec.detail = mech.name;
     const key = await this.reads.current(a, obj);
@@ -120,34 +122,38 @@ export class CryptoService {
 
   /** C_UnwrapKey: the template says what the unwrapped bytes are (class, key type). One transaction. */
   unwrap(caller: Caller, unwrapping: HsmObject, mechType: number, params: MechParams, wrapped: Buffer, template: Template): Promise<HsmObject> {
-    return this.ops.run(caller, 'key.unwrap', async (a, change, rec) => {
-      checkSize(wrapped);
-      const { mech, material, key } = await this.prepare(a, unwrapping, 'unwrap', mechType, rec);
-      const cls = template.get(CKA.CLASS);
-      if (cls !== CKO.SECRET_KEY && cls !== CKO.PRIVATE_KEY) throw new HsmError('TEMPLATE_INCOMPLETE', 'the template must give CKA_CLASS secret or private key');
-      const value = await mech.unwrap!(material, wrapped, params);
-      try {
-        const t = new Map(template);
-        let obj: HsmObject;
-        if (cls === CKO.SECRET_KEY) {
-          t.set(CKA.VALUE, value);
-          obj = await this.keys.createObjectIn(a, change, t);
-        } else {
-          // Check what the bytes are before anything is stored: a public key, unparsable bytes or a key
-          // of another type than CKA_KEY_TYPE asks for must fail without leaving an object behind.
-          let parsed: ReturnType<typeof parseKey>;
-          try { parsed = parseKey(value); } catch { throw new HsmError('WRAPPED_KEY_INVALID'); }
-          if (parsed.cls !== CKO.PRIVATE_KEY) throw new HsmError('WRAPPED_KEY_INVALID');
-          if (t.has(CKA.KEY_TYPE) && t.get(CKA.KEY_TYPE) !== parsed.keyType) throw new HsmError('TEMPLATE_INCONSISTENT', 'CKA_KEY_TYPE does not match the unwrapped key');
-          t.delete(CKA.CLASS);
-          t.delete(CKA.KEY_TYPE);
-          obj = await this.keys.importKeyIn(a, change, value, 'key', t);
-        }
-        rec.object = obj.id;
-        rec.detail = `${mech.name} by ${key.id}`;
-        return obj;
-      } finally { value.fill(0); }
-    });
+    return this.ops.run(caller, 'key.unwrap', (a, change, rec) => this.unwrapIn(a, change, rec, unwrapping, mechType, params, wrapped, template));
+  }
+
+  /** The same inside another operation's transaction (KMS ImportKeyMaterial makes a managed key's version). */
+  async unwrapIn(a: Admitted, change: Change, rec: OpRecord, unwrapping: HsmObject, mechType: number, params: MechParams, wrapped: Buffer, template: Template,
+    opts: CreateOptions = {}): Promise<HsmObject> {
+    checkSize(wrapped);
+    const { mech, material, key } = await this.prepare(a, unwrapping, 'unwrap', mechType, rec);
+    const cls = template.get(CKA.CLASS);
+    if (cls !== CKO.SECRET_KEY && cls !== CKO.PRIVATE_KEY) throw new HsmError('TEMPLATE_INCOMPLETE', 'the template must give CKA_CLASS secret or private key');
+    const value = await mech.unwrap!(material, wrapped, params);
+    try {
+      const t = new Map(template);
+      let obj: HsmObject;
+      if (cls === CKO.SECRET_KEY) {
+        t.set(CKA.VALUE, value);
+        obj = await this.keys.createObjectIn(a, change, t, opts);
+      } else {
+        // Check what the bytes are before anything is stored: a public key, unparsable bytes or a key
+        // of another type than CKA_KEY_TYPE asks for must fail without leaving an object behind.
+        let parsed: ReturnType<typeof parseKey>;
+        try { parsed = parseKey(value); } catch { throw new HsmError('WRAPPED_KEY_INVALID'); }
+        if (parsed.cls !== CKO.PRIVATE_KEY) throw new HsmError('WRAPPED_KEY_INVALID');
+        if (t.has(CKA.KEY_TYPE) && t.get(CKA.KEY_TYPE) !== parsed.keyType) throw new HsmError('TEMPLATE_INCONSISTENT', 'CKA_KEY_TYPE does not match the unwrapped key');
+        t.delete(CKA.CLASS);
+        t.delete(CKA.KEY_TYPE);
+        obj = await this.keys.importKeyIn(a, change, value, 'key', t, opts);
+      }
+      rec.object = obj.id;
+      rec.detail = `${mech.name} by ${key.id}`;
+      return obj;
+    } finally { value.fill(0); }
   }
 
   /** Key agreement whose result goes back to the caller (KMS DeriveSharedSecret); the same gate as C_DeriveKey. */

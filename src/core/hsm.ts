@@ -9,6 +9,7 @@ import type { KeyStore } from '../keystore/types';
 import { allMechanisms } from '../mechanisms/registry';
 import type { AnchorSink } from './anchor';
 import { AuditLog } from './audit/audit-log';
+import { openExport, type ExportRange } from './audit/export';
 import { Coherence } from './coherence';
 import { CredentialService } from './credentials';
 import { CryptoService } from './crypto-service';
@@ -48,6 +49,8 @@ export interface HsmOptions {
   newDomain?: boolean;
   /** fsync audit batches that only record key uses too (power-loss durable uses; slower). */
   durableUses?: boolean;
+  /** The growing delay after failed logins starts here (ms; 0 turns it off, for tests of other things). */
+  loginDelayMs?: number;
 }
 
 export interface Status {
@@ -117,7 +120,7 @@ export class Hsm {
     const directory = { userState: (id: string) => this.users.userState(id), policy: (p: string) => this.partitions.policy(p) };
     this.gate = new Gate(this.registry, directory);
     this.ops = new Operations(this.gate, this.audit, this.coherence, this.integrity, opts.onOperation);
-    this.users = new UserService(this.records, keys, this.gate, this.ops, this.registry, this.coherence);
+    this.users = new UserService(this.records, keys, this.gate, this.ops, this.registry, this.coherence, opts.loginDelayMs);
     const quotas = new Quotas(this.objects, (p) => this.partitions.quotas(p));
     this.lookup = new KeyReads(this.objects, this.gate, this.ops);
     this.keys = new KeyService(this.objects, this.gate, this.ops, quotas, this.lookup);
@@ -184,6 +187,22 @@ export class Hsm {
   /** The module acting on its own schedule (scheduler.ts), in one partition. */
   systemCaller(partition = 'default'): Caller {
     return { principal: this.registry.system, face: 'internal', partition };
+  }
+
+  /** The audit checkpoint verification key (PEM), recorded at init. */
+  async auditPublicKey(): Promise<string> {
+    const pem = await this.store.getMeta('audit_public_key');
+    if (!pem) throw new HsmError('NOT_INITIALIZED');
+    return pem.toString();
+  }
+
+  /** An auditor's export of the audit chains as NDJSON lines (audit/export.ts), recorded as such. */
+  auditExport(caller: Caller, range: ExportRange): Promise<AsyncGenerator<string, void, undefined>> {
+    return this.ops.run(caller, 'audit.export', async (a, _c, rec) => {
+      this.gate.authorize(a, 'audit.read');
+      rec.detail = JSON.stringify(range).slice(0, 200);
+      return openExport(this.store.audit, { ...range, publicKey: await this.auditPublicKey(), sign: (chain, head) => this.audit.signCheckpoint(chain, head) });
+    });
   }
 
   /** PKCS#11 §5.6: closing a session destroys its session objects. */

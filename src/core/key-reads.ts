@@ -51,6 +51,7 @@ export class KeyReads {
   }
 
   async findIn(a: Admitted, filter: Template): Promise<HsmObject[]> {
+    this.gate.requireAble(a, 'key.see');
     const candidates = await this.candidates(a, filter);
     const seen = new Set<string>();
     const out: HsmObject[] = [];
@@ -88,6 +89,7 @@ export class KeyReads {
   }
 
   async resolveIn(a: Admitted, ref: string, prefer: number[] = PRIVATE_FIRST): Promise<HsmObject> {
+    this.gate.requireAble(a, 'key.see');
     if (typeof ref !== 'string' || ref.length === 0) throw new HsmError('KEY_NOT_FOUND');
     const byId = await this.objects.get(ref).catch((err) => { if (err instanceof HsmError && err.code === 'STORE_CORRUPT') throw err; return undefined; });
     if (byId && this.gate.canSee(a, byId)) return byId;

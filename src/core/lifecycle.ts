@@ -172,7 +172,7 @@ export class Lifecycle {
   /** A refused share slows the next attempt from the same source (nobody can wipe others' progress). */
   private throttleShares(source?: string): void {
     const s = source && this.invalidShares.get(source);
-    if (s && Date.now() < s.last + delayAfter(s.n)) throw new HsmError('LOGIN_THROTTLED', 'too many invalid shares from here: wait a moment');
+    if (s && Date.now() < s.last + delayAfter(s.n, this.hsm.opts.loginDelayMs)) throw new HsmError('LOGIN_THROTTLED', 'too many invalid shares from here: wait a moment');
   }
   private shareRefused(source?: string): void {
     if (!source) return;

@@ -12,8 +12,9 @@ import { LruCache } from './coherence';
 import { decoyCheck } from './passwords';
 
 export const MAX_FAILED_LOGINS = 5;
-/** Delay after the n-th failure: 250 ms, 500 ms, 1 s, 2 s … at most 4 s. */
-export const delayAfter = (failures: number) => (failures <= 0 ? 0 : Math.min(250 * 2 ** (failures - 1), 4000));
+/** Delay after the n-th failure: base, 2×base, 4×base … at most 16×base (250 ms by default: 0.25, 0.5, 1, 2 s). */
+export const DEFAULT_DELAY_MS = 250;
+export const delayAfter = (failures: number, base = DEFAULT_DELAY_MS) => (failures <= 0 ? 0 : Math.min(base * 2 ** (failures - 1), base * 16));
 /** A source's failures are forgotten after this long without one. */
 const SOURCE_MEMORY_MS = 15 * 60 * 1000;
 
@@ -21,10 +22,10 @@ export class LoginThrottle {
   private readonly sources = new LruCache<{ failures: number; last: number }>(50_000);
 
   constructor(private readonly store: KeyStore, private readonly keys: () => DomainKeys,
-    private readonly apply: (change: Change) => Promise<void>, private readonly now: () => number = Date.now) {}
+    private readonly apply: (change: Change) => Promise<void>, private readonly base = DEFAULT_DELAY_MS, private readonly now: () => number = Date.now) {}
 
   checkAccount(failures: number, lastFailureAt: number): void {
-    const wait = lastFailureAt + delayAfter(failures) - this.now();
+    const wait = lastFailureAt + delayAfter(failures, this.base) - this.now();
     if (wait > 0) throw new HsmError('LOGIN_THROTTLED', `too many failed logins: try again in ${Math.ceil(wait / 1000)} s`);
   }
 
@@ -33,7 +34,7 @@ export class LoginThrottle {
     const s = this.sources.get(source);
     if (!s) return;
     if (this.now() - s.last > SOURCE_MEMORY_MS) { this.sources.delete(source); return; }
-    const wait = s.last + delayAfter(s.failures) - this.now();
+    const wait = s.last + delayAfter(s.failures, this.base) - this.now();
     if (wait > 0) throw new HsmError('LOGIN_THROTTLED', `too many failed logins from here: try again in ${Math.ceil(wait / 1000)} s`);
   }
 

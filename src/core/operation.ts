@@ -65,9 +65,9 @@ export class Operations {
       throw err;
     }
     const success = event('success');
-    if (change.empty && opts.recordSuccess === false) { observe(success); return result; }
+    if (change.empty && opts.recordSuccess === false) { change.applied(); observe(success); return result; }
     try {
-      await this.audit.commit(success, change.empty ? undefined : change, change.empty ? undefined : this.integrity.delta(change));
+      await this.audit.commit(success, change, change.empty ? undefined : this.integrity.delta(change));
     } catch (err) {
       observe({ ...success, outcome: 'failure', code: err instanceof HsmError ? err.code : 'AUDIT_FAILED' });
       throw err;

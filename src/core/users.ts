@@ -36,9 +36,9 @@ export class UserService {
   readonly throttle: LoginThrottle;
 
   constructor(private readonly records: Records, private readonly keys: () => DomainKeys, private readonly gate: Gate,
-    private readonly ops: Operations, private readonly registry: PrincipalRegistry, coherence: Coherence) {
+    private readonly ops: Operations, private readonly registry: PrincipalRegistry, coherence: Coherence, loginDelayMs?: number) {
     coherence.register('users', (id) => this.states.delete(id), () => this.states.clear());
-    this.throttle = new LoginThrottle(records.store, keys, (change) => ops.applyUnrecorded(change));
+    this.throttle = new LoginThrottle(records.store, keys, (change) => ops.applyUnrecorded(change), loginDelayMs);
   }
 
   // --- reading ---------------------------------------------------------------------------------

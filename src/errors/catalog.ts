@@ -103,6 +103,7 @@ export const ERRORS = {
   KEY_DISABLED: spec('the key is disabled', 403, CKR.KEY_FUNCTION_NOT_PERMITTED, 'DisabledException', 409),
   KEY_PENDING_DELETION: spec('the key is pending deletion', 403, CKR.KEY_FUNCTION_NOT_PERMITTED, 'KMSInvalidStateException', 409),
   KEY_STATE_INVALID: spec('the key is not in a state that allows this operation', 409, CKR.ACTION_PROHIBITED, 'KMSInvalidStateException', 409),
+  ALIAS_RESERVED: spec('this name is reserved', 403, CKR.ARGUMENTS_BAD, 'NotAuthorizedException'),
   ALIAS_EXISTS: spec('an alias with this name already exists', 409, CKR.ARGUMENTS_BAD, 'AlreadyExistsException', 409),
   INCORRECT_KEY: spec('the ciphertext was not encrypted under the key given', 400, CKR.KEY_HANDLE_INVALID, 'IncorrectKeyException'),
   MAC_INVALID: spec('the MAC does not verify', 400, CKR.SIGNATURE_INVALID, 'KMSInvalidMacException'),
@@ -113,7 +114,7 @@ export const ERRORS = {
   // Requests
   BAD_REQUEST: spec('the request is malformed', 400, CKR.ARGUMENTS_BAD, 'ValidationException'),
   NO_SUCH_ROUTE: spec('no such route', 404, CKR.FUNCTION_NOT_SUPPORTED, 'UnknownOperationException', 404),
-  METHOD_NOT_ALLOWED: spec('this route does not take this method', 405, CKR.FUNCTION_NOT_SUPPORTED, 'UnknownOperationException', 405),
+  METHOD_NOT_ALLOWED: spec('method not allowed', 405, CKR.FUNCTION_NOT_SUPPORTED, 'UnknownOperationException', 405),
   REQUEST_TOO_LARGE: spec('the request is too large', 413, CKR.DATA_LEN_RANGE, 'ValidationException'),
   NOT_SUPPORTED: spec('operation not supported', 400, CKR.FUNCTION_NOT_SUPPORTED, 'UnsupportedOperationException'),
   BACKUP_INVALID: spec('the backup is truncated, edited or not an Inkan backup; nothing was changed', 400, CKR.DATA_INVALID, 'ValidationException'),

@@ -14,3 +14,9 @@ export class HsmError extends Error {
   get kmsType(): string { return ERRORS[this.code].kmsType; }
   get kmsStatus(): number { return ERRORS[this.code].kmsStatus; }
 }
+
+/** The one path for unexpected errors on every face: anything that is not an HsmError becomes
+ *  INTERNAL, its detail left to the server log (the faces log it before answering). */
+export function toHsmError(err: unknown): HsmError {
+  return err instanceof HsmError ? err : new HsmError('INTERNAL');
+}

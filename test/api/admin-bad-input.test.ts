@@ -98,12 +98,14 @@ test('a body over 8 MiB is REQUEST_TOO_LARGE, declared or chunked', async () => 
 test('unknown routes and wrong methods', async () => {
   for (const [method, p] of [['GET', '/'], ['GET', '/v1/nope'], ['POST', '/v2/keys'], ['GET', '/v1/keys/a/b/c'], ['GET', '/v1/status/'], ['GET', '/%']]) {
     const a = await call(method, p, { token: userToken });
-    isError(a, 'BAD_REQUEST');
+    isError(a, 'NO_SUCH_ROUTE');
+    assert.equal(a.status, 404);
     assert.match(a.body.error.message, /no such route/);
   }
   for (const [method, p] of [['DELETE', '/v1/status'], ['PUT', '/v1/keys'], ['GET', '/v1/login'], ['PATCH', '/v1/random'], ['POST', '/v1/keys/p256']]) {
     const a = await call(method, p, { token: userToken, body: method === 'GET' ? undefined : '{}' });
-    isError(a, 'BAD_REQUEST');
+    isError(a, 'METHOD_NOT_ALLOWED');
+    assert.equal(a.status, 405);
     assert.match(a.body.error.message, /method not allowed/);
   }
   // A path parameter that is not valid percent-encoding is the caller's error, not an internal one.

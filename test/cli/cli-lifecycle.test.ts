@@ -138,7 +138,7 @@ test('dev mode restarts on one data directory keep keys and credentials; the cre
     assert.equal(ok(await inkan(['sign', 'kept'], user2, Buffer.from('still here'))).stdout[0], 0x30, 'a DER signature');
     const officer = { INKAN_SERVER: second.url, INKAN_USER: file2.officer.username, INKAN_PASSWORD: file2.officer.password };
     const users = json(await inkan(['--json', 'user', 'list'], officer)).users as any[];
-    assert.deepEqual(users.map((u) => u.username).sort(), ['officer', 'user'], 'no duplicate users made on restart');
+    assert.deepEqual(users.map((u) => u.username).sort(), ['auditor', 'officer', 'user'], 'no duplicate users made on restart (dev mode makes an auditor too)');
   } finally {
     for (const p of started) await p.stop();
     fs.rmSync(path.dirname(dir), { recursive: true, force: true });

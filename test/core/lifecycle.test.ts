@@ -24,35 +24,35 @@ test('init 5/3: three distinct shares unseal; keys survive a restart; seal drops
     let { hsm, store } = await openModule(dir);
     assert.equal(hsm.state, 'uninitialized');
     await assert.rejects(hsm.login('officer', OFFICER_PASSWORD), code('NOT_INITIALIZED'));
-    const shares = await hsm.init(5, 3, { username: 'officer', password: OFFICER_PASSWORD });
+    const shares = await hsm.lifecycle.init(5, 3, { username: 'officer', password: OFFICER_PASSWORD });
     assert.equal(shares.length, 5);
     assert.equal(new Set(shares).size, 5);
     assert.equal(hsm.state, 'sealed');
-    await assert.rejects(hsm.init(1, 1, { username: 'x', password: OFFICER_PASSWORD }), code('ALREADY_INITIALIZED'));
+    await assert.rejects(hsm.lifecycle.init(1, 1, { username: 'x', password: OFFICER_PASSWORD }), code('ALREADY_INITIALIZED'));
     await assert.rejects(hsm.login('officer', OFFICER_PASSWORD), code('SEALED'));
-    assert.deepEqual(await hsm.unseal(shares[4]), { sealed: true, progress: 1, threshold: 3 });
-    await assert.rejects(hsm.unseal(shares[4]), code('SHARE_DUPLICATE'));
-    await hsm.unseal(shares[0]);
-    assert.equal((await hsm.unseal(shares[2])).sealed, false);
+    assert.deepEqual(await hsm.lifecycle.unseal(shares[4]), { sealed: true, progress: 1, threshold: 3 });
+    await assert.rejects(hsm.lifecycle.unseal(shares[4]), code('SHARE_DUPLICATE'));
+    await hsm.lifecycle.unseal(shares[0]);
+    assert.equal((await hsm.lifecycle.unseal(shares[2])).sealed, false);
     assert.equal(hsm.state, 'unsealed');
-    const officer = await hsm.login('officer', OFFICER_PASSWORD);
+    const officer = hsm.callerOf(await hsm.login('officer', OFFICER_PASSWORD), 'admin');
     await hsm.users.create(officer, 'alice', 'user', 'alice-password');
-    const alice = { principal: await hsm.login('alice', 'alice-password'), face: 'admin' as const };
+    const alice = hsm.callerOf(await hsm.login('alice', 'alice-password'), 'admin');
     const { privateKey } = await hsm.keys.generateKeyPair(alice, CKM.EC_KEY_PAIR_GEN,
       new Map<number, any>([[CKA.EC_PARAMS, Buffer.from('06082a8648ce3d030107', 'hex')], [CKA.TOKEN, true]]), new Map<number, any>([[CKA.LABEL, 'k']]));
     const sig = await hsm.crypto.sign(alice, privateKey, CKM.ECDSA_SHA256, {}, Buffer.from('data'));
-    await hsm.seal(officer);
+    await hsm.lifecycle.seal(officer);
     assert.equal(hsm.state, 'sealed');
-    await assert.rejects(hsm.keys.find(alice), code('SEALED'));
+    await assert.rejects(hsm.lookup.find(alice), code('SEALED'));
     await store.close();
 
     ({ hsm, store } = await openModule(dir));
     assert.equal(hsm.state, 'sealed');
-    await hsm.unseal(shares[1]);
-    await hsm.unseal(shares[3]);
-    await hsm.unseal(shares[0]);
-    const again = { principal: await hsm.login('alice', 'alice-password'), face: 'admin' as const };
-    const key = await hsm.keys.resolve(again, 'k');
+    await hsm.lifecycle.unseal(shares[1]);
+    await hsm.lifecycle.unseal(shares[3]);
+    await hsm.lifecycle.unseal(shares[0]);
+    const again = hsm.callerOf(await hsm.login('alice', 'alice-password'), 'admin');
+    const key = await hsm.lookup.resolve(again, 'k');
     assert.equal(await hsm.crypto.verify(again, key, CKM.ECDSA_SHA256, {}, Buffer.from('data'), sig), true);
     await store.close();
   } finally { fs.rmSync(dir, { recursive: true, force: true }); }
@@ -62,19 +62,20 @@ test('shares of another module, malformed shares and a too-small set are refused
   const a = tempDir(); const b = tempDir();
   try {
     const { hsm, store } = await openModule(a);
-    const mine = await hsm.init(3, 2, { username: 'officer', password: OFFICER_PASSWORD });
+    const mine = await hsm.lifecycle.init(3, 2, { username: 'officer', password: OFFICER_PASSWORD });
     const other = await openModule(b);
-    const foreign = await other.hsm.init(3, 2, { username: 'officer', password: OFFICER_PASSWORD });
-    await assert.rejects(hsm.unseal('not-a-share'), code('SHARE_INVALID'));
-    await assert.rejects(hsm.unseal(mine[0].slice(0, -4)), code('SHARE_INVALID'));
-    await hsm.unseal(mine[0]);
-    await assert.rejects(hsm.unseal(foreign[1]), code('SHARES_WRONG'));
+    const foreign = await other.hsm.lifecycle.init(3, 2, { username: 'officer', password: OFFICER_PASSWORD });
+    await assert.rejects(hsm.lifecycle.unseal('not-a-share'), code('SHARE_INVALID'));
+    await assert.rejects(hsm.lifecycle.unseal(mine[0].slice(0, -4)), code('SHARE_INVALID'));
+    await hsm.lifecycle.unseal(mine[0]);
+    // Every share is checked against the digests the module kept at init: a foreign share is refused
+    // on its own and the custodians' progress is kept (issue #14).
+    await assert.rejects(hsm.lifecycle.unseal(foreign[1]), code('SHARE_UNKNOWN'));
     assert.equal(hsm.state, 'sealed');
-    assert.equal((await hsm.status()).unsealProgress, 0, 'progress resets after a wrong combination');
-    await hsm.unseal(mine[2]);
-    await hsm.unseal(mine[1]);
+    assert.equal((await hsm.status()).unsealProgress, 1, 'a refused share costs nobody their progress');
+    await hsm.lifecycle.unseal(mine[2]);
     assert.equal(hsm.state, 'unsealed');
-    await assert.rejects(hsm.unseal(mine[0]), code('ALREADY_UNSEALED'));
+    await assert.rejects(hsm.lifecycle.unseal(mine[0]), code('ALREADY_UNSEALED'));
     await store.close(); await other.store.close();
   } finally { for (const d of [a, b]) fs.rmSync(d, { recursive: true, force: true }); }
 });
@@ -84,7 +85,7 @@ test('init rejects impossible share counts', async () => {
   try {
     const { hsm, store } = await openModule(dir);
     for (const [n, m] of [[2, 3], [0, 0], [17, 3], [3, 1]]) {
-      await assert.rejects(hsm.init(n, m, { username: 'officer', password: OFFICER_PASSWORD }), code('BAD_REQUEST'));
+      await assert.rejects(hsm.lifecycle.init(n, m, { username: 'officer', password: OFFICER_PASSWORD }), code('BAD_REQUEST'));
     }
     assert.equal(hsm.state, 'uninitialized');
     await store.close();
@@ -99,7 +100,7 @@ test('a failed self-test puts the module in the error state that refuses crypto'
     const st = await hsm.status();
     assert.equal(st.selfTests.passed, false);
     assert.deepEqual(st.selfTests.failed, ['AES-GCM']);
-    await assert.rejects(hsm.init(1, 1, { username: 'officer', password: OFFICER_PASSWORD }), code('SELF_TEST_FAILED'));
+    await assert.rejects(hsm.lifecycle.init(1, 1, { username: 'officer', password: OFFICER_PASSWORD }), code('SELF_TEST_FAILED'));
     await store.close();
   } finally { fs.rmSync(dir, { recursive: true, force: true }); }
 });

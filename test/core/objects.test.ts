@@ -24,7 +24,7 @@ test('generated keys get PKCS#11 defaults and module-set attributes', async () =
     assert.equal(a.get(CKA.KEY_GEN_MECHANISM), CKM.AES_KEY_GEN);
     assert.equal(a.get(CKA.VALUE_LEN), 16);
     assert.equal(a.has(CKA.VALUE), false, 'the value is sealed, not an attribute');
-    const read = m.hsm.keys.readAttributes(m.caller, k, [CKA.VALUE, CKA.LABEL, CKA.MODULUS]);
+    const read = await m.hsm.lookup.readAttributes(m.caller, k, [CKA.VALUE, CKA.LABEL, CKA.MODULUS]);
     assert.deepEqual(read.get(CKA.VALUE), { error: 'sensitive' });
     assert.deepEqual(read.get(CKA.LABEL), { value: 'd' });
     assert.deepEqual(read.get(CKA.MODULUS), { error: 'invalid' });
@@ -43,7 +43,7 @@ test('templates: unknown, module-only, wrongly typed and contradictory attribute
     await assert.rejects(gen(T([[CKA.VALUE_LEN, 32], [CKA.CLASS, CKO.PRIVATE_KEY]])), code('TEMPLATE_INCONSISTENT'));
     await assert.rejects(gen(T([])), code('TEMPLATE_INCOMPLETE'));
     await assert.rejects(gen(T([[CKA.VALUE_LEN, 20]])), code('KEY_SIZE_RANGE'));
-    assert.equal((await m.hsm.keys.find(m.caller)).length, 0, 'nothing was created by the failures');
+    assert.equal((await m.hsm.lookup.find(m.caller)).length, 0, 'nothing was created by the failures');
   } finally { await m.close(); }
 });
 
@@ -72,7 +72,7 @@ test('attribute change rules: sensitive only to true, extractable only to false,
     await assert.rejects(m.hsm.keys.setAttributes(m.caller, k, T([[CKA.VALUE_LEN, 16]])), code('ATTRIBUTE_READ_ONLY'));
     // all-or-nothing: the label must not change when a later attribute is refused
     await assert.rejects(m.hsm.keys.setAttributes(m.caller, k, T([[CKA.LABEL, 'half'], [CKA.LOCAL, false]])), code('ATTRIBUTE_READ_ONLY'));
-    const again = await m.hsm.keys.resolve(m.caller, k.id);
+    const again = await m.hsm.lookup.resolve(m.caller, k.id);
     assert.equal(again.label, 'renamed');
     assert.equal(again.bool(CKA.ENCRYPT), false);
     await assert.rejects(m.hsm.crypto.encrypt(m.caller, again, CKM.AES_GCM, { iv: Buffer.alloc(12) }, Buffer.from('x')), code('KEY_FUNCTION_NOT_PERMITTED'));
@@ -105,20 +105,20 @@ test('visibility and sharing: others see nothing until shared; shared users use 
   try {
     const bob = await m.newUser('bob');
     const key = await m.hsm.keys.generateKey(m.caller, CKM.GENERIC_SECRET_KEY_GEN, T([[CKA.VALUE_LEN, 32], [CKA.LABEL, 'mac'], [CKA.TOKEN, true]]));
-    assert.equal((await m.hsm.keys.find(bob)).length, 0);
-    await assert.rejects(m.hsm.keys.resolve(bob, key.id), code('KEY_NOT_FOUND'));
-    await assert.rejects(m.hsm.keys.resolve(bob, 'mac'), code('KEY_NOT_FOUND'));
-    await m.hsm.keys.share(m.caller, key, bob.principal.id, true);
-    const seen = await m.hsm.keys.resolve(bob, 'mac');
+    assert.equal((await m.hsm.lookup.find(bob)).length, 0);
+    await assert.rejects(m.hsm.lookup.resolve(bob, key.id), code('KEY_NOT_FOUND'));
+    await assert.rejects(m.hsm.lookup.resolve(bob, 'mac'), code('KEY_NOT_FOUND'));
+    await m.hsm.keys.share(m.caller, key, bob.principal!.id, true);
+    const seen = await m.hsm.lookup.resolve(bob, 'mac');
     const mac = await m.hsm.crypto.sign(bob, seen, CKM.SHA256_HMAC, {}, Buffer.from('x'));
     assert.equal(await m.hsm.crypto.verify(m.caller, key, CKM.SHA256_HMAC, {}, Buffer.from('x'), mac), true);
     await assert.rejects(m.hsm.keys.destroy(bob, seen), code('NOT_OWNER'));
     await assert.rejects(m.hsm.keys.setAttributes(bob, seen, T([[CKA.LABEL, 'mine']])), code('NOT_OWNER'));
-    await assert.rejects(m.hsm.keys.share(bob, seen, bob.principal.id, true), code('NOT_OWNER'));
-    await m.hsm.keys.share(m.caller, key, bob.principal.id, false);
-    await assert.rejects(m.hsm.keys.resolve(bob, key.id), code('KEY_NOT_FOUND'));
+    await assert.rejects(m.hsm.keys.share(bob, seen, bob.principal!.id, true), code('NOT_OWNER'));
+    await m.hsm.keys.share(m.caller, key, bob.principal!.id, false);
+    await assert.rejects(m.hsm.lookup.resolve(bob, key.id), code('KEY_NOT_FOUND'));
     await m.hsm.keys.destroy(m.caller, key);
-    await assert.rejects(m.hsm.keys.resolve(m.caller, key.id), code('KEY_NOT_FOUND'));
+    await assert.rejects(m.hsm.lookup.resolve(m.caller, key.id), code('KEY_NOT_FOUND'));
   } finally { await m.close(); }
 });
 
@@ -129,11 +129,11 @@ test('session objects belong to their session and vanish when it is dropped', as
     const s2 = { ...m.caller, session: 's2' };
     const k = await m.hsm.keys.generateKey(s1, CKM.AES_KEY_GEN, T([[CKA.VALUE_LEN, 32]]));
     assert.equal(k.token, false);
-    assert.equal((await m.hsm.keys.find(s1)).length, 1);
-    assert.equal((await m.hsm.keys.find(s2)).length, 0);
+    assert.equal((await m.hsm.lookup.find(s1)).length, 1);
+    assert.equal((await m.hsm.lookup.find(s2)).length, 0);
     assert.equal((m.store.rawDatabase().prepare('SELECT count(*) AS n FROM objects').get() as { n: number }).n, 0, 'session objects are never stored');
-    m.hsm.keys.dropSession('s1');
-    assert.equal((await m.hsm.keys.find(s1)).length, 0);
+    m.hsm.dropSession('s1');
+    assert.equal((await m.hsm.lookup.find(s1)).length, 0);
   } finally { await m.close(); }
 });
 
@@ -142,9 +142,9 @@ test('certificates and data objects are created from templates; data values are 
   try {
     const secret = Buffer.from('distinctive-data-object-value');
     const d = await m.hsm.keys.createObject(m.caller, T([[CKA.CLASS, CKO.DATA], [CKA.TOKEN, true], [CKA.APPLICATION, 'app'], [CKA.VALUE, secret]]));
-    assert.deepEqual(m.hsm.keys.readAttributes(m.caller, d, [CKA.VALUE]).get(CKA.VALUE), { value: secret });
-    const raw = m.store.rawDatabase().prepare('SELECT attrs FROM objects WHERE id = ?').get(d.id) as { attrs: string };
-    assert.ok(!raw.attrs.includes(secret.toString('base64')));
+    assert.deepEqual((await m.hsm.lookup.readAttributes(m.caller, d, [CKA.VALUE])).get(CKA.VALUE), { value: secret });
+    const raw = m.store.rawDatabase().prepare('SELECT data FROM objects WHERE id = ?').get(d.id) as { data: string };
+    assert.ok(!raw.data.includes(secret.toString('base64')) && !raw.data.includes(secret.toString()));
     await assert.rejects(m.hsm.keys.createObject(m.caller, T([[CKA.CLASS, CKO.CERTIFICATE]])), code('TEMPLATE_INCOMPLETE'));
     await assert.rejects(m.hsm.keys.createObject(m.caller, T([[CKA.LABEL, 'no class']])), code('TEMPLATE_INCOMPLETE'));
   } finally { await m.close(); }
@@ -154,10 +154,10 @@ test('a sealed module refuses key operations; unsealing restores them', async ()
   const m = await freshModule();
   try {
     const k = await m.hsm.keys.generateKey(m.caller, CKM.AES_KEY_GEN, T([[CKA.VALUE_LEN, 32], [CKA.TOKEN, true]]));
-    await m.hsm.seal(m.officer);
+    await m.hsm.lifecycle.seal(m.officer);
     await assert.rejects(m.hsm.crypto.encrypt(m.caller, k, CKM.AES_GCM, { iv: Buffer.alloc(12) }, Buffer.from('x')), code('SEALED'));
-    await m.hsm.unseal(m.shares[0]);
-    const again = await m.hsm.keys.resolve(m.caller, k.id);
+    await m.hsm.lifecycle.unseal(m.shares[0]);
+    const again = await m.hsm.lookup.resolve(m.caller, k.id);
     assert.equal((await m.hsm.crypto.encrypt(m.caller, again, CKM.AES_GCM, { iv: Buffer.alloc(12) }, Buffer.from('x'))).length, 17);
   } finally { await m.close(); }
 });

@@ -13,7 +13,9 @@ test('five consecutive failed logins lock the account until an officer unlocks i
     await assert.rejects(m.hsm.login('user', 'wrong-password'), code('ACCOUNT_LOCKED'));
     await assert.rejects(m.hsm.login('user', USER_PASSWORD), code('ACCOUNT_LOCKED'), 'the right password does not help once locked');
     assert.equal((await m.hsm.users.list(m.officer)).find((u) => u.username === 'user')!.locked, true);
-    await assert.rejects(m.hsm.users.unlock(m.user, 'user'), code('FORBIDDEN'));
+    // Locking ended the locked user's own sessions; another crypto user may not unlock anyone.
+    await assert.rejects(m.hsm.users.unlock(m.caller, 'user'), code('SESSION_REVOKED'));
+    await assert.rejects(m.hsm.users.unlock(await m.newUser('bob'), 'user'), code('FORBIDDEN'));
     await m.hsm.users.unlock(m.officer, 'user');
     await m.hsm.login('user', USER_PASSWORD);
   } finally { await m.close(); }
@@ -41,18 +43,17 @@ test('role matrix: officers manage users but not keys; users use keys but not us
   const m = await freshModule();
   try {
     await m.hsm.users.create(m.officer, 'audrey', 'auditor', 'auditor-password');
-    const auditor = await m.hsm.login('audrey', 'auditor-password');
-    const officerCaller = { principal: m.officer, face: 'admin' as const };
-    const auditorCaller = { principal: auditor, face: 'admin' as const };
+    const auditorCaller = m.as(await m.hsm.login('audrey', 'auditor-password'));
+    const officerCaller = m.officer;
     const aesT = () => new Map<number, any>([[CKA.VALUE_LEN, 32], [CKA.TOKEN, true]]);
     await assert.rejects(m.hsm.keys.generateKey(officerCaller, CKM.AES_KEY_GEN, aesT()), code('FORBIDDEN'));
     await assert.rejects(m.hsm.keys.generateKey(auditorCaller, CKM.AES_KEY_GEN, aesT()), code('FORBIDDEN'));
     const key = await m.hsm.keys.generateKey(m.caller, CKM.AES_KEY_GEN, aesT());
     await assert.rejects(m.hsm.crypto.encrypt(officerCaller, key, CKM.AES_GCM, { iv: Buffer.alloc(12) }, Buffer.from('x')), code('FORBIDDEN'));
-    await assert.rejects(m.hsm.users.create(m.user, 'mallory', 'officer', 'mallory-password'), code('FORBIDDEN'));
-    await assert.rejects(m.hsm.users.create(auditor, 'mallory', 'user', 'mallory-password'), code('FORBIDDEN'));
-    assert.equal((await m.hsm.users.list(auditor)).length, 3, 'auditors may list users');
-    await assert.rejects(m.hsm.users.list(m.user), code('FORBIDDEN'));
+    await assert.rejects(m.hsm.users.create(m.caller, 'mallory', 'officer', 'mallory-password'), code('FORBIDDEN'));
+    await assert.rejects(m.hsm.users.create(auditorCaller, 'mallory', 'user', 'mallory-password'), code('FORBIDDEN'));
+    assert.equal((await m.hsm.users.list(auditorCaller)).length, 3, 'auditors may list users');
+    await assert.rejects(m.hsm.users.list(m.caller), code('FORBIDDEN'));
   } finally { await m.close(); }
 });
 
@@ -67,10 +68,13 @@ test('user management edge cases: duplicates, bad names, weak passwords, the las
     await assert.rejects(m.hsm.users.delete(m.officer, 'ghost'), code('USER_NOT_FOUND'));
     await m.hsm.users.setPassword(m.officer, 'user', 'a-new-password');
     await assert.rejects(m.hsm.login('user', USER_PASSWORD), code('LOGIN_FAILED'));
-    const user = await m.hsm.login('user', 'a-new-password');
+    const user = m.as(await m.hsm.login('user', 'a-new-password'));
     await assert.rejects(m.hsm.users.setPassword(user, 'user', 'third-password', 'wrong-old-one'), code('LOGIN_FAILED'));
     await m.hsm.users.setPassword(user, 'user', 'third-password', 'a-new-password');
-    await assert.rejects(m.hsm.users.setPassword(user, 'officer', 'hijacked-password'), code('FORBIDDEN'));
+    // Changing the password ended that session: a fresh login is needed for anything else.
+    await assert.rejects(m.hsm.users.setPassword(user, 'officer', 'hijacked-password'), code('SESSION_REVOKED'));
+    const again = m.as(await m.hsm.login('user', 'third-password'));
+    await assert.rejects(m.hsm.users.setPassword(again, 'officer', 'hijacked-password'), code('FORBIDDEN'));
     await m.hsm.users.delete(m.officer, 'user');
     await assert.rejects(m.hsm.login('user', 'third-password'), code('LOGIN_FAILED'));
     await m.hsm.login('officer', OFFICER_PASSWORD);
@@ -80,10 +84,12 @@ test('user management edge cases: duplicates, bad names, weak passwords, the las
 test('password hashes are scrypt and never the password', async () => {
   const m = await freshModule();
   try {
-    const rows = m.store.rawDatabase().prepare('SELECT password_hash FROM users').all() as { password_hash: string }[];
+    const rows = m.store.rawDatabase().prepare('SELECT data FROM users').all() as { data: string }[];
+    assert.equal(rows.length, 2);
     for (const r of rows) {
-      assert.match(r.password_hash, /^scrypt\$32768\$8\$1\$/);
-      assert.ok(!r.password_hash.includes(USER_PASSWORD) && !r.password_hash.includes(OFFICER_PASSWORD));
+      const hash = (JSON.parse(r.data) as { passwordHash: string }).passwordHash;
+      assert.match(hash, /^scrypt\$32768\$8\$1\$/);
+      assert.ok(!r.data.includes(USER_PASSWORD) && !r.data.includes(OFFICER_PASSWORD));
     }
   } finally { await m.close(); }
 });

@@ -18,7 +18,8 @@ export interface TestModule {
   hsm: Hsm;
   dir: string;
   store: SqliteKeyStore;
-  officer: Principal;
+  /** The officer's caller through the admin face (its principal: officer.principal). */
+  officer: Caller;
   user: Principal;
   /** The module's unseal shares (1 of 1). */
   shares: string[];
@@ -26,6 +27,8 @@ export interface TestModule {
   caller: Caller;
   /** Makes another crypto user and returns its caller. */
   newUser(name: string): Promise<Caller>;
+  /** The admin-face caller of a principal. */
+  as(p: Principal): Caller;
   close(): Promise<void>;
 }
 
@@ -33,22 +36,24 @@ export const OFFICER_PASSWORD = 'officer-password-1';
 export const USER_PASSWORD = 'user-password-1';
 
 /** An initialised (1 of 1), unsealed module with one officer and one crypto user. */
-export async function freshModule(opts: { selfTestFault?: string } = {}): Promise<TestModule> {
+export async function freshModule(opts: { selfTestFault?: string; loginDelayMs?: number } = {}): Promise<TestModule> {
   const dir = tempDir();
   const store = new SqliteKeyStore(path.join(dir, 'inkan.db'));
-  const hsm = new Hsm(store, { selfTestFault: opts.selfTestFault });
+  // Tests of other things log in and fail at full speed; the delay has tests of its own.
+  const hsm = new Hsm(store, { selfTestFault: opts.selfTestFault, loginDelayMs: opts.loginDelayMs ?? 0 });
   await hsm.start();
-  const [share] = await hsm.init(1, 1, { username: 'officer', password: OFFICER_PASSWORD });
-  await hsm.unseal(share);
-  const officer = await hsm.login('officer', OFFICER_PASSWORD);
+  const [share] = await hsm.lifecycle.init(1, 1, { username: 'officer', password: OFFICER_PASSWORD });
+  await hsm.lifecycle.unseal(share);
+  const officer = hsm.callerOf(await hsm.login('officer', OFFICER_PASSWORD), 'admin');
   await hsm.users.create(officer, 'user', 'user', USER_PASSWORD);
   const user = await hsm.login('user', USER_PASSWORD);
   return {
     hsm, dir, store, officer, user, shares: [share],
-    caller: { principal: user, face: 'admin' },
+    caller: hsm.callerOf(user, 'admin'),
+    as: (p) => hsm.callerOf(p, 'admin'),
     async newUser(name) {
       await hsm.users.create(officer, name, 'user', USER_PASSWORD);
-      return { principal: await hsm.login(name, USER_PASSWORD), face: 'admin' };
+      return hsm.callerOf(await hsm.login(name, USER_PASSWORD), 'admin');
     },
     async close() {
       await store.close();
@@ -65,9 +70,10 @@ export interface TestServer extends RunningServer {
 }
 
 /** A dev server on a random loopback port whose log lines are kept in `logs`. */
-export async function devServer(dir = tempDir()): Promise<TestServer> {
+export async function devServer(dir = tempDir(), opts: { loginDelayMs?: number } = {}): Promise<TestServer> {
   const logs: string[] = [];
-  const server = await startServer({ dataDir: dir, host: '127.0.0.1', port: 0, dev: true, log: createLogger((l) => logs.push(l)) });
+  // Tests of other things log in and fail at full speed; the delay has tests of its own.
+  const server = await startServer({ dataDir: dir, host: '127.0.0.1', port: 0, dev: true, log: createLogger((l) => logs.push(l)), loginDelayMs: opts.loginDelayMs ?? 0 });
   return {
     ...server, dir, logs,
     async login(username, password) {

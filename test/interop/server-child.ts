@@ -9,7 +9,7 @@ export const CHILD_FLAG = '--inkan-server-child';
 if (process.argv.includes(CHILD_FLAG)) {
   const dir = process.argv[process.argv.indexOf(CHILD_FLAG) + 1];
   void (async () => {
-    const s = await startServer({ dataDir: dir, host: '127.0.0.1', port: 0, dev: true, log: silentLogger });
+    const s = await startServer({ dataDir: dir, host: '127.0.0.1', port: 0, dev: true, log: silentLogger, loginDelayMs: 0 });
     process.stdout.write(JSON.stringify({ url: s.url, p11Address: s.p11Address, credentials: s.credentials }) + '\n');
     process.on('SIGTERM', () => { void s.close().then(() => process.exit(0)); });
   })();

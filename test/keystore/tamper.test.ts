@@ -12,8 +12,8 @@ async function aesKey(m: TestModule, label: string) {
 
 /** Seal and unseal: drops the module's cache so the next read comes from the (tampered) file. */
 async function reopen(m: TestModule, shares: string[]) {
-  await m.hsm.seal(m.officer);
-  await m.hsm.unseal(shares[0]);
+  await m.hsm.lifecycle.seal(m.officer);
+  await m.hsm.lifecycle.unseal(shares[0]);
 }
 
 test('editing a public attribute in the database is detected (STORE_CORRUPT), others keep working', async () => {
@@ -23,16 +23,16 @@ test('editing a public attribute in the database is detected (STORE_CORRUPT), ot
     const victim = await aesKey(m, 'victim');
     const other = await aesKey(m, 'other');
     const db = m.store.rawDatabase();
-    const row = db.prepare('SELECT attrs FROM objects WHERE id = ?').get(victim.id) as { attrs: string };
-    const attrs = JSON.parse(row.attrs);
-    attrs[CKA.EXTRACTABLE] = true; attrs[CKA.SENSITIVE] = false;
-    db.prepare('UPDATE objects SET attrs = ? WHERE id = ?').run(JSON.stringify(attrs), victim.id);
+    const row = db.prepare('SELECT data FROM objects WHERE id = ?').get(victim.id) as { data: string };
+    const data = JSON.parse(row.data);
+    data.attrs[CKA.EXTRACTABLE] = true; data.attrs[CKA.SENSITIVE] = false;
+    db.prepare('UPDATE objects SET data = ? WHERE id = ?').run(JSON.stringify(data), victim.id);
     await reopen(m, shares);
-    const caller = { principal: await m.hsm.login('user', 'user-password-1'), face: 'admin' as const };
-    await assert.rejects(m.hsm.keys.resolve(caller, victim.id), code('STORE_CORRUPT'));
-    const listed = await m.hsm.keys.find(caller);
+    const caller = m.hsm.callerOf(await m.hsm.login('user', 'user-password-1'), 'admin');
+    await assert.rejects(m.hsm.lookup.resolve(caller, victim.id), code('STORE_CORRUPT'));
+    const listed = await m.hsm.lookup.find(caller);
     assert.deepEqual(listed.map((o) => o.id), [other.id], 'the corrupt row is skipped in listings');
-    const o2 = await m.hsm.keys.resolve(caller, 'other');
+    const o2 = await m.hsm.lookup.resolve(caller, 'other');
     const ct = await m.hsm.crypto.encrypt(caller, o2, CKM.AES_GCM, { iv: Buffer.alloc(12, 1) }, Buffer.from('x'));
     assert.equal(ct.length, 17);
   } finally { await m.close(); }
@@ -51,9 +51,17 @@ test('a sealed value swapped between rows, or truncated, is detected', async () 
     db.prepare('UPDATE objects SET sealed = ?, mac = ? WHERE id = ?').run(rb.sealed, rb.mac, a.id);
     db.prepare('UPDATE objects SET sealed = ? WHERE id = ?').run(rb.sealed.subarray(0, 20), b.id);
     await reopen(m, shares);
-    const caller = { principal: await m.hsm.login('user', 'user-password-1'), face: 'admin' as const };
-    await assert.rejects(m.hsm.keys.resolve(caller, a.id), code('STORE_CORRUPT'));
-    await assert.rejects(m.hsm.keys.resolve(caller, b.id), code('STORE_CORRUPT'));
+    // Another row's MAC put in place changes what the integrity accumulator sees: the module notices at
+    // unseal and refuses to serve until the custodians accept the store as it is (or a backup is restored).
+    const st = await m.hsm.status();
+    assert.equal(st.state, 'error');
+    assert.match(st.problem ?? '', /rolled back|removed|added/);
+    await assert.rejects(m.hsm.login('user', 'user-password-1'), code('STORE_CORRUPT'));
+    assert.equal((await m.hsm.lifecycle.custodian({ kind: 'accept-store' }, shares[0])).done, true);
+    assert.equal(m.hsm.state, 'unsealed');
+    const caller = m.hsm.callerOf(await m.hsm.login('user', 'user-password-1'), 'admin');
+    await assert.rejects(m.hsm.lookup.resolve(caller, a.id), code('STORE_CORRUPT'));
+    await assert.rejects(m.hsm.lookup.resolve(caller, b.id), code('STORE_CORRUPT'));
   } finally { await m.close(); }
 });
 

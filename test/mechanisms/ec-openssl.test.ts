@@ -22,7 +22,7 @@ test('ECDSA on P-256, P-384, P-521 and secp256k1: module signatures verify in op
       await t.test(curve.name, async () => {
         const { publicKey, privateKey } = await m.hsm.keys.generateKeyPair(m.caller, CKM.EC_KEY_PAIR_GEN,
           tpl([CKA.EC_PARAMS, Buffer.from(curve.oid, 'hex')]), tpl([CKA.SIGN, true]));
-        const pubPath = s.put(`${curve.name}.pub.pem`, pem(m.hsm.keys.exportPublic(m.caller, publicKey)));
+        const pubPath = s.put(`${curve.name}.pub.pem`, pem(await m.hsm.lookup.exportPublic(m.caller, publicKey)));
         // openssl agrees the exported key is on the curve we asked for.
         assert.match(openssl(['pkey', '-pubin', '-in', pubPath, '-noout', '-text']).toString(), new RegExp(curve.openssl));
 
@@ -90,7 +90,7 @@ test('Ed25519: EdDSA signatures cross-verify between the module and openssl', as
     const msgPath = s.put('msg.bin', MESSAGE);
     const { publicKey, privateKey } = await m.hsm.keys.generateKeyPair(m.caller, CKM.EC_EDWARDS_KEY_PAIR_GEN,
       tpl([CKA.EC_PARAMS, Buffer.from(ED25519_OID_HEX, 'hex')]), tpl([CKA.SIGN, true]));
-    const pubPath = s.put('ed.pub.pem', pem(m.hsm.keys.exportPublic(m.caller, publicKey)));
+    const pubPath = s.put('ed.pub.pem', pem(await m.hsm.lookup.exportPublic(m.caller, publicKey)));
     const sig = await m.hsm.crypto.sign(m.caller, privateKey, CKM.EDDSA, {}, MESSAGE);
     assert.equal(sig.length, 64);
     const verify = (sigBytes: Buffer) => opensslOk(['pkeyutl', '-verify', '-pubin', '-inkey', pubPath, '-rawin', '-in', msgPath,
@@ -120,14 +120,14 @@ test('ECDH1_DERIVE: the derived secret equals openssl pkeyutl -derive', async (t
       await t.test(curve.name, async () => {
         const { publicKey, privateKey } = await m.hsm.keys.generateKeyPair(m.caller, CKM.EC_KEY_PAIR_GEN,
           tpl([CKA.EC_PARAMS, Buffer.from(curve.oid, 'hex')]), tpl([CKA.DERIVE, true]));
-        const ourPub = s.put(`${curve.name}.ours.pem`, pem(m.hsm.keys.exportPublic(m.caller, publicKey)));
+        const ourPub = s.put(`${curve.name}.ours.pem`, pem(await m.hsm.lookup.exportPublic(m.caller, publicKey)));
         const peer = opensslKeyPair(s, `${curve.name}.peer`, ['-algorithm', 'EC', '-pkeyopt', `ec_paramgen_curve:${curve.openssl}`]);
         const peerPoint = spkiPoint(openssl(['pkey', '-pubin', '-in', peer.pub, '-outform', 'DER']), curve.bytes);
         // PKCS#11 lets the peer point come raw or as a DER OCTET STRING; exercise both.
         const publicData = i % 2 === 1 ? peerPoint : derOctetString(peerPoint);
         const derived = await m.hsm.crypto.derive(m.caller, privateKey, CKM.ECDH1_DERIVE, { publicData }, tpl(
           [CKA.KEY_TYPE, CKK.GENERIC_SECRET], [CKA.VALUE_LEN, curve.bytes], [CKA.EXTRACTABLE, true], [CKA.SENSITIVE, false]));
-        const exported = await m.hsm.keys.exportKey(m.caller, derived);
+        const exported = await m.hsm.lookup.exportKey(m.caller, derived);
         assert.equal(exported.format, 'raw');
         const expected = openssl(['pkeyutl', '-derive', '-inkey', peer.priv, '-peerkey', ourPub]);
         assert.equal(expected.length, curve.bytes);

@@ -16,7 +16,7 @@ test('RSA-OAEP wrap by an imported RSA key unwraps in openssl to the exported AE
     const wrapping = await m.hsm.keys.importKey(m.caller, kp.pubPem, 'key', tpl([CKA.WRAP, true]));
     const target = await m.hsm.keys.generateKey(m.caller, CKM.AES_KEY_GEN,
       tpl([CKA.VALUE_LEN, 32], [CKA.EXTRACTABLE, true], [CKA.SENSITIVE, false], [CKA.ENCRYPT, true]));
-    const exported = await m.hsm.keys.exportKey(m.caller, target);
+    const exported = await m.hsm.lookup.exportKey(m.caller, target);
     assert.equal(exported.format, 'raw');
     assert.equal(exported.data.length, 32);
 
@@ -34,7 +34,7 @@ test('RSA-OAEP wrap by an imported RSA key unwraps in openssl to the exported AE
 
     // Unwrap: openssl OAEP-encrypts AES bytes to a module RSA key; the unwrapped key encrypts like openssl.
     const pair = await m.hsm.keys.generateKeyPair(m.caller, CKM.RSA_PKCS_KEY_PAIR_GEN, tpl([CKA.MODULUS_BITS, 2048]), tpl([CKA.UNWRAP, true]));
-    const modulePub = s.put('module.pub.pem', pem(m.hsm.keys.exportPublic(m.caller, pair.publicKey)));
+    const modulePub = s.put('module.pub.pem', pem(await m.hsm.lookup.exportPublic(m.caller, pair.publicKey)));
     const aesBytes = seq(32, 0x21);
     const wrapped = openssl(['pkeyutl', '-encrypt', '-pubin', '-inkey', modulePub, ...OAEP_SHA256_OPTS, '-in', s.put('aes.bin', aesBytes)]);
     const unwrapped = await m.hsm.crypto.unwrap(m.caller, pair.privateKey, CKM.RSA_PKCS_OAEP, OAEP_SHA256, wrapped,
@@ -64,7 +64,7 @@ test('HKDF derive: RFC 5869 vectors and openssl kdf agree; digests equal openssl
       await t.test(v.name, async () => {
         const base = await m.hsm.keys.importKey(m.caller, v.ikm, 'secret', tpl([CKA.DERIVE, true]));
         const derived = await m.hsm.crypto.derive(m.caller, base, CKM.HKDF_DERIVE, { hashAlg: v.hashAlg, salt: v.salt, info: v.info }, secretTemplate(v.len));
-        const okm = (await m.hsm.keys.exportKey(m.caller, derived)).data;
+        const okm = (await m.hsm.lookup.exportKey(m.caller, derived)).data;
         assert.equal(hex(okm), v.okm);
         const fromOpenssl = openssl(['kdf', '-keylen', String(v.len), '-kdfopt', `digest:${v.hash}`, '-kdfopt', `hexkey:${hex(v.ikm)}`,
           '-kdfopt', `hexsalt:${hex(v.salt)}`, '-kdfopt', `hexinfo:${hex(v.info)}`, '-binary', 'HKDF']);
@@ -80,18 +80,18 @@ test('HKDF derive: RFC 5869 vectors and openssl kdf agree; digests equal openssl
           tpl([CKA.KEY_TYPE, CKK.AES], [CKA.VALUE_LEN, 32], [CKA.EXTRACTABLE, true], [CKA.SENSITIVE, false]));
         const expected = openssl(['kdf', '-keylen', '32', '-kdfopt', `digest:${hash}`, '-kdfopt', `hexkey:${hex(ikm)}`,
           '-kdfopt', `hexsalt:${hex(Buffer.from('salt'))}`, '-kdfopt', `hexinfo:${hex(Buffer.from('inkan aes'))}`, '-binary', 'HKDF']);
-        assert.deepEqual((await m.hsm.keys.exportKey(m.caller, derived)).data, expected, hash);
+        assert.deepEqual((await m.hsm.lookup.exportKey(m.caller, derived)).data, expected, hash);
       }
     });
 
-    await t.test('digests SHA-1..SHA-512', () => {
+    await t.test('digests SHA-1..SHA-512', async () => {
       const data = Buffer.concat([Buffer.from('digest me '), seq(300)]);
       const dataPath = s.put('digest.bin', data);
       const cases = [['sha1', CKM.SHA_1], ['sha224', CKM.SHA224], ['sha256', CKM.SHA256], ['sha384', CKM.SHA384], ['sha512', CKM.SHA512]] as const;
       for (const [h, ckm] of cases) {
-        assert.deepEqual(m.hsm.crypto.digest(ckm, data), openssl(['dgst', `-${h}`, '-binary', dataPath]), h);
+        assert.deepEqual(await m.hsm.crypto.digest(m.caller, ckm, data), openssl(['dgst', `-${h}`, '-binary', dataPath]), h);
       }
-      assert.deepEqual(m.hsm.crypto.digest(CKM.SHA256, Buffer.alloc(0)), openssl(['dgst', '-sha256', '-binary'], Buffer.alloc(0)));
+      assert.deepEqual(await m.hsm.crypto.digest(m.caller, CKM.SHA256, Buffer.alloc(0)), openssl(['dgst', '-sha256', '-binary'], Buffer.alloc(0)));
     });
   });
 });
@@ -101,13 +101,13 @@ test('export policy: sensitive or non-extractable keys refuse exportKey; an expo
     await t.test('secret keys', async () => {
       const bytes = seq(32, 0x44);
       const byDefault = await m.hsm.keys.importKey(m.caller, bytes, 'aes', tpl());
-      await assert.rejects(m.hsm.keys.exportKey(m.caller, byDefault), { code: 'KEY_UNEXTRACTABLE' });
+      await assert.rejects(m.hsm.lookup.exportKey(m.caller, byDefault), { code: 'KEY_UNEXTRACTABLE' });
       const sensitive = await m.hsm.keys.importKey(m.caller, bytes, 'aes', tpl([CKA.EXTRACTABLE, true], [CKA.SENSITIVE, true]));
-      await assert.rejects(m.hsm.keys.exportKey(m.caller, sensitive), { code: 'ATTRIBUTE_SENSITIVE' });
+      await assert.rejects(m.hsm.lookup.exportKey(m.caller, sensitive), { code: 'ATTRIBUTE_SENSITIVE' });
       const unextractable = await m.hsm.keys.importKey(m.caller, bytes, 'aes', tpl([CKA.EXTRACTABLE, false], [CKA.SENSITIVE, false]));
-      await assert.rejects(m.hsm.keys.exportKey(m.caller, unextractable), { code: 'KEY_UNEXTRACTABLE' });
+      await assert.rejects(m.hsm.lookup.exportKey(m.caller, unextractable), { code: 'KEY_UNEXTRACTABLE' });
       const open = await m.hsm.keys.importKey(m.caller, bytes, 'aes', tpl([CKA.EXTRACTABLE, true], [CKA.SENSITIVE, false]));
-      assert.deepEqual(await m.hsm.keys.exportKey(m.caller, open), { format: 'raw', data: bytes });
+      assert.deepEqual(await m.hsm.lookup.exportKey(m.caller, open), { format: 'raw', data: bytes });
     });
 
     const pairs = [
@@ -118,14 +118,14 @@ test('export policy: sensitive or non-extractable keys refuse exportKey; an expo
     for (const p of pairs) {
       await t.test(`${p.name} private keys`, async () => {
         const locked = await m.hsm.keys.generateKeyPair(m.caller, p.mech, p.pub, tpl());
-        await assert.rejects(m.hsm.keys.exportKey(m.caller, locked.privateKey), { code: 'KEY_UNEXTRACTABLE' });
+        await assert.rejects(m.hsm.lookup.exportKey(m.caller, locked.privateKey), { code: 'KEY_UNEXTRACTABLE' });
         const sensitive = await m.hsm.keys.generateKeyPair(m.caller, p.mech, p.pub, tpl([CKA.EXTRACTABLE, true]));
-        await assert.rejects(m.hsm.keys.exportKey(m.caller, sensitive.privateKey), { code: 'ATTRIBUTE_SENSITIVE' });
+        await assert.rejects(m.hsm.lookup.exportKey(m.caller, sensitive.privateKey), { code: 'ATTRIBUTE_SENSITIVE' });
         // A public key is never "exported" as a secret either.
-        await assert.rejects(m.hsm.keys.exportKey(m.caller, sensitive.publicKey), { code: 'KEY_TYPE_INCONSISTENT' });
+        await assert.rejects(m.hsm.lookup.exportKey(m.caller, sensitive.publicKey), { code: 'KEY_TYPE_INCONSISTENT' });
 
         const open = await m.hsm.keys.generateKeyPair(m.caller, p.mech, p.pub, tpl([CKA.EXTRACTABLE, true], [CKA.SENSITIVE, false]));
-        const out = await m.hsm.keys.exportKey(m.caller, open.privateKey);
+        const out = await m.hsm.lookup.exportKey(m.caller, open.privateKey);
         assert.equal(out.format, 'pkcs8');
         const derPath = s.put(`${p.name}.p8.der`, out.data);
         assert.match(openssl(['pkey', '-inform', 'DER', '-in', derPath, '-check', '-noout']).toString(), /valid/i);
@@ -133,7 +133,7 @@ test('export policy: sensitive or non-extractable keys refuse exportKey; an expo
           p.type === 'RSA' ? /Private-Key: \(2048 bit/ : p.type === 'EC' ? /secp384r1/ : /ED25519 Private-Key/);
         // The PKCS#8 is the private half of this very pair: openssl derives the module's public key from it.
         const spki = openssl(['pkey', '-inform', 'DER', '-in', derPath, '-pubout', '-outform', 'DER']);
-        assert.deepEqual(spki, m.hsm.keys.exportPublic(m.caller, open.publicKey));
+        assert.deepEqual(spki, await m.hsm.lookup.exportPublic(m.caller, open.publicKey));
       });
     }
   });

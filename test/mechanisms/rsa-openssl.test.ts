@@ -24,7 +24,7 @@ interface RsaPair { publicKey: HsmObject; privateKey: HsmObject; pubPath: string
 async function modulePair(m: TestModule, s: Scratch, bits: number, priv = tpl()): Promise<RsaPair> {
   const { publicKey, privateKey } = await m.hsm.keys.generateKeyPair(m.caller, CKM.RSA_PKCS_KEY_PAIR_GEN,
     tpl([CKA.MODULUS_BITS, bits]), priv);
-  const pubPath = s.put(`rsa${bits}.pub.pem`, pem(m.hsm.keys.exportPublic(m.caller, publicKey)));
+  const pubPath = s.put(`rsa${bits}.pub.pem`, pem(await m.hsm.lookup.exportPublic(m.caller, publicKey)));
   return { publicKey, privateKey, pubPath };
 }
 

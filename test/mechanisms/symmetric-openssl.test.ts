@@ -137,7 +137,7 @@ test('AES key wrap (RFC 3394) and key wrap with padding (RFC 5649) unwrap in ope
     const wrappedPriv = await m.hsm.crypto.wrap(m.caller, kek, CKM.AES_KEY_WRAP_PAD, {}, pair.privateKey);
     const pkcs8 = openssl([...unwrapArgs(true), '-in', s.put('wpriv.bin', wrappedPriv)]);
     const pubFromOpenssl = openssl(['pkey', '-inform', 'DER', '-in', s.put('priv.der', pkcs8), '-pubout', '-outform', 'DER']);
-    assert.deepEqual(pubFromOpenssl, m.hsm.keys.exportPublic(m.caller, pair.publicKey));
+    assert.deepEqual(pubFromOpenssl, await m.hsm.lookup.exportPublic(m.caller, pair.publicKey));
 
     // Non-extractable keys refuse to be wrapped (PKCS#11 2.40 §4.9, CKR_KEY_UNEXTRACTABLE).
     const locked = await importAes(m, seq(16, 0x99));
@@ -176,7 +176,7 @@ test('AES key wrap (RFC 3394) and key wrap with padding (RFC 5649) unwrap in ope
     assert.ok(opensslOk(['dgst', '-sha256', '-verify', ecPub, '-signature', s.put('ec.sig', ecdsaRawToDer(rs)), msgPath]));
 
     // Unwrapping what is not the private key the template asks for fails and leaves no object behind.
-    const count = async () => (await m.hsm.keys.find(m.caller)).length;
+    const count = async () => (await m.hsm.lookup.find(m.caller)).length;
     const before = await count();
     const spki = openssl(['pkey', '-in', ecKey, '-pubout', '-outform', 'DER']);
     await rejectsWith(m.hsm.crypto.unwrap(m.caller, kek, CKM.AES_KEY_WRAP_PAD, {}, wrapPad(spki), tpl([CKA.CLASS, CKO.PRIVATE_KEY])),

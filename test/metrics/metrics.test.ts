@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import parsePrometheus, { ParsedFamily } from 'parse-prometheus-text-format';
 import { devServer, TestServer } from '../helpers/harness';
-import { DEV_KEY_FILE } from '../../src/config/dev-mode';
+import { DEV_KEY_FILE } from '../../src/runtime/dev-mode';
 
 type Labels = Record<string, string>;
 type Api = Awaited<ReturnType<TestServer['login']>>;
@@ -102,8 +102,7 @@ test('operations, latencies, sessions, objects and state are exported with the r
   assert.equal(delta('inkan_objects', { class: 'CKO_PRIVATE_KEY' }), 2);
   assert.equal(delta('inkan_objects', { class: 'CKO_PUBLIC_KEY' }), 2);
   assert.equal(delta('inkan_objects', { class: 'CKO_SECRET_KEY' }), 0);
-  const stored = await server.hsm.store.countObjects();
-  assert.equal(after.value('inkan_objects', { class: 'CKO_PRIVATE_KEY' }), stored[3]);
+  assert.equal(after.value('inkan_objects', { class: 'CKO_PRIVATE_KEY' }), await server.hsm.store.count('objects', { cls: 3 }));
 
   for (const s of ['uninitialized', 'sealed', 'error']) assert.equal(after.value('inkan_module_state', { state: s }), 0);
   assert.equal(after.value('inkan_module_state', { state: 'unsealed' }), 1);
@@ -153,8 +152,9 @@ test('readyz follows seal and unseal; healthz stays 200', async () => {
 });
 
 test('an audit write failure shows in metrics and readyz until a write succeeds again', async () => {
-  const auditStore = server.hsm.store.audit as { append: unknown };
-  auditStore.append = async () => { throw new Error('disk full (test)'); };
+  // A real-looking fault of the store's write path: every commit fails (the audit chain lives there).
+  const store = server.hsm.store as unknown as { commit: unknown };
+  store.commit = async () => { throw new Error('disk full (test)'); };
   const api = await fetch(`${server.url}/v1/login`, { method: 'POST', body: JSON.stringify({ username: USERNAME, password: PASSWORD }) });
   assert.equal(api.status >= 500, true, 'a login whose record cannot be written is refused');
   const failing = await get('/readyz');
@@ -166,7 +166,7 @@ test('an audit write failure shows in metrics and readyz until a write succeeds 
   assert.equal(m.value('inkan_audit_last_write_failed'), 1);
   assert.equal(m.value('inkan_operation_errors_total', { face: 'admin', operation: 'user.login', code: 'AUDIT_FAILED' }), 1);
 
-  delete (auditStore as { append?: unknown }).append; // back to the prototype's method
+  delete (store as { commit?: unknown }).commit; // back to the prototype's method
   await server.login(USERNAME, PASSWORD);
   assert.equal((await get('/readyz')).status, 200);
   assert.equal((await scrape()).value('inkan_audit_last_write_failed'), 0);

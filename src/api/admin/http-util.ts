@@ -1,4 +1,5 @@
 // Small HTTP helpers for the admin API: bounded JSON bodies and JSON answers.
+import * as fs from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { HsmError } from '../../errors/hsm-error';
 
@@ -35,6 +36,22 @@ export function readRaw(req: IncomingMessage, max: number): Promise<Buffer> {
     });
     req.on('error', () => { if (!failed) { failed = true; reject(new HsmError('BAD_REQUEST')); } });
     req.on('end', () => { if (!failed) resolve(Buffer.concat(chunks)); });
+  });
+}
+
+/** Streams a body into `file` (created 0600), refusing more than `max` bytes: never held in memory. */
+export function spoolBody(req: IncomingMessage, file: string, max: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (Number(req.headers['content-length'] ?? 0) > max) { req.resume(); reject(new HsmError('REQUEST_TOO_LARGE')); return; }
+    const out = fs.createWriteStream(file, { mode: 0o600, flags: 'wx' });
+    let size = 0;
+    let failed = false;
+    const fail = (e: HsmError) => { if (failed) return; failed = true; req.unpipe(out); req.resume(); out.destroy(); reject(e); };
+    req.on('data', (chunk: Buffer) => { size += chunk.length; if (size > max) fail(new HsmError('REQUEST_TOO_LARGE')); });
+    req.on('error', () => fail(new HsmError('BAD_REQUEST')));
+    out.on('error', () => fail(new HsmError('INTERNAL')));
+    out.on('finish', () => { if (!failed) resolve(); });
+    req.pipe(out);
   });
 }
 

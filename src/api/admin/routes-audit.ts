@@ -1,7 +1,6 @@
 // Admin routes for the audit log: the export (auditor), streamed as NDJSON in constant memory,
 // and the checkpoint public key.
-import { inChunks, openExport, type ExportRange } from '../../core/audit/export';
-import { requireRole } from '../../core/policy/gate';
+import { inChunks, type ExportRange } from '../../core/audit/export';
 import { HsmError } from '../../errors/hsm-error';
 import type { Route } from './router';
 
@@ -9,15 +8,8 @@ export const AUDIT_ROUTES: Route[] = [
   {
     // GET /v1/audit/export?from=SEQ|since=TIME&chain=NODE
     method: 'GET', path: '/v1/audit/export', auth: true,
-    async handler({ hsm, principal, req }) {
-      requireRole(principal!, 'audit.read');
-      const range = exportRange(req.url ?? '/');
-      const lines = await openExport(hsm.store.audit, {
-        ...range,
-        publicKey: await hsm.auditPublicKey(),
-        // Signs the head with the audit key and keeps the checkpoint (store and sidecar).
-        sign: (chain, head) => hsm.audit.signCheckpoint(chain, head),
-      });
+    async handler(ctx) {
+      const lines = await ctx.hsm.auditExport(ctx.caller(), exportRange(ctx.req.url ?? '/'));
       return { body: null, stream: inChunks(lines) };
     },
   },

@@ -2,10 +2,8 @@
 // export, and sign/verify/encrypt/decrypt/wrap/unwrap/derive/digest/random. Binary data is base64.
 import { CKA, CKK, CKM, CKO } from '../../pkcs11/constants';
 import { HsmError } from '../../errors/hsm-error';
-import { derToRaw, rawToDer } from '../../crypto/raw-ecdsa';
 import { mechanismByName, mechanism } from '../../mechanisms/registry';
 import type { HsmObject } from '../../core/hsm-object';
-import { randomBytes } from '../../crypto/node-crypto';
 import { bool, bytes, int, obj, str } from './http-util';
 import { chooseMechanism, commonTemplate, IV_LENGTH, keyGenPlan, mechParams } from './key-spec';
 import type { Route, RouteContext } from './router';
@@ -13,13 +11,10 @@ import type { Route, RouteContext } from './router';
 const PRIVATE_FIRST = [CKO.PRIVATE_KEY, CKO.SECRET_KEY, CKO.PUBLIC_KEY];
 const PUBLIC_FIRST = [CKO.PUBLIC_KEY, CKO.PRIVATE_KEY, CKO.SECRET_KEY];
 
-const key = (ctx: RouteContext, prefer = PRIVATE_FIRST) => ctx.hsm.keys.resolve(ctx.caller(), ctx.params.ref, prefer);
+const key = (ctx: RouteContext, prefer = PRIVATE_FIRST) => ctx.hsm.lookup.resolve(ctx.caller(), ctx.params.ref, prefer);
 const b64 = (b: Buffer) => b.toString('base64');
 
 /** ECDSA signatures travel as DER by default (what openssl and KMS use); raw r‖s on request. */
-function isEcdsa(mech: number): boolean {
-  return [CKM.ECDSA, CKM.ECDSA_SHA1, CKM.ECDSA_SHA224, CKM.ECDSA_SHA256, CKM.ECDSA_SHA384, CKM.ECDSA_SHA512].includes(mech as never);
-}
 function encoding(ctx: RouteContext): 'der' | 'raw' {
   const e = str(ctx.body, 'encoding', false) ?? 'der';
   if (e !== 'der' && e !== 'raw') throw new HsmError('BAD_REQUEST', 'encoding must be der or raw');
@@ -28,14 +23,14 @@ function encoding(ctx: RouteContext): 'der' | 'raw' {
 
 async function describeKey(ctx: RouteContext, o: HsmObject) {
   const s = o.summary();
-  const owner = await ctx.hsm.users.byId(o.owner);
+  const owner = o.owner ? await ctx.hsm.users.byId(o.owner) : undefined;
   const shared = await Promise.all(o.sharedWith.map(async (id) => (await ctx.hsm.users.byId(id))?.username ?? id));
-  return { ...s, owner: owner?.username ?? o.owner, sharedWith: shared };
+  return { ...s, owner: owner?.username ?? (o.owner || '-'), sharedWith: shared };
 }
 
 async function userId(ctx: RouteContext): Promise<string> {
   const name = str(ctx.body, 'user')!;
-  const user = await ctx.hsm.users.find(name);
+  const user = await ctx.hsm.users.find(ctx.principal!.partition, name);
   if (!user || user.role !== 'user') throw new HsmError('USER_NOT_FOUND', 'keys are shared with crypto users only');
   return user.id;
 }
@@ -45,8 +40,9 @@ export const KEY_ROUTES: Route[] = [
     method: 'POST', path: '/v1/keys', auth: true,
     async handler(ctx) {
       const plan = keyGenPlan(ctx.body);
-      if (!plan.pair) return { status: 201, body: { key: await describeKey(ctx, await ctx.hsm.keys.generateKey(ctx.caller(), plan.mechanism, plan.template)) } };
-      const pair = await ctx.hsm.keys.generateKeyPair(ctx.caller(), plan.mechanism, plan.publicTemplate, plan.template);
+      const opts = { uniqueLabel: bool(ctx.body, 'allowDuplicateLabel') !== true };
+      if (!plan.pair) return { status: 201, body: { key: await describeKey(ctx, await ctx.hsm.keys.generateKey(ctx.caller(), plan.mechanism, plan.template, opts)) } };
+      const pair = await ctx.hsm.keys.generateKeyPair(ctx.caller(), plan.mechanism, plan.publicTemplate, plan.template, opts);
       return { status: 201, body: { key: await describeKey(ctx, pair.privateKey), publicKey: await describeKey(ctx, pair.publicKey) } };
     },
   },
@@ -56,14 +52,14 @@ export const KEY_ROUTES: Route[] = [
       const format = (str(ctx.body, 'format', false) ?? 'key') as 'key' | 'aes' | 'secret';
       if (!['key', 'aes', 'secret'].includes(format)) throw new HsmError('BAD_REQUEST', 'format must be key, aes or secret');
       const t = commonTemplate(ctx.body, format === 'key' ? CKO.PRIVATE_KEY : CKO.SECRET_KEY);
-      const o = await ctx.hsm.keys.importKey(ctx.caller(), bytes(ctx.body, 'material')!, format, t);
+      const o = await ctx.hsm.keys.importKey(ctx.caller(), bytes(ctx.body, 'material')!, format, t, { uniqueLabel: bool(ctx.body, 'allowDuplicateLabel') !== true });
       return { status: 201, body: { key: await describeKey(ctx, o) } };
     },
   },
   {
     method: 'GET', path: '/v1/keys', auth: true,
     async handler(ctx) {
-      const all = await ctx.hsm.keys.find(ctx.caller());
+      const all = await ctx.hsm.lookup.find(ctx.caller());
       return { body: { keys: await Promise.all(all.map((o) => describeKey(ctx, o))) } };
     },
   },
@@ -72,30 +68,23 @@ export const KEY_ROUTES: Route[] = [
     method: 'DELETE', path: '/v1/keys/:ref', auth: true,
     async handler(ctx) {
       const o = await key(ctx);
-      await ctx.hsm.keys.destroy(ctx.caller(), o);
-      // Deleting a key pair by label deletes both halves.
-      if (o.cls === CKO.PRIVATE_KEY && !bool(ctx.body, 'keepPublic')) {
-        const id = o.attrs.get(CKA.ID) as Buffer;
-        const halves = (await ctx.hsm.keys.find(ctx.caller(), new Map([[CKA.CLASS, CKO.PUBLIC_KEY]])))
-          .filter((p) => p.owner === o.owner && p.label === o.label && Buffer.isBuffer(p.attrs.get(CKA.ID)) && (p.attrs.get(CKA.ID) as Buffer).equals(id)
-            && (p.attrs.get(CKA.PUBLIC_KEY_INFO) as Buffer).equals(o.attrs.get(CKA.PUBLIC_KEY_INFO) as Buffer));
-        for (const p of halves) await ctx.hsm.keys.destroy(ctx.caller(), p);
-      }
+      // Deleting a key pair by its private half deletes both halves (in one transaction).
+      await ctx.hsm.keys.destroy(ctx.caller(), o, { withPair: !bool(ctx.body, 'keepPublic') });
       return { body: { deleted: o.id } };
     },
   },
   {
     method: 'POST', path: '/v1/keys/:ref/share', auth: true,
-    async handler(ctx) { const o = await key(ctx); await ctx.hsm.keys.share(ctx.caller(), o, await userId(ctx), true); return { body: { key: await describeKey(ctx, o) } }; },
+    async handler(ctx) { const o = await key(ctx); return { body: { key: await describeKey(ctx, await ctx.hsm.keys.share(ctx.caller(), o, await userId(ctx), true)) } }; },
   },
   {
     method: 'POST', path: '/v1/keys/:ref/unshare', auth: true,
-    async handler(ctx) { const o = await key(ctx); await ctx.hsm.keys.share(ctx.caller(), o, await userId(ctx), false); return { body: { key: await describeKey(ctx, o) } }; },
+    async handler(ctx) { const o = await key(ctx); return { body: { key: await describeKey(ctx, await ctx.hsm.keys.share(ctx.caller(), o, await userId(ctx), false)) } }; },
   },
   {
     method: 'GET', path: '/v1/keys/:ref/public', auth: true,
     async handler(ctx) {
-      const spki = ctx.hsm.keys.exportPublic(ctx.caller(), await key(ctx, PUBLIC_FIRST));
+      const spki = await ctx.hsm.lookup.exportPublic(ctx.caller(), await key(ctx, PUBLIC_FIRST));
       const pem = `-----BEGIN PUBLIC KEY-----\n${b64(spki).replace(/(.{64})/g, '$1\n').replace(/\n$/, '')}\n-----END PUBLIC KEY-----\n`;
       return { body: { pem, der: b64(spki) } };
     },
@@ -103,7 +92,7 @@ export const KEY_ROUTES: Route[] = [
   {
     method: 'POST', path: '/v1/keys/:ref/export', auth: true,
     async handler(ctx) {
-      const { format, data } = await ctx.hsm.keys.exportKey(ctx.caller(), await key(ctx));
+      const { format, data } = await ctx.hsm.lookup.exportKey(ctx.caller(), await key(ctx));
       try { return { body: { format, material: b64(data) } }; } finally { data.fill(0); }
     },
   },
@@ -112,9 +101,8 @@ export const KEY_ROUTES: Route[] = [
     async handler(ctx) {
       const o = await key(ctx);
       const mech = chooseMechanism(ctx.body, o, 'sign');
-      const sig = await ctx.hsm.crypto.sign(ctx.caller(), o, mech, mechParams(obj(ctx.body, 'params')), bytes(ctx.body, 'data')!);
-      const out = isEcdsa(mech) && encoding(ctx) === 'der' ? rawToDer(o.material!.curve!, sig) : sig;
-      return { body: { signature: b64(out), mechanism: mechanism(mech).name } };
+      const sig = await ctx.hsm.crypto.sign(ctx.caller(), o, mech, mechParams(obj(ctx.body, 'params')), bytes(ctx.body, 'data')!, { signatureFormat: encoding(ctx) });
+      return { body: { signature: b64(sig), mechanism: mechanism(mech).name } };
     },
   },
   {
@@ -122,11 +110,8 @@ export const KEY_ROUTES: Route[] = [
     async handler(ctx) {
       const o = await key(ctx, PUBLIC_FIRST);
       const mech = chooseMechanism(ctx.body, o, 'sign');
-      let sig = bytes(ctx.body, 'signature')!;
-      if (isEcdsa(mech) && encoding(ctx) === 'der') {
-        try { sig = derToRaw(ctx.hsm.keys.material(o).curve!, sig); } catch { return { body: { valid: false, mechanism: mechanism(mech).name } }; }
-      }
-      const valid = await ctx.hsm.crypto.verify(ctx.caller(), o, mech, mechParams(obj(ctx.body, 'params')), bytes(ctx.body, 'data')!, sig);
+      const sig = bytes(ctx.body, 'signature')!;
+      const valid = await ctx.hsm.crypto.verify(ctx.caller(), o, mech, mechParams(obj(ctx.body, 'params')), bytes(ctx.body, 'data')!, sig, { signatureFormat: encoding(ctx) });
       return { body: { valid, mechanism: mechanism(mech).name } };
     },
   },
@@ -136,7 +121,7 @@ export const KEY_ROUTES: Route[] = [
       const o = await key(ctx, PUBLIC_FIRST);
       const mech = chooseMechanism(ctx.body, o, 'encrypt');
       const params = mechParams(obj(ctx.body, 'params'));
-      if (!params.iv && IV_LENGTH[mech]) params.iv = randomBytes(IV_LENGTH[mech]);
+      if (!params.iv && IV_LENGTH[mech]) params.iv = await ctx.hsm.crypto.random(ctx.caller(), IV_LENGTH[mech]);
       const ct = await ctx.hsm.crypto.encrypt(ctx.caller(), o, mech, params, bytes(ctx.body, 'data')!);
       return { body: { ciphertext: b64(ct), iv: params.iv ? b64(params.iv) : undefined, mechanism: mechanism(mech).name } };
     },
@@ -154,10 +139,10 @@ export const KEY_ROUTES: Route[] = [
     method: 'POST', path: '/v1/keys/:ref/wrap', auth: true,
     async handler(ctx) {
       const wrapping = await key(ctx, PUBLIC_FIRST);
-      const target = await ctx.hsm.keys.resolve(ctx.caller(), str(ctx.body, 'key')!);
+      const target = await ctx.hsm.lookup.resolve(ctx.caller(), str(ctx.body, 'key')!);
       const mech = chooseMechanism(ctx.body, wrapping, 'wrap');
       const params = mechParams(obj(ctx.body, 'params'));
-      if (!params.iv && mech === CKM.AES_GCM) params.iv = randomBytes(12);
+      if (!params.iv && mech === CKM.AES_GCM) params.iv = await ctx.hsm.crypto.random(ctx.caller(), 12);
       const wrapped = await ctx.hsm.crypto.wrap(ctx.caller(), wrapping, mech, params, target);
       return { body: { wrapped: b64(wrapped), iv: params.iv ? b64(params.iv) : undefined, mechanism: mechanism(mech).name } };
     },
@@ -193,11 +178,11 @@ export const KEY_ROUTES: Route[] = [
     method: 'POST', path: '/v1/digest', auth: true,
     async handler(ctx) {
       const mech = mechanismByName(str(ctx.body, 'mechanism', false) ?? 'SHA256');
-      return { body: { digest: b64(ctx.hsm.crypto.digest(mech.type, bytes(ctx.body, 'data')!)), mechanism: mech.name } };
+      return { body: { digest: b64(await ctx.hsm.crypto.digest(ctx.caller(), mech.type, bytes(ctx.body, 'data')!)), mechanism: mech.name } };
     },
   },
   {
     method: 'POST', path: '/v1/random', auth: true,
-    async handler(ctx) { return { body: { random: b64(await ctx.hsm.crypto.random(int(ctx.body, 'bytes') ?? 32)) } }; },
+    async handler(ctx) { return { body: { random: b64(await ctx.hsm.crypto.random(ctx.caller(), int(ctx.body, 'bytes') ?? 32)) } }; },
   },
 ];

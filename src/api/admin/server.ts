@@ -3,7 +3,7 @@
 // which authorises; error mapping. A session the core reports revoked is forgotten here.
 // Internal errors are logged with their detail server-side and answered as INTERNAL.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { HsmError } from '../../errors/hsm-error';
+import { HsmError, toHsmError } from '../../errors/hsm-error';
 import type { Hsm } from '../../core/hsm';
 import type { Logger } from '../../logger';
 import { MAX_BODY, MAX_PUBLIC_BODY, readJson, sendError, sendJson, sendStream } from './http-util';
@@ -31,7 +31,7 @@ export function createAdminHandler(hsm: Hsm, log: Logger, sessions = new AdminSe
       token = auth.startsWith('Bearer ') ? auth.slice(7) : '';
       const ctx: RouteContext = {
         hsm, sessions, req, params, body: {}, source: req.socket.remoteAddress ?? '',
-        caller() { return hsm.callerOf(this.principal!, 'admin', { source: this.source }); },
+        caller: () => hsm.callerOf(ctx.principal!, 'admin', { source: ctx.source }),
       };
       if (route.auth || (route.raw && token)) {
         hsm.requireUnsealed();
@@ -46,7 +46,7 @@ export function createAdminHandler(hsm: Hsm, log: Logger, sessions = new AdminSe
       await send(res, result);
       log.info('admin request', { method: req.method, path: route.path, status: result.status ?? 200, user: principalName, ms: Date.now() - started });
     } catch (err) {
-      const e = err instanceof HsmError ? err : new HsmError('INTERNAL');
+      const e = toHsmError(err);
       if (!(err instanceof HsmError)) log.error('internal error', { path: path.slice(0, 200), error: (err as Error)?.stack?.split('\n').slice(0, 3).join(' | ') });
       if (e.code === 'SESSION_REVOKED' && token) sessions.close(token);
       if (!res.headersSent) sendError(res, e); else res.destroy();

@@ -1,10 +1,10 @@
 // KMS algorithm names as data: which signing, encryption, MAC and key-agreement algorithms each
 // key spec offers (AWS KMS developer guide, "Key spec reference"), and the PKCS#11 mechanism and
 // parameters each one runs as in the core.
-import { CKG, CKK, CKM } from '../../pkcs11/constants';
+import { CKG, CKM } from '../../pkcs11/constants';
 import { HASHES } from '../../mechanisms/hashes';
 import type { MechParams } from '../../mechanisms/types';
-import { SPECS, type KmsKeySpec, type KmsKeyUsage } from '../../core/kms-key-specs';
+import { SPECS, type KmsKeySpec, type KmsKeyUsage } from './key-specs';
 
 type Hash = 'sha1' | 'sha256' | 'sha384' | 'sha512';
 const hashOf = (h: Hash) => HASHES.find((x) => x.name === h)!;
@@ -17,7 +17,7 @@ export interface SigningAlgorithm {
   params: MechParams;
   /** PKCS#1 v1.5 over a digest needs the DigestInfo prefix in front of it. */
   digestInfo?: boolean;
-  /** ECDSA: the core speaks raw r‖s, KMS speaks DER. */
+  /** ECDSA: KMS speaks DER (the core converts from PKCS#11's raw r‖s). */
   der?: boolean;
 }
 
@@ -60,12 +60,12 @@ export const MAC_ALGORITHMS: Readonly<Record<string, { mech: number; spec: KmsKe
 export function algorithmsFor(spec: KmsKeySpec, usage: KmsKeyUsage): {
   encryption?: string[]; signing?: string[]; mac?: string[]; keyAgreement?: string[];
 } {
-  const keyType = SPECS[spec].keyType;
+  const kind = SPECS[spec].core.kind;
   if (usage === 'ENCRYPT_DECRYPT') return { encryption: spec === 'SYMMETRIC_DEFAULT' ? ['SYMMETRIC_DEFAULT'] : Object.keys(RSA_OAEP) };
   if (usage === 'GENERATE_VERIFY_MAC') return { mac: Object.keys(MAC_ALGORITHMS).filter((m) => MAC_ALGORITHMS[m].spec === spec) };
   if (usage === 'KEY_AGREEMENT') return { keyAgreement: ['ECDH'] };
-  if (keyType === CKK.RSA) return { signing: Object.keys(SIGNING_ALGORITHMS).filter((a) => a.startsWith('RSASSA_')) };
-  if (keyType === CKK.EC_EDWARDS) return { signing: ['ED25519_SHA_512'] };
+  if (kind === 'rsa') return { signing: Object.keys(SIGNING_ALGORITHMS).filter((a) => a.startsWith('RSASSA_')) };
+  if (kind === 'ed25519') return { signing: ['ED25519_SHA_512'] };
   const ecdsa: Partial<Record<KmsKeySpec, string>> = {
     ECC_NIST_P256: 'ECDSA_SHA_256', ECC_SECG_P256K1: 'ECDSA_SHA_256', ECC_NIST_P384: 'ECDSA_SHA_384', ECC_NIST_P521: 'ECDSA_SHA_512',
   };

@@ -1,15 +1,9 @@
-// ARNs and account ids of the KMS face. Each crypto user is its own "account": a stable
-// 12-digit id derived from its user id. Key references accept what AWS accepts: key id,
-// key ARN, alias name, alias ARN (research/kms-wire.md §2.1).
-import { digest } from '../../crypto/node-crypto';
+// ARNs of the KMS face. Each partition is its own "account", with a stable 12-digit id kept in
+// its record. Key references accept what AWS accepts: key id, key ARN, alias name, alias ARN
+// (docs/kms-wire.md §2.1).
 
-export function accountOf(userId: string): string {
-  const n = BigInt('0x' + digest('sha256', Buffer.from(`inkan-account/${userId}`)).subarray(0, 8).toString('hex')) % 1_000_000_000_000n;
-  return n.toString().padStart(12, '0');
-}
-
-export const keyArn = (region: string, owner: string, keyId: string) => `arn:aws:kms:${region}:${accountOf(owner)}:key/${keyId}`;
-export const aliasArn = (region: string, owner: string, name: string) => `arn:aws:kms:${region}:${accountOf(owner)}:${name}`;
+export const keyArn = (region: string, account: string, keyId: string) => `arn:aws:kms:${region}:${account}:key/${keyId}`;
+export const aliasArn = (region: string, account: string, name: string) => `arn:aws:kms:${region}:${account}:${name}`;
 
 export type KeyRef = { kind: 'key'; id: string } | { kind: 'alias'; name: string };
 

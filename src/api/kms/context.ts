@@ -1,18 +1,24 @@
-// What every KMS operation receives: the module, the authenticated caller and region, and
-// helpers that resolve key references and describe keys in the KMS model's shapes.
+// What every KMS operation receives: the module, the authenticated caller, its account (the
+// partition's) and region, and helpers that resolve key references and describe keys in the
+// KMS model's shapes.
 import type { Hsm } from '../../core/hsm';
-import type { KmsKey } from '../../core/kms-keys';
-import type { KmsKeyUsage } from '../../core/kms-key-specs';
 import type { Caller } from '../../core/principal';
 import { HsmError } from '../../errors/hsm-error';
 import { requireString, writeTimestamp, type KmsInput } from '../../protocol/kms';
 import { algorithmsFor } from './algorithms';
-import { accountOf, keyArn, parseKeyRef } from './arns';
+import { keyArn, parseKeyRef } from './arns';
+import type { KmsKeyUsage } from './key-specs';
+import type { KmsKey, KmsKeys } from './kms-keys';
+
+export const ALIAS_KIND = 'kms-alias';
 
 export interface OpContext {
   hsm: Hsm;
+  keys: KmsKeys;
   caller: Caller;
   region: string;
+  /** The 12-digit account id of the caller's partition. */
+  account: string;
 }
 
 export type KmsOperation = (ctx: OpContext, input: KmsInput) => Promise<object | undefined>;
@@ -24,9 +30,9 @@ export async function resolveKey(ctx: OpContext, ref: string, allowAlias = true)
   const parsed = parseKeyRef(ref);
   if (!parsed) throw new HsmError('KEY_NOT_FOUND', 'Invalid keyId');
   if (parsed.kind === 'alias' && !allowAlias) throw new HsmError('KEY_NOT_FOUND', 'Invalid keyId: name the key by its id or ARN');
-  const id = parsed.kind === 'key' ? parsed.id : await ctx.hsm.kmsAliases.resolve(ctx.caller, parsed.name);
+  const id = parsed.kind === 'key' ? parsed.id : await ctx.hsm.names.resolve(ctx.caller, ALIAS_KIND, parsed.name);
   try {
-    return await ctx.hsm.kms.get(ctx.caller, id);
+    return await ctx.keys.get(ctx.caller, id);
   } catch (err) {
     if (err instanceof HsmError && err.code === 'KEY_NOT_FOUND') throw notFound(ref);
     throw err;
@@ -38,7 +44,7 @@ export function inputKey(ctx: OpContext, input: KmsInput, name = 'KeyId', allowA
   return resolveKey(ctx, requireString(input, name, { min: 1, max: 2048 }), allowAlias);
 }
 
-export const arnOf = (ctx: OpContext, key: KmsKey) => keyArn(ctx.region, key.record.owner, key.id);
+export const arnOf = (ctx: OpContext, key: KmsKey) => keyArn(ctx.region, ctx.account, key.id);
 
 /** KMS refuses keys of another usage with InvalidKeyUsageException. */
 export function requireUsage(key: KmsKey, usage: KmsKeyUsage): void {
@@ -50,17 +56,17 @@ export function requireUsage(key: KmsKey, usage: KmsKeyUsage): void {
 /** Resolve, check state and usage: the start of every cryptographic operation. */
 export async function usableKey(ctx: OpContext, input: KmsInput, usage: KmsKeyUsage, name = 'KeyId'): Promise<KmsKey> {
   const key = await inputKey(ctx, input, name);
-  ctx.hsm.kms.requireUsable(key);
+  ctx.keys.requireUsable(key);
   requireUsage(key, usage);
   return key;
 }
 
-/** KeyMetadata (research/kms-wire.md §2.3). */
+/** KeyMetadata (docs/kms-wire.md §2.3). */
 export function keyMetadata(ctx: OpContext, key: KmsKey): Record<string, unknown> {
   const r = key.record;
   const algs = algorithmsFor(r.keySpec, r.keyUsage);
   return {
-    AWSAccountId: accountOf(r.owner), KeyId: r.id, Arn: arnOf(ctx, key), CreationDate: writeTimestamp(r.created),
+    AWSAccountId: ctx.account, KeyId: r.id, Arn: arnOf(ctx, key), CreationDate: writeTimestamp(r.created),
     Enabled: r.state === 'Enabled', Description: r.description, KeyUsage: r.keyUsage, KeyState: r.state,
     DeletionDate: r.deletionDate === undefined ? undefined : writeTimestamp(r.deletionDate),
     PendingDeletionWindowInDays: r.pendingWindowDays, Origin: r.origin, KeyManager: 'CUSTOMER',

@@ -1,12 +1,13 @@
 // The KMS face: the explicit operation table (STYLE.md convention 2: one file per operation or
 // small group, one line here) and the request handler wiring transport → operation → answer.
-// Credentials are the core's access keys; errors map through the catalog (errors/to-kms.ts).
+// Credentials are the core's access keys; errors map through the catalog (errors.ts).
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Hsm } from '../../core/hsm';
 import type { Principal } from '../../core/principal';
+import { KmsKeys } from './kms-keys';
 import type { Logger } from '../../logger';
 import { HsmError } from '../../errors/hsm-error';
-import { toKmsError } from '../../errors/to-kms';
+import { toKmsError } from './errors';
 import { createKmsHandler, KmsError, type KmsRequest } from '../../protocol/kms';
 import type { KmsOperation, OpContext } from './context';
 import { createAlias, deleteAlias, listAliases, updateAlias } from './ops/aliases';
@@ -66,24 +67,33 @@ export const OPERATIONS: ReadonlyMap<string, KmsOperation> = new Map<string, Kms
 
 /** The node:http listener for requests carrying X-Amz-Target. Logs metadata only (never bodies). */
 export function createKmsApi(hsm: Hsm, log: Logger): (req: IncomingMessage, res: ServerResponse) => Promise<void> {
-  const dispatch = async (req: KmsRequest<Principal>): Promise<object | undefined> => {
+  const keys = new KmsKeys(hsm);
+  const dispatch = async (req: KmsRequest<() => Principal>): Promise<object | undefined> => {
     const started = Date.now();
     const op = OPERATIONS.get(req.operation);
+    // The signature verified: only now is the access key's user minted a principal.
+    const principal = req.principal();
     try {
       if (!op) throw new KmsError('UnsupportedOperationException', `${req.operation} is not supported by Inkan.`);
       hsm.requireUnsealed();
-      const ctx: OpContext = { hsm, caller: { principal: req.principal, face: 'kms' }, region: req.region };
+      const caller = hsm.callerOf(principal, 'kms', { source: req.accessKeyId });
+      const account = (await hsm.partitions.get(principal.partition)).accountId;
+      const ctx: OpContext = { hsm, keys, caller, region: req.region, account };
       const out = await op(ctx, req.input);
-      log.info('kms request', { op: req.operation, user: req.principal.username, status: 200, ms: Date.now() - started });
+      log.info('kms request', { op: req.operation, user: principal.username, status: 200, ms: Date.now() - started });
       return out;
     } catch (err) {
       const type = err instanceof KmsError ? err.type : err instanceof HsmError ? err.kmsType : 'KMSInternalException';
-      log.info('kms request', { op: req.operation, user: req.principal.username, error: type, code: err instanceof HsmError ? err.code : undefined, ms: Date.now() - started });
+      log.info('kms request', { op: req.operation, user: principal.username, error: type, code: err instanceof HsmError ? err.code : undefined, ms: Date.now() - started });
       throw err;
     }
   };
-  return createKmsHandler<Principal>({
-    lookupSecret: async (accessKeyId) => { hsm.requireUnsealed(); return hsm.accessKeys.lookup(accessKeyId); },
+  return createKmsHandler<() => Principal>({
+    lookupSecret: async (accessKeyId) => {
+      hsm.requireUnsealed();
+      const found = await hsm.credentials.lookup(accessKeyId);
+      return found && { secretAccessKey: found.secretAccessKey, principal: found.principal };
+    },
     dispatch,
     mapError: toKmsError,
     onInternalError: (err, requestId) => log.error('kms internal error', {

@@ -24,6 +24,7 @@ export async function readiness(hsm: Hsm): Promise<Readiness> {
   if (st.state !== 'unsealed' && st.state !== 'error') reasons.push(`module is ${st.state}`);
   // The store's error text stays in status (authenticated); a probe only learns that it failed.
   if (st.audit.lastFailure) reasons.push('the last audit write failed');
+  if (st.problem) reasons.push('the module found its store tampered with and refuses to serve');
   return { ready: reasons.length === 0, state: st.state, reasons };
 }
 

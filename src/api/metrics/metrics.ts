@@ -9,12 +9,13 @@ import type { AuditEvent } from '../../core/audit/audit-log';
 import type { Hsm, ModuleState } from '../../core/hsm';
 import type { Face } from '../../core/principal';
 import { ERRORS } from '../../errors/catalog';
-import { CKO, mechanismName } from '../../pkcs11/constants';
+import { CKM, CKO } from '../../pkcs11/constants';
 
 const STATES: readonly ModuleState[] = ['uninitialized', 'sealed', 'unsealed', 'error'];
-const FACES: readonly Face[] = ['admin', 'p11', 'kms', 'internal'];
-/** audit/ops.ts writes crypto and key-generation details as "mechanism 0x…". */
-const MECHANISM_DETAIL = /^mechanism 0x([0-9a-f]{1,8})(?![0-9a-f])/;
+const FACES: readonly Face[] = ['admin', 'p11', 'kms', 'akv', 'xks', 'internal'];
+/** The core writes crypto and key-generation details starting with the mechanism's CKM_ name. */
+const MECHANISM_DETAIL = /^(CKM_[A-Z0-9_]+)(?![A-Z0-9_])/;
+const KNOWN_MECHANISMS = new Set(Object.keys(CKM).map((n) => `CKM_${n}`));
 /** From sub-millisecond ECDSA signs to multi-second RSA-4096 key generation. */
 const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 
@@ -22,8 +23,7 @@ const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0
 export function mechanismLabel(detail: string | undefined): string {
   const m = detail === undefined ? null : MECHANISM_DETAIL.exec(detail);
   if (!m) return 'none';
-  const name = mechanismName(parseInt(m[1], 16));
-  return name.startsWith('CKM_0x') ? 'other' : name;
+  return KNOWN_MECHANISMS.has(m[1]) ? m[1] : 'other';
 }
 
 const faceLabel = (face: string): string => (FACES as readonly string[]).includes(face) ? face : 'other';
@@ -115,13 +115,11 @@ export class ServerMetrics {
     // A counter cannot be set; the audit log owns the running total, so mirror it.
     this.auditFailures.reset();
     this.auditFailures.inc(hsm.audit.failures);
-    const counts = await hsm.store.countObjects().catch(() => undefined);
-    if (!counts) return;
-    const byName = new Map<string, number>([...CLASS_NAMES.values()].map((n) => [n, 0]));
-    for (const [cls, n] of Object.entries(counts)) {
-      const name = CLASS_NAMES.get(Number(cls)) ?? 'other';
-      byName.set(name, (byName.get(name) ?? 0) + n);
-    }
+    // One indexed count per class (cheap; never a scan of the objects themselves).
+    const byName = new Map<string, number>();
+    try {
+      for (const [cls, name] of CLASS_NAMES) byName.set(name, await hsm.store.count('objects', { cls }));
+    } catch { return; }
     this.objects.reset();
     for (const [name, n] of byName) this.objects.set({ class: name }, n);
   }

@@ -6,7 +6,7 @@
 import type { Socket } from 'node:net';
 import type { Hsm } from '../../core/hsm';
 import type { Logger } from '../../logger';
-import { isExpected, toCkr } from '../../errors/to-ckr';
+import { isExpected, toCkr } from './errors';
 import { CKR } from '../../pkcs11/constants';
 import {
   decodeRequest, encodeErrorResponse, encodeFrame, encodeResponseValues, FrameDecoder, versionReply,

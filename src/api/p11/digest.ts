@@ -20,7 +20,7 @@ export async function C_DigestInit(ctx: P11Context, [handle, m]: RequestArgs<'C_
 export async function C_Digest(ctx: P11Context, [handle, data, hint]: RequestArgs<'C_Digest'>): R {
   const s = ctx.conn.session(handle);
   const op = active(s, 'digest');
-  return [await produce(s, op, data ?? Buffer.alloc(0), hint, async (d) => ctx.hsm.crypto.digest(op.mech.type, d))];
+  return [await produce(s, op, data ?? Buffer.alloc(0), hint, (d) => ctx.hsm.crypto.digest(ctx.conn.caller(s), op.mech.type, d))];
 }
 
 export async function C_DigestUpdate(ctx: P11Context, [handle, part]: RequestArgs<'C_DigestUpdate'>): R {
@@ -40,5 +40,5 @@ export async function C_DigestKey(ctx: P11Context, [handle, key]: RequestArgs<'C
 export async function C_DigestFinal(ctx: P11Context, [handle, hint]: RequestArgs<'C_DigestFinal'>): R {
   const s = ctx.conn.session(handle);
   const op = active(s, 'digest');
-  return [await produce(s, op, 'final', hint, async (d) => ctx.hsm.crypto.digest(op.mech.type, d))];
+  return [await produce(s, op, 'final', hint, (d) => ctx.hsm.crypto.digest(ctx.conn.caller(s), op.mech.type, d))];
 }

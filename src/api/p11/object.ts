@@ -2,7 +2,7 @@
 // changes, and searches. Objects are the core's objects; handles are per connection.
 import { CKA, CKR } from '../../pkcs11/constants';
 import { HsmError } from '../../errors/hsm-error';
-import type { AttrRead } from '../../core/key-service';
+import type { AttrRead } from '../../core/key-reads';
 import {
   CK_UNAVAILABLE_INFORMATION, unavailableAttribute, UNTRANSPORTABLE_ATTRIBUTE_TYPES,
   type AttributeOut, type AttributeRequest, type RequestArgs,
@@ -22,11 +22,15 @@ export async function C_CreateObject(ctx: P11Context, [handle, template]: Reques
   return [ctx.conn.handles.handleOf(obj.id)];
 }
 
-/** The core keeps secret values sealed per object and has no copy; §5.7 lets a token refuse. */
-export async function C_CopyObject(ctx: P11Context, [handle, object]: RequestArgs<'C_CopyObject'>): R {
+/** §5.7 C_CopyObject: the core applies the copy rules (CKA_COPYABLE, which attributes may change). */
+export async function C_CopyObject(ctx: P11Context, [handle, object, template]: RequestArgs<'C_CopyObject'>): R {
   const s = ctx.conn.session(handle);
-  await ctx.conn.object(s, object);
-  throw new HsmError('NOT_SUPPORTED', 'objects cannot be copied');
+  const caller = ctx.conn.userCaller(s);
+  const obj = await ctx.conn.object(s, object);
+  const t = templateFromWire(template);
+  ctx.conn.requireWritable(s, t.get(CKA.TOKEN) === true || (t.get(CKA.TOKEN) === undefined && obj.token));
+  const copy = await ctx.hsm.keys.copyObject(caller, obj, t);
+  return [ctx.conn.handles.handleOf(copy.id)];
 }
 
 export async function C_DestroyObject(ctx: P11Context, [handle, object]: RequestArgs<'C_DestroyObject'>): R {
@@ -64,7 +68,7 @@ export async function C_GetAttributeValue(ctx: P11Context, [handle, object, requ
   const s = ctx.conn.session(handle);
   if (requests.some((r) => UNTRANSPORTABLE_ATTRIBUTE_TYPES.has(r.type))) throw new HsmError('ATTRIBUTE_TYPE_INVALID');
   const obj = await ctx.conn.object(s, object);
-  const reads = ctx.hsm.keys.readAttributes(ctx.conn.caller(s), obj, requests.map((r) => r.type));
+  const reads = await ctx.hsm.lookup.readAttributes(ctx.conn.caller(s), obj, requests.map((r) => r.type));
   let rv: number = CKR.OK;
   const out: AttributeOut[] = [];
   for (const req of requests) {
@@ -88,10 +92,9 @@ export async function C_FindObjectsInit(ctx: P11Context, [handle, template]: Req
   const s = ctx.conn.session(handle);
   if (s.ops.has('find')) throw new HsmError('OPERATION_ACTIVE');
   const filter = templateFromWire(template);
-  // A crypto user sees only what it owns or was shared (core/policy/access.ts): without a user login
-  // (public session, or an SO, who manages users and never keys) the search finds nothing.
-  const user = ctx.conn.login?.userType === CKU.USER;
-  const objects = user ? await ctx.hsm.keys.find(ctx.conn.caller(s), filter) : [];
+  // What a session sees is the core's access matrix: a crypto user its own and shared objects, a
+  // public session public objects; an SO (who manages users, never keys) nothing.
+  const objects = ctx.conn.login?.userType === CKU.SO ? [] : await ctx.hsm.lookup.find(ctx.conn.caller(s), filter);
   const found = objects.map((o) => ctx.conn.handles.handleOf(o.id));
   s.ops.set('find', { kind: 'find', mech: { type: 0, params: {} }, parts: [], partsLength: 0, found });
   return [];

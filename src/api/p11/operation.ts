@@ -3,8 +3,7 @@
 // does not fit the application's buffer is kept, and the operation stays active, so the
 // follow-up call with a big enough buffer gets the same bytes without redoing the work (§5.2).
 import { HsmError } from '../../errors/hsm-error';
-import { checkUse, type KeyUse } from '../../core/policy/gate';
-import { mechanism } from '../../mechanisms/registry';
+import type { KeyUse } from '../../core/policy/gate';
 import { fitBytes, isLengthOnly, type BytesOutput, type Mechanism, type OutputBufferHint } from '../../protocol/p11rpc';
 import { mechFromWire } from './mechanism';
 import { MAX_MULTIPART, type Operation, type OpKind, type P11Context, type Session } from './state';
@@ -16,7 +15,7 @@ export async function beginKeyed(ctx: P11Context, s: Session, kind: OpKind, use:
   const mech = mechFromWire(m);
   const key = await ctx.conn.key(s, keyHandle);
   try {
-    checkUse(caller, key, use, mechanism(mech.type));
+    await ctx.hsm.crypto.checkUse(caller, key, use, mech.type);
   } catch (err) {
     // A key the caller may see but not use is, for an *Init, no key at all (§5.8: CKR_KEY_HANDLE_INVALID).
     throw err instanceof HsmError && err.code === 'KEY_NOT_FOUND' ? new HsmError('KEY_HANDLE_INVALID') : err;

@@ -13,6 +13,6 @@ export async function C_SeedRandom(ctx: P11Context, [handle]: RequestArgs<'C_See
 
 /** research/p11kit-rpc.md §10: the capacity is the requested length; answer exactly that many bytes. */
 export async function C_GenerateRandom(ctx: P11Context, [handle, hint]: RequestArgs<'C_GenerateRandom'>): R {
-  ctx.conn.session(handle);
-  return [await ctx.hsm.crypto.random(hint.capacity)];
+  const s = ctx.conn.session(handle);
+  return [await ctx.hsm.crypto.random(ctx.conn.caller(s), hint.capacity)];
 }

@@ -53,7 +53,7 @@ export async function C_Login(ctx: P11Context, [handle, userType, pin]: RequestA
     if (!current) throw new HsmError('AUTH_REQUIRED');
     const { username, password } = parsePin(pin);
     if (username !== current.principal.username) throw new HsmError('LOGIN_FAILED');
-    await ctx.hsm.login(username, password);
+    await ctx.hsm.login(username, password, 'p11', { partition: s.slot.partition, source: ctx.conn.id });
     return [];
   }
   const role = ROLE_OF[userType];
@@ -61,7 +61,7 @@ export async function C_Login(ctx: P11Context, [handle, userType, pin]: RequestA
   if (current) throw new HsmError(current.userType === userType ? 'USER_ALREADY_LOGGED_IN' : 'USER_ANOTHER_ALREADY_LOGGED_IN');
   if (userType === CKU.SO && [...ctx.conn.sessions.values()].some((o) => o.slot === s.slot && !o.rw)) throw new HsmError('SESSION_READ_ONLY_EXISTS');
   const { username, password } = parsePin(pin);
-  const principal = await ctx.hsm.login(username, password);
+  const principal = await ctx.hsm.login(username, password, 'p11', { partition: s.slot.partition, source: ctx.conn.id });
   // A correct password for the wrong kind of user is still the wrong PIN for this user type.
   if (principal.role !== role) throw new HsmError('LOGIN_FAILED');
   ctx.conn.login = { userType, principal };
@@ -78,18 +78,19 @@ export async function C_Logout(ctx: P11Context, [handle]: RequestArgs<'C_Logout'
 
 /** The SO sets a user's PIN: creates the crypto user "username" or resets its password. */
 export async function C_InitPIN(ctx: P11Context, [handle, pin]: RequestArgs<'C_InitPIN'>): R {
-  ctx.conn.session(handle);
+  const s = ctx.conn.session(handle);
   const login = ctx.conn.login;
   if (login?.userType !== CKU.SO) throw new HsmError('AUTH_REQUIRED');
   const { username, password } = parsePin(pin);
-  if (await ctx.hsm.users.find(username)) await ctx.hsm.users.setPassword(login.principal, username, password);
-  else await ctx.hsm.users.create(login.principal, username, 'user', password);
+  const caller = ctx.conn.caller(s);
+  if (await ctx.hsm.users.find(s.slot.partition, username)) await ctx.hsm.users.setPassword(caller, username, password);
+  else await ctx.hsm.users.create(caller, username, 'user', password);
   return [];
 }
 
 /** The logged-in user changes its own password; the new PIN may repeat "username:" or give the password alone. */
 export async function C_SetPIN(ctx: P11Context, [handle, oldPin, newPin]: RequestArgs<'C_SetPIN'>): R {
-  ctx.conn.session(handle);
+  const s = ctx.conn.session(handle);
   const login = ctx.conn.login;
   if (!login) throw new HsmError('AUTH_REQUIRED');
   const old = parsePin(oldPin);
@@ -98,7 +99,10 @@ export async function C_SetPIN(ctx: P11Context, [handle, oldPin, newPin]: Reques
   const text = newPin.toString('utf8');
   const prefix = `${login.principal.username}:`;
   const password = text.startsWith(prefix) ? text.slice(prefix.length) : text;
-  await ctx.hsm.users.setPassword(login.principal, login.principal.username, password, old.password);
+  await ctx.hsm.users.setPassword(ctx.conn.caller(s), login.principal.username, password, old.password);
+  // The change ended every session of the user on every face; this application stays logged in
+  // with the new password, as PKCS#11 expects after C_SetPIN.
+  ctx.conn.login = { userType: login.userType, principal: await ctx.hsm.login(login.principal.username, password, 'p11', { partition: s.slot.partition, source: ctx.conn.id }) };
   return [];
 }
 

@@ -1,6 +1,6 @@
 // Slots and tokens: one token per partition (DESIGN.md). The core has one partition today,
 // the default one, so there is one slot; the table is the place to add more.
-import { DEFAULT_PARTITION } from '../../core/key-service';
+import { DEFAULT_PARTITION } from '../../core/partitions';
 
 export interface Slot {
   readonly id: number;

@@ -2,8 +2,8 @@
 // module instance per connection): its login, its sessions with their active operations, and
 // its object handles. Closing the connection is an implicit C_Finalize.
 //
-// Session × login (PKCS#11 2.40 §5.4, §5.5):
-//   not logged in → RO/RW public session: sees no objects (a crypto user's keys are its own), uses no key
+// Session × login (PKCS#11 2.40 §5.4, §5.5); what each may do is the core's access matrix:
+//   not logged in → RO/RW public session: public objects and public session objects (no principal)
 //   USER login    → RO/RW user functions: a crypto user, owns what it makes
 //   SO login      → RW SO functions: a crypto officer; no RO session may exist (and none may open)
 import type { Hsm } from '../../core/hsm';
@@ -65,8 +65,6 @@ export class HandleTable {
 
 export interface Login { userType: number; principal: Principal }
 
-const ANONYMOUS: Principal = Object.freeze({ id: '', username: '', role: 'auditor' });
-
 export class ConnectionState {
   initialized = false;
   login?: Login;
@@ -106,7 +104,7 @@ export class ConnectionState {
   closeSession(s: Session): void {
     s.ops.clear();
     this.sessions.delete(s.handle);
-    this.hsm.keys.dropSession(s.tag);
+    this.hsm.dropSession(s.tag);
     if (![...this.sessions.values()].some((o) => o.slot === s.slot)) this.login = undefined;
   }
 
@@ -121,14 +119,15 @@ export class ConnectionState {
     return s.rw ? CKS.RW_PUBLIC_SESSION : CKS.RO_PUBLIC_SESSION;
   }
 
-  /** Who the core sees: the logged-in user, or an anonymous caller the policy gate shows nothing. */
+  /** Who the core sees: the logged-in user, or no principal at all in a public session (the gate
+   *  then allows only what PKCS#11 gives public sessions). The slot names the partition. */
   caller(s: Session): Caller {
-    return { principal: this.login?.principal ?? ANONYMOUS, face: 'p11', session: s.tag };
+    return { principal: this.login?.principal, face: 'p11', partition: s.slot.partition, session: s.tag, source: this.id };
   }
 
-  /** Key use and object creation need a crypto user (an SO is an officer: it manages users, never keys). */
+  /** Keys and objects: a crypto user or a public session (an SO is an officer: it manages users, never keys). */
   userCaller(s: Session): Caller {
-    if (this.login?.userType !== CKU.USER) throw new HsmError('AUTH_REQUIRED');
+    if (this.login?.userType === CKU.SO) throw new HsmError('AUTH_REQUIRED');
     return this.caller(s);
   }
 
@@ -140,7 +139,7 @@ export class ConnectionState {
   async object(s: Session, handle: number): Promise<HsmObject> {
     const id = this.handles.idOf(handle);
     if (id === undefined) throw new HsmError('KEY_NOT_FOUND');
-    return this.hsm.keys.get(this.caller(s), id);
+    return this.hsm.lookup.get(this.caller(s), id);
   }
 
   /** A key for an operation: an unknown or invisible handle is CKR_KEY_HANDLE_INVALID. */

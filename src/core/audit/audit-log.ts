@@ -11,7 +11,7 @@ import type { ErrorCode } from '../../errors/catalog';
 import type { AuditHead, CheckpointRow, KeyStore, UnitOutcome } from '../../keystore/types';
 import type { Change } from '../change';
 import type { Integrity } from '../integrity';
-import { AuditBody, checkpointMessage, linkRecords } from './chain';
+import { AuditBody, linkRecords, signCheckpoint } from './chain';
 
 export const CHECKPOINT_EVERY = 100;
 export const CHECKPOINT_SECONDS = 60;
@@ -162,24 +162,29 @@ export class AuditLog {
     for (const s of this.subscribers) { try { s(record); } catch { /* a subscriber never changes an outcome */ } }
   }
 
-  /** Signs the current head (if unsealed and anything was written), stores and anchors it. */
+  /** Signs the current head of this node's chain (if unsealed and anything was written), stores and anchors it. */
   async checkpoint(): Promise<CheckpointRow | undefined> {
-    const key = this.o.signingKey();
-    if (!key) return undefined;
+    if (!this.o.signingKey()) return undefined;
     const head = await this.o.store.audit.head(this.o.chain);
     if (head.seq === 0) return undefined;
-    const signed = { chain: this.o.chain, seq: head.seq, hash: head.hash, time: new Date().toISOString(), node: this.o.node };
-    const cp: CheckpointRow = { ...signed, signature: c.signSync(null, checkpointMessage(signed), key).toString('base64') };
-    // A durable commit first: it makes every record up to the head survive a power loss, so the
-    // anchor written next never names records the store could lose (they may have been written
-    // without fsync: AuditLogOptions.durableUses).
+    const cp = await this.signCheckpoint(this.o.chain, head);
+    this.sinceCheckpoint = 0;
+    return cp;
+  }
+
+  /** Signs "record head.seq of chain has hash head.hash" now, keeps it in the store and, for this
+   *  node's chain, in the anchor. A durable commit first makes every record up to the head survive
+   *  a power loss, so the anchor never names records the store could lose. */
+  async signCheckpoint(chain: string, head: AuditHead): Promise<CheckpointRow> {
+    const key = this.o.signingKey();
+    if (!key) throw new HsmError('SEALED');
+    const cp = signCheckpoint(key, chain, head, this.o.node);
     await this.o.store.commit({
       chain: this.o.chain, durable: true, units: [],
-      finish: () => ({ audit: [], writes: [{ op: 'put', table: 'meta', row: { name: `checkpoint/${this.o.chain}`, value: Buffer.from(JSON.stringify(cp)) } }] }),
+      finish: () => ({ audit: [], writes: [{ op: 'put', table: 'meta', row: { name: `checkpoint/${chain}`, value: Buffer.from(JSON.stringify(cp)) } }] }),
     });
     await this.o.store.audit.putCheckpoint(cp);
-    this.sinceCheckpoint = 0;
-    await this.o.onCheckpoint?.(cp);
+    if (chain === this.o.chain) await this.o.onCheckpoint?.(cp);
     return cp;
   }
 

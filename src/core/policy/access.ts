@@ -92,3 +92,8 @@ export function allowed(action: Action, who: Actor, relation: Relation, hsmLevel
   return ACCESS_MATRIX.some((r) => r.action === action && r.who.includes(who) && r.relations.includes(relation)
     && (!r.hsmLevel || hsmLevelActor || who === 'system'));
 }
+
+/** True if some row lets this actor do the action at all (on some target). */
+export function mayEver(action: Action, who: Actor): boolean {
+  return ACCESS_MATRIX.some((r) => r.action === action && r.who.includes(who));
+}

@@ -10,7 +10,7 @@ import type { ErrorCode } from '../../errors/catalog';
 import type { MechanismDef } from '../../mechanisms/types';
 import type { HsmObject } from '../hsm-object';
 import type { Caller, Principal, PrincipalRegistry } from '../principal';
-import { Action, Actor, allowed, Relation } from './access';
+import { Action, Actor, allowed, mayEver, Relation } from './access';
 
 export type KeyUse = 'sign' | 'verify' | 'encrypt' | 'decrypt' | 'wrap' | 'unwrap' | 'derive';
 
@@ -91,10 +91,15 @@ export class Gate {
     return { caller, actor: 'anonymous', partition: caller.partition, hsmLevel: false, policy: { publicObjectsVisible: false } };
   }
 
-  /** Throws unless the matrix allows `action` on `target` for this caller. */
+  /** Throws unless the matrix allows `action` on `target` for this caller. A role that may never do
+   *  the action is refused as such (FORBIDDEN) before anything about the target is looked at. */
   authorize(a: Admitted, action: Action, target?: Target): void {
     const rel = this.relation(a, target);
-    if (rel !== undefined && allowed(action, a.actor, rel, a.hsmLevel)) return;
+    if (rel !== undefined && this.allows(a, action, rel)) return;
+    if (!mayEver(action, a.actor)) {
+      if (a.actor === 'anonymous') throw new HsmError('AUTH_REQUIRED');
+      throw new HsmError('FORBIDDEN', `a ${a.actor} may not do ${action}`);
+    }
     if (target && (rel === undefined || !this.sees(a, target, rel))) throw new HsmError(NOT_FOUND[target.kind]);
     if (a.actor === 'anonymous') throw new HsmError('AUTH_REQUIRED');
     if (target?.kind === 'object' && action !== 'key.use') throw new HsmError('NOT_OWNER');
@@ -102,10 +107,23 @@ export class Gate {
     throw new HsmError('FORBIDDEN', `a ${a.actor} may not do ${action}${target ? '' : ' here'}`);
   }
 
+  /** Refuses a role that may never do `action` (before any target is looked up): FORBIDDEN, or
+   *  AUTH_REQUIRED for a public session. Reveals nothing about any object. */
+  requireAble(a: Admitted, action: Action): void {
+    if (mayEver(action, a.actor)) return;
+    if (a.actor === 'anonymous') throw new HsmError('AUTH_REQUIRED');
+    throw new HsmError('FORBIDDEN', `a ${a.actor} may not do ${action}`);
+  }
+
   /** True if the matrix allows the action (no throw): listings filter with this. */
   permits(a: Admitted, action: Action, target?: Target): boolean {
     const rel = this.relation(a, target);
-    return rel !== undefined && allowed(action, a.actor, rel, a.hsmLevel);
+    return rel !== undefined && this.allows(a, action, rel);
+  }
+
+  /** 'self' is also a member of the partition: an officer acting on itself has both relations. */
+  private allows(a: Admitted, action: Action, rel: Relation): boolean {
+    return allowed(action, a.actor, rel, a.hsmLevel) || (rel === 'self' && allowed(action, a.actor, 'partition', a.hsmLevel));
   }
 
   canSee(a: Admitted, obj: HsmObject): boolean {
@@ -114,6 +132,7 @@ export class Gate {
 
   /** Unknown and invisible objects look the same to a caller: no existence oracle. */
   checkVisible(a: Admitted, obj: HsmObject | undefined): HsmObject {
+    this.requireAble(a, 'key.see');
     if (!obj || !this.canSee(a, obj)) throw new HsmError('KEY_NOT_FOUND');
     return obj;
   }

@@ -1,5 +1,5 @@
 // KmsError: an error already in AWS KMS's wire vocabulary (`__type`, message, HTTP status).
-// The transport throws only these; the API layer maps HsmError to them (errors/to-kms.ts).
+// The transport throws only these; the API layer maps HsmError to them (api/kms/errors.ts).
 
 /**
  * Status per error type, from the `httpError` traits of the KMS model

@@ -1,5 +1,6 @@
 // Key management through @aws-sdk/client-kms: every key spec, describe by id/ARN/alias/alias ARN,
 // paging, enable/disable, deletion, descriptions, aliases, tags and rotation.
+import Database from 'better-sqlite3';
 import { after, before, test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import {
@@ -114,7 +115,8 @@ test('CreateAlias/UpdateAlias/DeleteAlias/ListAliases', async () => {
   const sign = await create('ECC_NIST_P256', 'SIGN_VERIFY');
   await f.kms.send(new CreateAliasCommand({ AliasName: 'alias/app/one', TargetKeyId: a.KeyId }));
   await rejectsWith(f.kms.send(new CreateAliasCommand({ AliasName: 'alias/app/one', TargetKeyId: b.KeyId })), 'AlreadyExistsException', 409);
-  await rejectsWith(f.kms.send(new CreateAliasCommand({ AliasName: 'alias/aws/mine', TargetKeyId: b.KeyId })), 'AccessDeniedException');
+  // AWS answers NotAuthorizedException for the reserved prefix (issue #13).
+  await rejectsWith(f.kms.send(new CreateAliasCommand({ AliasName: 'alias/aws/mine', TargetKeyId: b.KeyId })), 'NotAuthorizedException');
   await rejectsWith(f.kms.send(new CreateAliasCommand({ AliasName: 'not-an-alias', TargetKeyId: b.KeyId })), 'ValidationException');
   let list = await f.kms.send(new ListAliasesCommand({ KeyId: a.KeyId }));
   assert.equal(list.Aliases!.length, 1);
@@ -183,12 +185,14 @@ test('rotation: on demand and scheduled settings; every version keeps decrypting
 test('KMS key records and aliases are MACed: an edited row is refused, never used', async () => {
   const m = await create();
   await f.kms.send(new CreateAliasCommand({ AliasName: 'alias/tamper', TargetKeyId: m.KeyId }));
-  const db = (f.server.hsm.store as unknown as { rawDatabase(): { prepare(sql: string): { run(...a: unknown[]): unknown } } }).rawDatabase();
-  db.prepare("UPDATE kms_keys SET data = replace(data, '\"Enabled\"', '\"Disabled\"') WHERE id = ?").run(m.KeyId);
+  // The attacker writes the database from another connection (another process), behind the module's back.
+  const db = new Database((f.server.hsm.store as unknown as { file: string }).file);
+  db.prepare("UPDATE managed_keys SET data = replace(data, '\"enabled\"', '\"disabled\"') WHERE id = ?").run(m.KeyId);
   await rejectsWith(f.kms.send(new DescribeKeyCommand({ KeyId: m.KeyId })), 'KMSInternalException', 500);
   const other = await create();
-  db.prepare('UPDATE kms_aliases SET target_key_id = ? WHERE name = ?').run(other.KeyId, 'alias/tamper');
+  db.prepare('UPDATE names SET target = ? WHERE name = ?').run(other.KeyId, 'alias/tamper');
   await rejectsWith(f.kms.send(new EncryptCommand({ KeyId: 'alias/tamper', Plaintext: Buffer.from('x') })), 'KMSInternalException', 500);
+  db.close();
 });
 
 test('once the waiting period has passed, a key pending deletion is gone: record, objects and aliases', async (t) => {
@@ -199,12 +203,17 @@ test('once the waiting period has passed, a key pending deletion is gone: record
   assert.equal((await admin('GET', `/v1/keys/${m.KeyId}`)).status, 200);
   // The module's clock jumps 8 days (the core is asked directly: an SDK client would sign with the mocked clock too).
   const hsm = f.server.hsm;
-  const user = await hsm.login(f.server.credentials!.user.username, f.server.credentials!.user.password);
-  const caller = { principal: user, face: 'kms' as const };
+  const caller = hsm.callerOf(await hsm.login(f.server.credentials!.user.username, f.server.credentials!.user.password), 'kms');
+  const objects = (await hsm.managed.get(caller, m.KeyId!)).data.versions.flatMap((v) => [v.objectId, v.publicObjectId]).filter(Boolean) as string[];
   t.mock.timers.enable({ apis: ['Date'], now: Date.now() + 8 * 86_400_000 });
   try {
-    await assert.rejects(hsm.kms.get(caller, m.KeyId!), (e: Error & { code?: string }) => e.code === 'KEY_NOT_FOUND');
-    assert.ok(!(await hsm.kmsAliases.list(caller)).some((a) => a.name === 'alias/doomed'));
+    // Past the window the key reads as gone at once (no write on a read) ...
+    await assert.rejects(hsm.managed.get(caller, m.KeyId!), (e: Error & { code?: string }) => e.code === 'KEY_NOT_FOUND');
+    // ... and the scheduler's lifecycle task removes the record, its objects and its aliases.
+    assert.deepEqual(await hsm.managed.runDue(hsm.systemCaller()), { deleted: 1, rotated: 0 });
+    assert.ok(!(await hsm.names.list(caller, 'kms-alias')).some((a) => a.name === 'alias/doomed'));
+    assert.equal(await hsm.store.get('managed_keys', m.KeyId!), undefined);
+    for (const id of objects) assert.equal(await hsm.store.get('objects', id), undefined);
   } finally { t.mock.timers.reset(); }
   await rejectsWith(f.kms.send(new DescribeKeyCommand({ KeyId: m.KeyId })), 'NotFoundException', 404);
   assert.equal((await admin('GET', `/v1/keys/${m.KeyId}`)).status, 404);

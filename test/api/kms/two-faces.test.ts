@@ -75,13 +75,12 @@ test('disabled and pending-deletion keys refuse use on the admin face too', asyn
 
 test('the key-state attribute is the module\'s: templates and attribute changes cannot set it', async () => {
   const hsm = f.server.hsm;
-  const user = await hsm.login(f.server.credentials!.user.username, f.server.credentials!.user.password);
-  const caller = { principal: user, face: 'internal' as const };
+  const caller = hsm.callerOf(await hsm.login(f.server.credentials!.user.username, f.server.credentials!.user.password), 'internal');
   await assert.rejects(hsm.keys.generateKey(caller, 0x1080, new Map<number, number | boolean>([[CKA.VALUE_LEN, 32], [CKA.TOKEN, true], [CKA.INKAN_KEY_STATE, 0]])),
     (e: HsmError) => e.code === 'ATTRIBUTE_READ_ONLY');
   const keyId = (await f.kms.send(new CreateKeyCommand({}))).KeyMetadata!.KeyId!;
   await f.kms.send(new DisableKeyCommand({ KeyId: keyId }));
-  const obj = await hsm.keys.resolve(caller, keyId);
+  const obj = await hsm.lookup.resolve(caller, keyId);
   await assert.rejects(hsm.keys.setAttributes(caller, obj, new Map([[CKA.INKAN_KEY_STATE, 0]])), (e: HsmError) => e.code === 'ATTRIBUTE_READ_ONLY');
 });
 

@@ -171,9 +171,9 @@ describe('p11-kit RPC server', { timeout: 120_000 }, () => {
     // Session objects are visible only under their session's tag ("p11-<connection>/<session>").
     const tags = Array.from({ length: 200 }, (_, i) => `p11-${i + 1}/${s}`);
     const holders = async () => (await Promise.all(tags.map(async (tag) =>
-      (await srv.hsm.keys.find({ principal, face: 'p11', session: tag })).some((o) => o.label === 'session-only') ? tag : undefined))).filter(Boolean);
+      (await srv.hsm.lookup.find({ principal, face: 'p11', partition: 'default', session: tag })).some((o) => o.label === 'session-only') ? tag : undefined))).filter(Boolean);
     assert.equal((await holders()).length, 1);
-    assert.equal((await srv.hsm.keys.find({ principal, face: 'admin' })).filter((o) => o.label === 'session-only').length, 0);
+    assert.equal((await srv.hsm.lookup.find(srv.hsm.callerOf(principal, 'admin'))).filter((o) => o.label === 'session-only').length, 0);
     c.close();
     await c.closed;
     await new Promise((r) => setTimeout(r, 50));

@@ -1,11 +1,13 @@
-// CreateAlias, UpdateAlias, DeleteAlias, ListAliases: names for keys, per crypto user.
+// CreateAlias, UpdateAlias, DeleteAlias, ListAliases: names for keys, per partition (the account),
+// kept by the core's NameService; the AWS rules for alias names are this face's.
 import { HsmError } from '../../../errors/hsm-error';
 import { optionalInteger, optionalString, requireString, writeTimestamp } from '../../../protocol/kms';
 import { aliasArn, parseKeyRef } from '../arns';
-import { inputKey, resolveKey, type KmsOperation, type OpContext } from '../context';
+import { ALIAS_KIND, inputKey, resolveKey, type KmsOperation, type OpContext } from '../context';
 import { decodeMarker, encodeMarker } from './list-keys';
 
 const NAME = { min: 1, max: 256, pattern: /^[a-zA-Z0-9:/_-]+$/ };
+const ALIAS_NAME = /^alias\/[a-zA-Z0-9/_-]+$/;
 
 /** AliasName must be an alias name (an alias ARN is accepted where AWS accepts one). */
 function aliasName(input: Record<string, unknown>): string {
@@ -23,22 +25,37 @@ async function target(ctx: OpContext, input: Record<string, unknown>) {
   return key;
 }
 
+/** `alias/` + letters, digits, /, _ and -; `alias/aws/` is AWS's (NotAuthorizedException there, as AWS answers). */
+function checkName(name: string): void {
+  if (!ALIAS_NAME.test(name) || name.length > 256) throw new HsmError('BAD_REQUEST', 'alias names are alias/ followed by letters, digits, /, _ and -');
+  if (name.startsWith('alias/aws/')) throw new HsmError('ALIAS_RESERVED', 'alias names beginning with alias/aws/ are reserved for AWS managed keys');
+}
+
 export const createAlias: KmsOperation = async (ctx, input) => {
   const name = aliasName(input);
-  await ctx.hsm.kmsAliases.create(ctx.caller, name, await target(ctx, input));
+  checkName(name);
+  await ctx.hsm.names.create(ctx.caller, ALIAS_KIND, name, (await target(ctx, input)).managed);
   return undefined;
 };
 
+/** UpdateAlias: the new target must have the same key type and usage as the old (AWS rule). */
 export const updateAlias: KmsOperation = async (ctx, input) => {
   const name = aliasName(input);
+  checkName(name);
   const key = await target(ctx, input);
-  const old = await resolveKey(ctx, name).catch(() => undefined);
-  await ctx.hsm.kmsAliases.update(ctx.caller, name, key, old);
+  await ctx.hsm.names.update(ctx.caller, ALIAS_KIND, name, key.managed, async (oldId) => {
+    const old = await ctx.keys.get(ctx.caller, oldId).catch(() => undefined);
+    if (old && ((old.record.keySpec === 'SYMMETRIC_DEFAULT') !== (key.record.keySpec === 'SYMMETRIC_DEFAULT') || old.record.keyUsage !== key.record.keyUsage)) {
+      throw new HsmError('BAD_REQUEST', 'the new target key must have the same key type and key usage as the current one');
+    }
+  });
   return undefined;
 };
 
 export const deleteAlias: KmsOperation = async (ctx, input) => {
-  await ctx.hsm.kmsAliases.delete(ctx.caller, aliasName(input));
+  const name = aliasName(input);
+  if (name.startsWith('alias/aws/')) throw new HsmError('ALIAS_RESERVED', 'alias names beginning with alias/aws/ are reserved for AWS managed keys');
+  await ctx.hsm.names.delete(ctx.caller, ALIAS_KIND, name);
   return undefined;
 };
 
@@ -47,13 +64,13 @@ export const listAliases: KmsOperation = async (ctx, input) => {
   const limit = optionalInteger(input, 'Limit', { min: 1, max: 1000 }) ?? 100;
   const marker = decodeMarker(optionalString(input, 'Marker', { min: 1, max: 1024 }));
   const filter = keyId === undefined ? undefined : (await inputKey(ctx, input)).id;
-  const all = await ctx.hsm.kmsAliases.list(ctx.caller, filter);
+  const all = await ctx.hsm.names.list(ctx.caller, ALIAS_KIND, filter);
   const rest = marker === undefined ? all : all.filter((a) => a.name > marker);
   const page = rest.slice(0, limit);
   const truncated = rest.length > limit;
   return {
     Aliases: page.map((a) => ({
-      AliasName: a.name, AliasArn: aliasArn(ctx.region, ctx.caller.principal.id, a.name), TargetKeyId: a.targetKeyId,
+      AliasName: a.name, AliasArn: aliasArn(ctx.region, ctx.account, a.name), TargetKeyId: a.target,
       CreationDate: writeTimestamp(a.created), LastUpdatedDate: writeTimestamp(a.updated),
     })),
     Truncated: truncated, NextMarker: truncated ? encodeMarker(page[page.length - 1].name) : undefined,

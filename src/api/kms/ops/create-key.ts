@@ -1,6 +1,6 @@
 // CreateKey: a new KMS key owned by the caller, generated inside the module as core objects
 // (or, with Origin EXTERNAL, waiting for ImportKeyMaterial).
-import { KEY_SPECS, KEY_USAGES, type KmsKeySpec } from '../../../core/kms-key-specs';
+import { KEY_SPECS, KEY_USAGES, type KmsKeySpec } from '../key-specs';
 import { HsmError } from '../../../errors/hsm-error';
 import { optionalBoolean, optionalEnum, optionalString } from '../../../protocol/kms';
 import { keyMetadata, type KmsOperation } from '../context';
@@ -22,6 +22,6 @@ export const createKey: KmsOperation = async (ctx, input) => {
   }
   if (origin !== 'AWS_KMS' && origin !== 'EXTERNAL') throw new HsmError('NOT_SUPPORTED', `Origin ${origin} is not supported`);
   if (!(KEY_SPECS as readonly string[]).includes(spec)) throw new HsmError('NOT_SUPPORTED', `KeySpec ${spec} is not supported`);
-  const key = await ctx.hsm.kms.create(ctx.caller, { keySpec: spec as KmsKeySpec, keyUsage: usage, description, tags, origin });
+  const key = await ctx.keys.create(ctx.caller, { keySpec: spec as KmsKeySpec, keyUsage: usage, description, tags, origin });
   return { KeyMetadata: keyMetadata(ctx, key) };
 };

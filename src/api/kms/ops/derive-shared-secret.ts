@@ -12,8 +12,9 @@ export const deriveSharedSecret: KmsOperation = async (ctx, input) => {
   const key = await usableKey(ctx, input, 'KEY_AGREEMENT');
   requireEnum(input, 'KeyAgreementAlgorithm', ['ECDH'] as const);
   const spki = requireBlob(input, 'PublicKey', { min: 1, max: 8192 });
-  const obj = await ctx.hsm.kms.versionObject(ctx.caller, key);
-  const curve = CURVES.find((k) => k.node === ctx.hsm.keys.material(obj).curve)!;
+  const obj = await ctx.keys.versionObject(ctx.caller, key);
+  const curve = CURVES.find((k) => k.name === key.managed.data.spec.curve);
+  if (!curve) throw new HsmError('KEY_FUNCTION_NOT_PERMITTED', `${key.id} is not an elliptic-curve key`);
   let peer: c.KeyObject;
   try { peer = c.publicKeyFromDer(spki); } catch { throw new HsmError('BAD_REQUEST', 'PublicKey must be a DER SubjectPublicKeyInfo'); }
   if (peer.asymmetricKeyType !== 'ec' || peer.asymmetricKeyDetails?.namedCurve !== curve.node) {

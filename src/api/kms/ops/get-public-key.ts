@@ -7,10 +7,10 @@ import { arnOf, inputKey, type KmsOperation } from '../context';
 export const getPublicKey: KmsOperation = async (ctx, input) => {
   optionalStringList(input, 'GrantTokens', { max: 10 });
   const key = await inputKey(ctx, input);
-  ctx.hsm.kms.requireUsable(key);
+  ctx.keys.requireUsable(key);
   const r = key.record;
   if (r.keySpec === 'SYMMETRIC_DEFAULT' || r.keySpec.startsWith('HMAC_')) throw new HsmError('NOT_SUPPORTED', `${key.id} is not an asymmetric key`);
-  const spki = ctx.hsm.keys.exportPublic(ctx.caller, await ctx.hsm.kms.versionObject(ctx.caller, key));
+  const spki = await ctx.hsm.lookup.exportPublic(ctx.caller, await ctx.keys.versionObject(ctx.caller, key));
   const algs = algorithmsFor(r.keySpec, r.keyUsage);
   return {
     KeyId: arnOf(ctx, key), PublicKey: writeBlob(spki), CustomerMasterKeySpec: r.keySpec, KeySpec: r.keySpec, KeyUsage: r.keyUsage,

@@ -3,7 +3,8 @@
 // RSA-AES key wrap for material longer than OAEP can carry) and is unwrapped inside it.
 import { CKA, CKK, CKO } from '../../../pkcs11/constants';
 import { HsmError } from '../../../errors/hsm-error';
-import { kmsTemplate, SPECS } from '../../../core/kms-key-specs';
+import { purposeOf, SPECS } from '../key-specs';
+import { versionTemplate } from '../../../core/key-specs';
 import { optionalEnum, optionalTimestamp, requireBlob, requireEnum, writeBlob, writeTimestamp } from '../../../protocol/kms';
 import { WRAPPING_ALGORITHM_NAMES, WRAPPING_ALGORITHMS, WRAPPING_KEY_SPECS } from '../algorithms';
 import { arnOf, inputKey, type KmsOperation } from '../context';
@@ -14,7 +15,7 @@ export const getParametersForImport: KmsOperation = async (ctx, input) => {
   const spec = requireEnum(input, 'WrappingKeySpec', [...Object.keys(WRAPPING_KEY_SPECS), 'SM2']);
   if (!WRAPPING_ALGORITHMS[algorithm]) throw new HsmError('NOT_SUPPORTED', `WrappingAlgorithm ${algorithm} is not supported`);
   if (!WRAPPING_KEY_SPECS[spec]) throw new HsmError('NOT_SUPPORTED', `WrappingKeySpec ${spec} is not supported`);
-  const out = await ctx.hsm.kms.beginImport(ctx.caller, key, WRAPPING_KEY_SPECS[spec], algorithm);
+  const out = await ctx.keys.beginImport(ctx.caller, key, WRAPPING_KEY_SPECS[spec], algorithm);
   return { KeyId: arnOf(ctx, key), ImportToken: writeBlob(Buffer.from(out.token, 'base64')), PublicKey: writeBlob(out.publicKey), ParametersValidTo: writeTimestamp(out.validTo) };
 };
 
@@ -26,15 +27,15 @@ export const importKeyMaterial: KmsOperation = async (ctx, input) => {
   if (model === 'KEY_MATERIAL_EXPIRES' || optionalTimestamp(input, 'ValidTo') !== undefined) {
     throw new HsmError('NOT_SUPPORTED', 'expiring key material is not supported; use KEY_MATERIAL_DOES_NOT_EXPIRE');
   }
-  const spec = SPECS[key.record.keySpec];
-  const after = await ctx.hsm.kms.finishImport(ctx.caller, key, token, async (wrapping, algorithm, label) => {
-    const { mech, params } = WRAPPING_ALGORITHMS[algorithm];
-    const secret = spec.keyType === CKK.AES || spec.keyType === CKK.GENERIC_SECRET;
-    const cls = secret ? CKO.SECRET_KEY : CKO.PRIVATE_KEY;
-    const t = kmsTemplate(cls, key.record.keyUsage, label, Buffer.from(key.id.replace(/-/g, ''), 'hex'));
-    t.set(CKA.CLASS, cls);
-    if (secret) t.set(CKA.KEY_TYPE, spec.keyType);
-    return ctx.hsm.crypto.unwrap(ctx.caller, wrapping, mech, params, wrapped, t);
-  });
+  const kind = SPECS[key.record.keySpec].core.kind;
+  const secret = kind === 'aes' || kind === 'hmac';
+  const cls = secret ? CKO.SECRET_KEY : CKO.PRIVATE_KEY;
+  const t = versionTemplate(cls, purposeOf(key.record.keyUsage), key.id, Buffer.from(key.id.replace(/-/g, ''), 'hex'));
+  t.set(CKA.CLASS, cls);
+  if (secret) t.set(CKA.KEY_TYPE, kind === 'aes' ? CKK.AES : CKK.GENERIC_SECRET);
+  const algorithm = key.record.importParams?.algorithm;
+  const wrap = algorithm ? WRAPPING_ALGORITHMS[algorithm] : undefined;
+  if (!wrap) throw new HsmError('IMPORT_TOKEN_INVALID');
+  const after = await ctx.keys.finishImport(ctx.caller, key, token, { mechanism: wrap.mech, params: wrap.params as Record<string, unknown> }, wrapped, t);
   return { KeyId: arnOf(ctx, after), KeyMaterialId: after.current?.materialId };
 };

@@ -6,7 +6,7 @@ import { arnOf, type KmsOperation } from '../context';
 export const listKeys: KmsOperation = async (ctx, input) => {
   const limit = optionalInteger(input, 'Limit', { min: 1, max: 1000 }) ?? 100;
   const marker = decodeMarker(optionalString(input, 'Marker', { min: 1, max: 1024 }));
-  const keys = (await ctx.hsm.kms.list(ctx.caller)).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  const keys = (await ctx.keys.list(ctx.caller)).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   const rest = marker === undefined ? keys : keys.filter((k) => k.id > marker);
   const page = rest.slice(0, limit);
   const truncated = rest.length > limit;

@@ -11,7 +11,7 @@ async function prepare(ctx: OpContext, input: KmsInput) {
   const message = requireBlob(input, 'Message', { min: 1, max: 4096 });
   const name = requireEnum(input, 'MacAlgorithm', Object.keys(MAC_ALGORITHMS));
   if (MAC_ALGORITHMS[name].spec !== key.record.keySpec) throw new HsmError('KEY_FUNCTION_NOT_PERMITTED', `The MAC algorithm ${name} is not valid for ${key.id}.`);
-  return { key, message, name, obj: await ctx.hsm.kms.versionObject(ctx.caller, key) };
+  return { key, message, name, obj: await ctx.keys.versionObject(ctx.caller, key) };
 }
 
 export const generateMac: KmsOperation = async (ctx, input) => {

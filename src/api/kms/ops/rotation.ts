@@ -2,7 +2,7 @@
 // Each rotation is a new core secret key (a version); old versions keep decrypting.
 import { HsmError } from '../../../errors/hsm-error';
 import { optionalInteger, writeTimestamp } from '../../../protocol/kms';
-import type { KmsKey } from '../../../core/kms-keys';
+import type { KmsKey } from '../kms-keys';
 import { arnOf, inputKey, type KmsOperation } from '../context';
 import { readMarker } from './tags';
 
@@ -18,16 +18,16 @@ export const enableKeyRotation: KmsOperation = async (ctx, input) => {
   const key = await inputKey(ctx, input, 'KeyId', false);
   const days = optionalInteger(input, 'RotationPeriodInDays', { min: 90, max: 2560 }) ?? 365;
   requireRotatable(key);
-  ctx.hsm.kms.requireUsable(key);
-  await ctx.hsm.kms.update(ctx.caller, key, (r) => { r.rotation = { ...r.rotation, enabled: true, periodDays: days, nextRotation: Date.now() + days * DAY_MS }; });
+  ctx.keys.requireUsable(key);
+  await ctx.keys.update(ctx.caller, key, 'kms.enable-key-rotation', (d) => { d.rotation = { ...d.rotation, enabled: true, periodDays: days, next: Date.now() + days * DAY_MS }; });
   return undefined;
 };
 
 export const disableKeyRotation: KmsOperation = async (ctx, input) => {
   const key = await inputKey(ctx, input, 'KeyId', false);
   requireRotatable(key);
-  ctx.hsm.kms.requireUsable(key);
-  await ctx.hsm.kms.update(ctx.caller, key, (r) => { r.rotation = { ...r.rotation, enabled: false, nextRotation: undefined }; });
+  ctx.keys.requireUsable(key);
+  await ctx.keys.update(ctx.caller, key, 'kms.disable-key-rotation', (d) => { d.rotation = { ...d.rotation, enabled: false, next: undefined }; });
   return undefined;
 };
 
@@ -44,7 +44,7 @@ export const getKeyRotationStatus: KmsOperation = async (ctx, input) => {
 export const rotateKeyOnDemand: KmsOperation = async (ctx, input) => {
   const key = await inputKey(ctx, input, 'KeyId', false);
   requireRotatable(key);
-  await ctx.hsm.kms.rotate(ctx.caller, key, 'ON_DEMAND');
+  await ctx.keys.rotate(ctx.caller, key);
   return { KeyId: arnOf(ctx, key) };
 };
 

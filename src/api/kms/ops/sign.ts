@@ -1,8 +1,6 @@
 // Sign and Verify (RAW: hash-and-sign; DIGEST: the caller hashed). ECDSA signatures are DER,
 // as AWS returns them; the core's mechanisms speak PKCS#11's raw r‖s. A signature that does not
 // verify is KMSInvalidSignatureException, never SignatureValid false.
-import type { HsmObject } from '../../../core/hsm-object';
-import { derToRaw, rawToDer } from '../../../crypto/raw-ecdsa';
 import { HsmError } from '../../../errors/hsm-error';
 import { optionalEnum, optionalStringList, requireBlob, requireEnum, writeBlob, type KmsInput } from '../../../protocol/kms';
 import { digestInfo, digestLength, SIGNING_ALGORITHM_NAMES, SIGNING_ALGORITHMS, algorithmsFor } from '../algorithms';
@@ -29,27 +27,22 @@ async function prepare(ctx: OpContext, input: KmsInput) {
     mech = alg.digest;
     if (alg.digestInfo) data = Buffer.concat([digestInfo(alg), message]);
   }
-  const obj = await ctx.hsm.kms.versionObject(ctx.caller, key);
+  const obj = await ctx.keys.versionObject(ctx.caller, key);
   return { key, obj, name, alg, mech, data };
 }
 
-const curveOf = (ctx: OpContext, obj: HsmObject) => ctx.hsm.keys.material(obj).curve!;
-
 export const sign: KmsOperation = async (ctx, input) => {
   const p = await prepare(ctx, input);
-  const sig = await ctx.hsm.crypto.sign(ctx.caller, p.obj, p.mech, p.alg.params, p.data);
-  return { KeyId: arnOf(ctx, p.key), Signature: writeBlob(p.alg.der ? rawToDer(curveOf(ctx, p.obj), sig) : sig), SigningAlgorithm: p.name };
+  const sig = await ctx.hsm.crypto.sign(ctx.caller, p.obj, p.mech, p.alg.params, p.data, { signatureFormat: p.alg.der ? 'der' : 'raw' });
+  return { KeyId: arnOf(ctx, p.key), Signature: writeBlob(sig), SigningAlgorithm: p.name };
 };
 
 export const verify: KmsOperation = async (ctx, input) => {
   const p = await prepare(ctx, input);
-  let sig = requireBlob(input, 'Signature', { min: 1, max: 6144 });
-  if (p.alg.der) {
-    try { sig = derToRaw(curveOf(ctx, p.obj), sig); } catch { throw new HsmError('SIGNATURE_INVALID'); }
-  }
+  const sig = requireBlob(input, 'Signature', { min: 1, max: 6144 });
   let ok = false;
   try {
-    ok = await ctx.hsm.crypto.verify(ctx.caller, p.obj, p.mech, p.alg.params, p.data, sig);
+    ok = await ctx.hsm.crypto.verify(ctx.caller, p.obj, p.mech, p.alg.params, p.data, sig, { signatureFormat: p.alg.der ? 'der' : 'raw' });
   } catch (err) {
     if (!(err instanceof HsmError) || err.code !== 'SIGNATURE_LEN_RANGE') throw err;
   }

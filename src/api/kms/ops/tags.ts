@@ -34,7 +34,7 @@ export const tagResource: KmsOperation = async (ctx, input) => {
   const tags = readTags(input);
   if (!tags) throw validationError('Tags', 'Member must not be null', 'null');
   if (key.record.state === 'PendingDeletion') throw new HsmError('KEY_PENDING_DELETION');
-  await ctx.hsm.kms.update(ctx.caller, key, (r) => { r.tags = mergeTags(r.tags, tags); });
+  await ctx.keys.update(ctx.caller, key, 'kms.tag-resource', (d) => { d.tags = mergeTags(d.tags, tags); });
   return undefined;
 };
 
@@ -43,7 +43,7 @@ export const untagResource: KmsOperation = async (ctx, input) => {
   const names = optionalStringList(input, 'TagKeys', { item: { min: 1, max: 128 } });
   if (!names) throw validationError('TagKeys', 'Member must not be null', 'null');
   if (key.record.state === 'PendingDeletion') throw new HsmError('KEY_PENDING_DELETION');
-  await ctx.hsm.kms.update(ctx.caller, key, (r) => { r.tags = r.tags.filter(([k]) => !names.includes(k)); });
+  await ctx.keys.update(ctx.caller, key, 'kms.untag-resource', (d) => { d.tags = d.tags.filter(([k]) => !names.includes(k)); });
   return undefined;
 };
 
