@@ -76,9 +76,9 @@ test('CLI: audit export verifies offline and a one-byte edit is caught; backup c
     assert.equal(ok.status, 0, ok.stdout + ok.stderr);
     assert.equal(JSON.parse(ok.stdout).ok, true);
     const text = fs.readFileSync(exportFile, 'utf8');
-    const at = text.indexOf('"op": "key.generate"');
+    const at = text.indexOf('"op":"key.generate"');
     assert.ok(at > 0);
-    fs.writeFileSync(exportFile, text.slice(0, at + 8) + 'X' + text.slice(at + 9)); // key.generate → key.Xenerate
+    fs.writeFileSync(exportFile, text.slice(0, at + 10) + 'X' + text.slice(at + 11)); // key.generate → key.Xenerate
     const bad = (await run(['audit', 'verify', exportFile, '--public-key', pub], auditor));
     assert.equal(bad.status, 1);
     assert.match(bad.stdout, /TAMPERED: record \d+ was edited/);

@@ -33,9 +33,11 @@ describe('GnuTLS p11tool through p11-kit-client.so', { timeout: 120_000 }, () =>
     }
   });
 
-  test('without login no object is listed (keys belong to their crypto user)', async () => {
+  test('without login only public objects are listed (PKCS#11 §4.4); private keys stay invisible', async () => {
     const r = await srv.run('p11tool', ['--provider', P11_KIT_CLIENT, '--list-all', TOKEN]);
-    assert.doesNotMatch(r.stdout.toString(), /Type:/);
-    assert.match(r.stderr, /No matching objects found/);
+    const out = r.stdout.toString();
+    assert.match(out, /Type: Public key \(RSA-2048\)/);
+    assert.match(out, /Type: Public key \(EC\/ECDSA-SECP256R1\)/);
+    assert.doesNotMatch(out, /Private key/);
   });
 });

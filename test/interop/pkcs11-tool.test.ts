@@ -120,7 +120,7 @@ describe('pkcs11-tool through p11-kit-client.so', { timeout: 180_000 }, () => {
     const socket = decodeURIComponent(srv.p11Address.slice('unix:path='.length));
     assert.equal(fs.statSync(socket).mode & 0o777, 0o600);
     const creds = JSON.parse(fs.readFileSync(`${srv.dir}/dev-credentials.json`, 'utf8'));
-    assert.deepEqual(creds.p11, { address: srv.p11Address, pin: srv.pin });
+    assert.deepEqual(creds.p11, { address: srv.p11Address, pin: srv.pin, soPin: `${creds.officer.username}:${creds.officer.password}` });
   });
 
   test('pkcs11-tool --test reports no errors', async () => {

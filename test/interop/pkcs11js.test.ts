@@ -69,7 +69,10 @@ describe('pkcs11js through p11-kit-client.so', { timeout: 180_000 }, () => {
       { type: pkcs11js.CKA_SENSITIVE }, { type: pkcs11js.CKA_START_DATE }, { type: pkcs11js.CKA_ALLOWED_MECHANISMS },
     ]);
     assert.equal((lbl.value as Buffer).toString('utf8'), label);
-    assert.equal((id.value as Buffer).length, 0);
+    // No CKA_ID in either template: both halves get SHA-1 of the public key (what Java and NSS pair certificates by).
+    const [pubId, spki] = p.C_GetAttributeValue(s, publicKey, [{ type: pkcs11js.CKA_ID }, { type: 0x129 /* CKA_PUBLIC_KEY_INFO */ }]);
+    assert.deepEqual(id.value, crypto.createHash('sha1').update(spki.value as Buffer).digest());
+    assert.deepEqual(pubId.value, id.value);
     assert.equal((cls.value as Buffer).readUInt32LE(0), pkcs11js.CKO_PRIVATE_KEY);
     assert.deepEqual([(sign.value as Buffer)[0], (sensitive.value as Buffer)[0]], [1, 1]);
     assert.deepEqual(date.value, start);

@@ -11,7 +11,7 @@ import type { ErrorCode } from '../../errors/catalog';
 import type { AuditHead, CheckpointRow, KeyStore, UnitOutcome } from '../../keystore/types';
 import type { Change } from '../change';
 import type { Integrity } from '../integrity';
-import { AuditBody, linkRecords, signCheckpoint } from './chain';
+import { AuditBody, fromCanonical, linkRecords, signCheckpoint } from './chain';
 
 export const CHECKPOINT_EVERY = 100;
 export const CHECKPOINT_SECONDS = 60;
@@ -158,7 +158,7 @@ export class AuditLog {
   private publish(body: string, seq: number, time: string): void {
     if (!this.subscribers.length) return;
     let record: AuditBody;
-    try { record = { ...JSON.parse(body), seq, time } as AuditBody; } catch { return; }
+    try { record = { ...fromCanonical(body), seq, time }; } catch { return; }
     for (const s of this.subscribers) { try { s(record); } catch { /* a subscriber never changes an outcome */ } }
   }
 
