@@ -43,12 +43,13 @@ const TYPES = {
     oid === OID_INT8 && format !== 'binary' ? parseInt8 : pgTypes.getTypeParser(oid, format as 'text')) as typeof pgTypes.getTypeParser,
 };
 
-/** user@host:port/db, for messages: never the password. */
+/** user@host:port/db for messages (a unix socket directory in brackets): never the password. */
 export function describeUrl(url: string): string {
   try {
     const u = new URL(url);
-    const host = u.searchParams.get('host') ?? u.host;
-    return `${decodeURIComponent(u.username)}@${host}${u.port && host.startsWith('/') ? `:${u.port}` : ''}${u.pathname}`;
+    const socket = u.searchParams.get('host');
+    const host = socket ? `[${socket}]${u.port ? `:${u.port}` : ''}` : u.host;
+    return `${decodeURIComponent(u.username)}@${host}${decodeURIComponent(u.pathname)}`;
   } catch { return '(unparsable URL)'; }
 }
 
