@@ -25,9 +25,10 @@ export interface TestPostgres {
   createDatabase(name: string, opts?: { icuLocale?: string }): Promise<string>;
   /** Runs SQL as the superuser (on `db`, default `postgres`). */
   admin<T = Record<string, unknown>>(sql: string, params?: unknown[], db?: string): Promise<T[]>;
-  /** pg_ctl stop -m fast: the server goes away (sessions are terminated), the data stays. */
+  /** pg_ctl stop -m fast: the server goes away (sessions are terminated), the data stays.
+   *  Does nothing if it is not running. */
   down(): Promise<void>;
-  /** pg_ctl start after down(). */
+  /** pg_ctl start after down(); does nothing if it is running. */
   up(): Promise<void>;
   restart(): Promise<void>;
   /** SIGSTOP / SIGCONT every server process: a server that hangs without closing anything. */
@@ -78,6 +79,20 @@ function postmasterPid(dataDir: string): number | undefined {
     if (!Number.isInteger(pid) || pid <= 1 || !alive(pid)) return undefined;
     return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(dataDir) ? pid : undefined;
   } catch { return undefined; }
+}
+
+/** Processes whose parent is `pid` (from /proc: Linux only, like the rest of this helper). */
+function childrenOf(pid: number): number[] {
+  const out: number[] = [];
+  for (const name of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = fs.readFileSync(`/proc/${name}/stat`, 'utf8');
+      // pid (comm) state ppid ...: comm may hold spaces and parentheses, so split after the last ')'.
+      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pid) out.push(Number(name));
+    } catch { /* exited meanwhile */ }
+  }
+  return out;
 }
 
 /** Immediate shutdown (SIGQUIT) and removal; synchronous, for exit handlers and stale servers. */
@@ -164,11 +179,14 @@ export async function startPostgres(opts: StartOptions = {}): Promise<TestPostgr
     const signalAll = (sig: NodeJS.Signals) => {
       const pid = postmasterPid(dataDir);
       if (!pid) throw new Error('the test PostgreSQL server is not running');
-      // pg_ctl starts the postmaster in its own session, so its backends share its process group.
-      process.kill(-pid, sig);
+      // Every backend calls setsid(), so there is no process group to signal: the postmaster
+      // first (a stopped postmaster forks no new backends), then each of its children.
+      process.kill(pid, sig);
+      for (const child of childrenOf(pid)) try { process.kill(child, sig); } catch { /* just exited */ }
     };
-    const down = async () => { await ctl(['stop', '-m', 'fast']); };
+    const down = async () => { if (postmasterPid(dataDir)) await ctl(['stop', '-m', 'fast']); };
     const up = async () => {
+      if (postmasterPid(dataDir)) return;
       try { await ctl(['start']); } catch (err) { throw new Error(`test PostgreSQL did not start: ${(err as Error).message}\n${logTail()}`); }
     };
     return {
@@ -192,4 +210,19 @@ export async function startPostgres(opts: StartOptions = {}): Promise<TestPostgr
     process.off('exit', onExit);
     throw new Error(`could not start a test PostgreSQL: ${(err as Error).message}${tail ? `\n${tail}` : ''}`);
   }
+}
+
+/** Waits until `count` sessions of the client's database wait on a lock (a call under test got
+ *  that far), so tests need not guess with sleeps. */
+export async function lockWaiters(c: Client, count: number): Promise<void> {
+  for (let i = 0; i < 250; i++) {
+    // Inside a transaction pg_stat_activity keeps its first snapshot: drop it to see news.
+    await c.query('SELECT pg_stat_clear_snapshot()');
+    const { rows } = await c.query("SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'");
+    if (rows[0].n >= count) return;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  await c.query('SELECT pg_stat_clear_snapshot()');
+  const seen = await c.query('SELECT application_name, state, wait_event_type, wait_event, left(query, 60) AS query FROM pg_stat_activity WHERE datname = current_database()');
+  throw new Error(`fewer than ${count} sessions ever waited on a lock: ${JSON.stringify(seen.rows)}`);
 }

@@ -9,7 +9,7 @@ import { CHANNEL } from '../../src/keystore/postgres/postgres-changes';
 import { LOCK_CHAIN, LOCK_SCHEMA } from '../../src/keystore/postgres/postgres-schema';
 import { SCHEMA_VERSION } from '../../src/keystore/schema';
 import type { AuditHead, AuditRecordRow, KeyStore } from '../../src/keystore/types';
-import { startPostgres, type TestPostgres } from '../helpers/postgres';
+import { lockWaiters, startPostgres, type TestPostgres } from '../helpers/postgres';
 import { plainCommit, row } from './contract';
 
 let server: TestPostgres;
@@ -203,9 +203,8 @@ test('the pool is bounded; callers beyond maxWaiting are refused at once', async
       // Two take the pool's connections and wait on the row lock; two wait for a connection.
       for (let i = 0; i < 4; i++) {
         blocked.push(s.commit(plainCommit([[{ op: 'update', table: 'objects', row: { ...r, version: 2 }, expected: 1 }]], `chain-${i}`)));
-        await sleep(50);
+        if (i === 1) await lockWaiters(holder, 2);
       }
-      await sleep(200);
       const active = await holder.query("SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'inkan'");
       assert.equal(active.rows[0].n, 3, 'two pooled connections and the LISTEN connection');
       await assert.rejects(s.get('objects', r.id), (err: Error & { code?: string }) => err.code === 'STORE_BUSY' && /busy/.test(err.message));

@@ -85,6 +85,7 @@ export class Db {
   private readonly pool: Pool;
   private readonly names = new Map<string, string>();
   private readonly maxWaiting: number;
+  private readonly guarded = new WeakSet<PoolClient>();
 
   constructor(opts: PostgresOptions) {
     this.target = describeUrl(opts.url);
@@ -95,7 +96,7 @@ export class Db {
       connectionTimeoutMillis: opts.connectTimeoutMs ?? 5_000,
       statement_timeout: statement,
       // The server enforces statement_timeout; this catches a server that does not answer at all.
-      query_timeout: statement + 2_000,
+      query_timeout: statement + Math.min(2_000, Math.max(500, statement)),
       // A node that dies inside a transaction must not hold its locks for ever.
       idle_in_transaction_session_timeout: statement * 2,
       keepAlive: true,
@@ -135,7 +136,13 @@ export class Db {
     if (this.pool.waitingCount >= this.maxWaiting) {
       throw Object.assign(new Error(`PostgreSQL store ${this.target} is busy (${what}): ${this.pool.waitingCount} calls wait for a connection`), { code: 'STORE_BUSY' });
     }
-    try { return await this.pool.connect(); } catch (err) { throw wrapError(err, this.target, what); }
+    let client: PoolClient;
+    try { client = await this.pool.connect(); } catch (err) { throw wrapError(err, this.target, what); }
+    // The pool listens for errors of idle clients only. A server that goes away between two
+    // statements of a checked-out client emits 'error' on it, which would crash the process;
+    // the next statement fails with "not queryable" instead, and the client is dropped.
+    if (!this.guarded.has(client)) { this.guarded.add(client); client.on('error', () => undefined); }
+    return client;
   }
 
   /** One statement on any pooled connection. */
