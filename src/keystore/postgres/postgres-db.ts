@@ -24,10 +24,11 @@ export interface PostgresOptions {
 export type Query = <R extends QueryResultRow = Record<string, unknown>>(sql: string, params?: unknown[]) => Promise<{ rows: R[]; rowCount: number }>;
 
 /** The store cannot reach PostgreSQL, or PostgreSQL did not answer in time. Retrying later may work.
- *  `broken` says the connection itself failed (it is dropped, not reused). */
+ *  `broken` says the connection itself failed (it is dropped, not reused). `commitUnknown` says
+ *  it failed during COMMIT: the transaction may have committed or not, and only reading tells. */
 export class StoreUnavailableError extends Error {
   readonly code = 'STORE_UNAVAILABLE';
-  constructor(message: string, readonly broken: boolean) { super(message); this.name = 'StoreUnavailableError'; }
+  constructor(message: string, readonly broken: boolean, readonly commitUnknown = false) { super(message); this.name = 'StoreUnavailableError'; }
 }
 
 const OID_INT8 = 20;
@@ -73,6 +74,8 @@ export function wrapError(err: unknown, target: string, what: string): Error {
     if (e.code === '22021') return Object.assign(new Error(`PostgreSQL store ${target} refused ${what}: a text value holds a NUL character or invalid UTF-8`), { code: e.code });
     return Object.assign(new Error(`PostgreSQL store ${target} failed (${what}): ${msg} [${e.code}]`), { code: e.code });
   }
+  // pg-pool's words for "every connection stayed busy for connectTimeoutMs".
+  if (msg === 'timeout exceeded when trying to connect') return new StoreUnavailableError(`PostgreSQL store ${target} is busy (${what}): no connection came free in time`, false);
   // Our own checks (a BIGINT beyond 2^53, a value pg cannot serialise): the connection is fine.
   if (err instanceof RangeError || err instanceof TypeError) return new Error(`PostgreSQL store ${target} failed (${what}): ${msg}`);
   // Everything else the driver raises is about the connection: refused, reset, timed out.
@@ -99,7 +102,9 @@ export class Db {
       query_timeout: statement + Math.min(2_000, Math.max(500, statement)),
       // A node that dies inside a transaction must not hold its locks for ever.
       idle_in_transaction_session_timeout: statement * 2,
+      // TCP keepalive probes after 10 s idle, so a peer that vanished is noticed (the OS default is 2 h).
       keepAlive: true,
+      keepAliveInitialDelayMillis: 10_000,
       types: TYPES,
     };
     this.maxWaiting = opts.maxWaiting ?? 1_000;
@@ -167,7 +172,10 @@ export class Db {
     try {
       await query(begin);
       const out = await fn(query);
-      await query('COMMIT');
+      try { await query('COMMIT'); } catch (err) {
+        if (!(err instanceof StoreUnavailableError && err.broken)) throw err;
+        throw new StoreUnavailableError(`${err.message}; the connection failed during COMMIT, so the transaction may or may not have committed`, true, true);
+      }
       client.release();
       return out;
     } catch (err) {
