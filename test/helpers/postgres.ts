@@ -129,87 +129,106 @@ function confLines(dir: string, port: number, tcp: boolean): string {
   ].join('\n');
 }
 
+/** initdb into `dataDir` and start the server, retrying on a TCP port someone else took. */
+async function initAndStart(bin: string, dir: string, dataDir: string, ctl: (args: string[]) => Promise<string>, tcp: boolean): Promise<number> {
+  await pg(path.join(bin, 'initdb'), ['-D', dataDir, '-U', 'postgres', '--auth=trust', '--no-sync', '-E', 'UTF8', '--locale=C', '--no-instructions']);
+  fs.appendFileSync(path.join(dataDir, 'postgresql.conf'), "\ninclude_if_exists = 'postgresql.test.conf'\n");
+  for (let attempt = 1; ; attempt++) {
+    const port = tcp ? await freePort() : 5432;
+    fs.writeFileSync(path.join(dataDir, 'postgresql.test.conf'), confLines(dir, port, tcp));
+    try { await ctl(['start']); return port; } catch (err) {
+      // Another process took the free port between our probe and the server's bind: retry.
+      if (!tcp || attempt >= 3) throw err;
+    }
+  }
+}
+
+/** A private directory for the cluster, owned by the server's user, removed when the process exits. */
+async function makeHome(tmp: string): Promise<{ dir: string; onExit: () => void }> {
+  const dir = fs.mkdtempSync(path.join(tmp, DIR_PREFIX));
+  fs.writeFileSync(path.join(dir, 'owner'), String(process.pid));
+  const onExit = () => destroySync(dir);
+  process.on('exit', onExit);
+  if (process.getuid?.() === 0) {
+    const uid = Number((await run('id', ['-u', 'postgres'])).stdout);
+    const gid = Number((await run('id', ['-g', 'postgres'])).stdout);
+    fs.chownSync(dir, uid, gid);
+  }
+  return { dir, onExit };
+}
+
 export async function startPostgres(opts: StartOptions = {}): Promise<TestPostgres> {
   const bin = binDir();
   // The socket path (dir/.s.PGSQL.port) must fit in sun_path (108 bytes).
   const tmp = os.tmpdir().length < 60 ? os.tmpdir() : '/tmp';
   sweepStale(tmp);
-  const dir = fs.mkdtempSync(path.join(tmp, DIR_PREFIX));
-  fs.writeFileSync(path.join(dir, 'owner'), String(process.pid));
+  const { dir, onExit } = await makeHome(tmp);
   const dataDir = path.join(dir, 'data');
   const logFile = path.join(dir, 'server.log');
-  const onExit = () => destroySync(dir);
-  process.on('exit', onExit);
-  if (process.getuid?.() === 0) {
-    const { stdout } = await run('id', ['-u', 'postgres']);
-    const { stdout: gid } = await run('id', ['-g', 'postgres']);
-    fs.chownSync(dir, Number(stdout), Number(gid));
-  }
   const logTail = () => { try { return fs.readFileSync(logFile, 'utf8').slice(-2000); } catch { return ''; } };
   const ctl = (args: string[]) => pg(path.join(bin, 'pg_ctl'), ['-D', dataDir, '-l', logFile, '-w', '-t', '30', ...args], 40_000);
-  let stopped = false;
-
   try {
-    await pg(path.join(bin, 'initdb'), ['-D', dataDir, '-U', 'postgres', '--auth=trust', '--no-sync', '-E', 'UTF8', '--locale=C', '--no-instructions']);
-    fs.appendFileSync(path.join(dataDir, 'postgresql.conf'), "\ninclude_if_exists = 'postgresql.test.conf'\n");
-    let port = 5432;
-    for (let attempt = 1; ; attempt++) {
-      if (opts.tcp) port = await freePort();
-      fs.writeFileSync(path.join(dataDir, 'postgresql.test.conf'), confLines(dir, port, !!opts.tcp));
-      try { await ctl(['start']); break; } catch (err) {
-        // Another process took the free port between our probe and the server's bind: retry.
-        if (!opts.tcp || attempt >= 3) throw err;
-      }
-    }
-    const socketUrl = (db: string, user: string) => `postgres://${user}@localhost:${port}/${db}?host=${dir}`;
-    const admin = async <T>(sql: string, params: unknown[] = [], db = 'postgres'): Promise<T[]> => {
-      const c = new Client({ connectionString: socketUrl(db, 'postgres'), connectionTimeoutMillis: 5000 });
-      await c.connect();
-      try { return (await c.query(sql, params)).rows as T[]; } finally { await c.end(); }
-    };
-    await admin(`CREATE ROLE ${TEST_ROLE} LOGIN`);
-    const createDatabase = async (name: string, dbOpts: { icuLocale?: string } = {}) => {
-      if (!/^[a-z_][a-z0-9_]{0,62}$/.test(name)) throw new Error(`bad database name ${name.slice(0, 70)}`);
-      if (dbOpts.icuLocale !== undefined && !/^[A-Za-z0-9-]+$/.test(dbOpts.icuLocale)) throw new Error('bad ICU locale');
-      const icu = dbOpts.icuLocale ? ` TEMPLATE template0 LOCALE_PROVIDER icu ICU_LOCALE '${dbOpts.icuLocale}'` : '';
-      await admin(`CREATE DATABASE ${name} OWNER ${TEST_ROLE}${icu}`);
-      return socketUrl(name, TEST_ROLE);
-    };
-    const url = await createDatabase('inkan');
-    const signalAll = (sig: NodeJS.Signals) => {
-      const pid = postmasterPid(dataDir);
-      if (!pid) throw new Error('the test PostgreSQL server is not running');
-      // Every backend calls setsid(), so there is no process group to signal: the postmaster
-      // first (a stopped postmaster forks no new backends), then each of its children.
-      process.kill(pid, sig);
-      for (const child of childrenOf(pid)) try { process.kill(child, sig); } catch { /* just exited */ }
-    };
-    const down = async () => { if (postmasterPid(dataDir)) await ctl(['stop', '-m', 'fast']); };
-    const up = async () => {
-      if (postmasterPid(dataDir)) return;
-      try { await ctl(['start']); } catch (err) { throw new Error(`test PostgreSQL did not start: ${(err as Error).message}\n${logTail()}`); }
-    };
-    return {
-      url, dir, createDatabase, admin, down, up,
-      tcpUrl: opts.tcp ? `postgres://${TEST_ROLE}@127.0.0.1:${port}/inkan` : undefined,
-      async restart() { await down(); await up(); },
-      freeze: () => signalAll('SIGSTOP'),
-      thaw: () => signalAll('SIGCONT'),
-      async stop() {
-        if (stopped) return;
-        stopped = true;
-        try { signalAll('SIGCONT'); } catch { /* not running */ }
-        if (postmasterPid(dataDir)) await ctl(['stop', '-m', 'immediate']).catch(() => undefined);
-        destroySync(dir);
-        process.off('exit', onExit);
-      },
-    };
+    const port = await initAndStart(bin, dir, dataDir, ctl, !!opts.tcp);
+    const handle = serverHandle({ dir, dataDir, port, tcp: !!opts.tcp, ctl, logTail, onExit });
+    await handle.admin(`CREATE ROLE ${TEST_ROLE} LOGIN`);
+    return { ...handle, url: await handle.createDatabase('inkan') };
   } catch (err) {
     const tail = logTail();
     destroySync(dir);
     process.off('exit', onExit);
     throw new Error(`could not start a test PostgreSQL: ${(err as Error).message}${tail ? `\n${tail}` : ''}`);
   }
+}
+
+interface ServerParts {
+  dir: string; dataDir: string; port: number; tcp: boolean;
+  ctl: (args: string[]) => Promise<string>; logTail: () => string; onExit: () => void;
+}
+
+function serverHandle(p: ServerParts): Omit<TestPostgres, 'url'> {
+  const socketUrl = (db: string, user: string) => `postgres://${user}@localhost:${p.port}/${db}?host=${p.dir}`;
+  const signalAll = (sig: NodeJS.Signals) => {
+    const pid = postmasterPid(p.dataDir);
+    if (!pid) throw new Error('the test PostgreSQL server is not running');
+    // Every backend calls setsid(), so there is no process group to signal: the postmaster
+    // first (a stopped postmaster forks no new backends), then each of its children.
+    process.kill(pid, sig);
+    for (const child of childrenOf(pid)) try { process.kill(child, sig); } catch { /* just exited */ }
+  };
+  const down = async () => { if (postmasterPid(p.dataDir)) await p.ctl(['stop', '-m', 'fast']); };
+  const up = async () => {
+    if (postmasterPid(p.dataDir)) return;
+    try { await p.ctl(['start']); } catch (err) { throw new Error(`test PostgreSQL did not start: ${(err as Error).message}\n${p.logTail()}`); }
+  };
+  const admin = async <T>(sql: string, params: unknown[] = [], db = 'postgres'): Promise<T[]> => {
+    const c = new Client({ connectionString: socketUrl(db, 'postgres'), connectionTimeoutMillis: 5000 });
+    c.on('error', () => undefined);
+    await c.connect();
+    try { return (await c.query(sql, params)).rows as T[]; } finally { await c.end(); }
+  };
+  let stopped = false;
+  return {
+    dir: p.dir, admin, down, up,
+    tcpUrl: p.tcp ? `postgres://${TEST_ROLE}@127.0.0.1:${p.port}/inkan` : undefined,
+    async createDatabase(name, dbOpts = {}) {
+      if (!/^[a-z_][a-z0-9_]{0,62}$/.test(name)) throw new Error(`bad database name ${name.slice(0, 70)}`);
+      if (dbOpts.icuLocale !== undefined && !/^[A-Za-z0-9-]+$/.test(dbOpts.icuLocale)) throw new Error('bad ICU locale');
+      const icu = dbOpts.icuLocale ? ` TEMPLATE template0 LOCALE_PROVIDER icu ICU_LOCALE '${dbOpts.icuLocale}'` : '';
+      await admin(`CREATE DATABASE ${name} OWNER ${TEST_ROLE}${icu}`);
+      return socketUrl(name, TEST_ROLE);
+    },
+    async restart() { await down(); await up(); },
+    freeze: () => signalAll('SIGSTOP'),
+    thaw: () => signalAll('SIGCONT'),
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      try { signalAll('SIGCONT'); } catch { /* not running */ }
+      if (postmasterPid(p.dataDir)) await p.ctl(['stop', '-m', 'immediate']).catch(() => undefined);
+      destroySync(p.dir);
+      process.off('exit', p.onExit);
+    },
+  };
 }
 
 /** Waits until `count` sessions of the client's database wait on a lock (a call under test got
