@@ -228,6 +228,8 @@ test('close ends the pool and the LISTEN connection', async () => {
   await s.close();
   for (let i = 0; i < 50 && await count() > 0; i++) await sleep(20);
   assert.equal(await count(), 0);
+  await s.close();
+  await assert.rejects(s.getMeta('a'), /store .* is closed/);
 });
 
 test('the change log is pruned to the newest rows', async () => {

@@ -89,6 +89,7 @@ export class Db {
   private readonly names = new Map<string, string>();
   private readonly maxWaiting: number;
   private readonly guarded = new WeakSet<PoolClient>();
+  private ended = false;
 
   constructor(opts: PostgresOptions) {
     this.target = describeUrl(opts.url);
@@ -138,6 +139,7 @@ export class Db {
   }
 
   private async connect(what: string): Promise<PoolClient> {
+    if (this.ended) throw new Error(`PostgreSQL store ${this.target} is closed (${what})`);
     if (this.pool.waitingCount >= this.maxWaiting) {
       throw Object.assign(new Error(`PostgreSQL store ${this.target} is busy (${what}): ${this.pool.waitingCount} calls wait for a connection`), { code: 'STORE_BUSY' });
     }
@@ -187,5 +189,10 @@ export class Db {
     }
   }
 
-  async end(): Promise<void> { await this.pool.end(); }
+  /** Ends the pool (once; later calls do nothing), waiting for checked-out clients to return. */
+  async end(): Promise<void> {
+    if (this.ended) return;
+    this.ended = true;
+    await this.pool.end();
+  }
 }
