@@ -4,7 +4,7 @@ import { Command } from 'commander';
 import { verifyExport, AuditRecord, Checkpoint } from '../core/audit/chain';
 import { CliError } from './client';
 import { writeOutput } from './io';
-import type { Ctx } from './main';
+import type { Ctx } from './context';
 
 export function registerAuditCommands(program: Command, ctx: Ctx): void {
   const audit = program.command('audit').description('the tamper-evident audit log');

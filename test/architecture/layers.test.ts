@@ -30,12 +30,6 @@ const KNOWN: readonly string[] = [
   // `inkan audit verify` checks an export offline with the module's own chain code; the
   // record format and chain (crypto/ only) should leave core/ for a place both can import.
   'cli-imports-no-layer: src/cli/commands-audit.ts → src/core/audit/chain.ts',
-  // Type-only cycles: the commands take main.ts's Ctx type.
-  'no-circular: src/cli/commands-access-keys.ts → src/cli/main.ts → src/cli/commands-access-keys.ts',
-  'no-circular: src/cli/commands-audit.ts → src/cli/main.ts → src/cli/commands-audit.ts',
-  'no-circular: src/cli/commands-backup.ts → src/cli/main.ts → src/cli/commands-backup.ts',
-  'no-circular: src/cli/commands-keys.ts → src/cli/main.ts → src/cli/commands-keys.ts',
-  'no-circular: src/cli/commands-module.ts → src/cli/main.ts → src/cli/commands-module.ts',
 ];
 
 interface Violation {
