@@ -6,7 +6,7 @@ import {
   FrameDecoder, encodeFrame, negotiateVersion, versionReply, type Frame,
 } from '../../../src/protocol/p11rpc/framing';
 import { ProtocolError } from '../../../src/protocol/p11rpc/protocol-error';
-import { CAPTURED_EXCHANGES, CAPTURED_STREAMS } from './capture-frames';
+import { CAPTURED_EXCHANGES, CAPTURED_STREAMS } from '../../fixtures/p11kit-rpc/capture-frames';
 import { body, bstr, cat, frame, fromHex, u32, u8 } from './wire';
 
 const sample = [
