@@ -1,5 +1,5 @@
 // KMS key specs and usages as data: which PKCS#11 generation mechanism and template each
-// KeySpec × KeyUsage becomes (research/kms-wire.md §2.3 enums), and how an existing core
+// KeySpec × KeyUsage becomes (docs/kms-wire.md §3 enums), and how an existing core
 // object is described as a KMS key when it was made through another face.
 import { CKA, CKK, CKM, CKO } from '../pkcs11/constants';
 import { HsmError } from '../errors/hsm-error';

@@ -1,6 +1,6 @@
 // ARNs and account ids of the KMS face. Each crypto user is its own "account": a stable
 // 12-digit id derived from its user id. Key references accept what AWS accepts: key id,
-// key ARN, alias name, alias ARN (research/kms-wire.md §2.1).
+// key ARN, alias name, alias ARN (docs/kms-wire.md §1.1).
 import { digest } from '../../crypto/node-crypto';
 
 export function accountOf(userId: string): string {

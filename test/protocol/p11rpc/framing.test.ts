@@ -1,4 +1,4 @@
-// Framing (p11kit-rpc.md §3, §4): the version byte, 12-byte headers, frames split at every
+// Framing (docs/p11kit-rpc.md §3, §4): the version byte, 12-byte headers, frames split at every
 // byte boundary, pipelined frames in one chunk, and the size cap enforced from the header.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
