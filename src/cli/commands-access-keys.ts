@@ -1,6 +1,6 @@
 // CLI commands for the KMS face's SigV4 access keys: access-key create | list | delete.
 import { Command } from 'commander';
-import type { Ctx } from './main';
+import type { Ctx } from './context';
 
 type AccessKey = { accessKeyId: string; username: string; created: string };
 

@@ -7,7 +7,7 @@ import { Command } from 'commander';
 import { AUDIT_SCHEME } from '../core/audit/chain';
 import { ExportFormatError, readAnchors, sentence, verifyExport, VerifyReport } from '../core/audit/verify';
 import { CliError } from './client';
-import type { Ctx } from './main';
+import type { Ctx } from './context';
 
 export function registerAuditCommands(program: Command, ctx: Ctx): void {
   const audit = program.command('audit').description('the tamper-evident audit log');

@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import { Command } from 'commander';
 import { CliError } from './client';
 import { prompt } from './io';
-import type { Ctx } from './main';
+import type { Ctx } from './context';
 
 const WORD = 'ZEROIZE';
 

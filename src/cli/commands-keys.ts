@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import { Command } from 'commander';
 import { CliError } from './client';
 import { readInput, withProgress, writeOutput } from './io';
-import type { Ctx } from './main';
+import type { Ctx } from './context';
 
 type Key = { id: string; label: string; class: string; keyType?: string; size?: number; owner: string; sharedWith: string[]; usage: string[]; extractable?: boolean };
 const enc = (ref: string) => encodeURIComponent(ref);

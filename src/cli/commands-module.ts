@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { Command } from 'commander';
 import { CliError } from './client';
 import { prompt } from './io';
-import type { Ctx } from './main';
+import type { Ctx } from './context';
 
 function parseListen(text: string): { host: string; port: number } {
   const m = /^(\[[^\]]+\]|[^:]+):(\d+)$/.exec(text);

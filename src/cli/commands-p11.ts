@@ -1,5 +1,5 @@
 // `inkan p11-stdio`: the PKCS#11 face on stdin/stdout, for P11_KIT_SERVER_ADDRESS='|inkan p11-stdio …'
-// (research/p11kit-rpc.md §2.1: p11-kit runs the command on a socketpair). It relays the bytes
+// (docs/p11kit-rpc.md §2.1: p11-kit runs the command on a socketpair). It relays the bytes
 // to a running server's p11 socket unchanged, so the protocol is handled in one place.
 import * as net from 'node:net';
 import * as path from 'node:path';

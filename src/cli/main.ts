@@ -9,16 +9,9 @@ import { registerAuditCommands } from './commands-audit';
 import { registerBackupCommands } from './commands-backup';
 import { registerP11Commands } from './commands-p11';
 import { registerAccessKeyCommands } from './commands-access-keys';
+import type { Ctx } from './context';
 
 export const DEFAULT_SERVER = 'http://127.0.0.1:7280';
-
-export interface Ctx {
-  json: boolean;
-  client(): AdminClient;
-  /** Logs in (env or prompt), runs `fn`, logs out. */
-  withLogin<T>(fn: (c: AdminClient) => Promise<T>, user?: string): Promise<T>;
-  print(human: string, data: unknown): void;
-}
 
 export function buildProgram(): Command {
   const program = new Command('inkan')

@@ -4,9 +4,10 @@
 import * as nc from 'node:crypto';
 import { promisify } from 'node:util';
 import { offLoop } from './off-loop';
+import type { HashName } from './hash-name';
 
 export type KeyObject = nc.KeyObject;
-export type HashName = 'sha1' | 'sha224' | 'sha256' | 'sha384' | 'sha512';
+export type { HashName } from './hash-name';
 
 const signAsync = promisify(nc.sign) as (alg: string | null, data: Buffer, key: nc.SignKeyObjectInput | nc.KeyObject) => Promise<Buffer>;
 const verifyAsync = promisify(nc.verify) as (alg: string | null, data: Buffer, key: nc.VerifyKeyObjectInput | nc.KeyObject, sig: Buffer) => Promise<boolean>;

@@ -7,7 +7,7 @@ import { availableParallelism } from 'node:os';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { KeyObject } from 'node:crypto';
-import type { HashName } from './node-crypto';
+import type { HashName } from './hash-name';
 
 export type PrivateOp =
   | { op: 'rsa-private-encrypt'; key: KeyObject; data: Buffer; padding: number }

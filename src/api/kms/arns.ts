@@ -1,6 +1,6 @@
 // ARNs of the KMS face. Each partition is its own "account", with a stable 12-digit id kept in
 // its record. Key references accept what AWS accepts: key id, key ARN, alias name, alias ARN
-// (docs/kms-wire.md §2.1).
+// (docs/kms-wire.md §1.1).
 
 export const keyArn = (region: string, account: string, keyId: string) => `arn:aws:kms:${region}:${account}:key/${keyId}`;
 export const aliasArn = (region: string, account: string, name: string) => `arn:aws:kms:${region}:${account}:${name}`;

@@ -61,7 +61,7 @@ export async function usableKey(ctx: OpContext, input: KmsInput, usage: KmsKeyUs
   return key;
 }
 
-/** KeyMetadata (docs/kms-wire.md §2.3). */
+/** KeyMetadata (docs/kms-wire.md §3). */
 export function keyMetadata(ctx: OpContext, key: KmsKey): Record<string, unknown> {
   const r = key.record;
   const algs = algorithmsFor(r.keySpec, r.keyUsage);

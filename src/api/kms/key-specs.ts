@@ -1,4 +1,4 @@
-// KMS key specs and usages as data (docs/kms-wire.md §2.3 enums): how each KeySpec × KeyUsage maps
+// KMS key specs and usages as data (docs/kms-wire.md §3 enums): how each KeySpec × KeyUsage maps
 // onto the core's face-neutral key spec and purpose, and back. AWS vocabulary stays in this face.
 import { HsmError } from '../../errors/hsm-error';
 import type { KeyPurpose, KeySpec } from '../../core/key-specs';

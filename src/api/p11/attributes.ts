@@ -1,5 +1,5 @@
 // Attribute values between the wire (protocol/p11rpc Attribute, classed by type, §5.5 of
-// research/p11kit-rpc.md) and the core's typed AttrValue (kinds from core/policy/attributes.ts):
+// docs/p11kit-rpc.md) and the core's typed AttrValue (kinds from core/policy/attributes.ts):
 // CK_BBOOL ⇄ boolean, CK_ULONG ⇄ number, byte arrays ⇄ Buffer, UTF-8 text ⇄ string,
 // CK_DATE "YYYYMMDD" or empty ⇄ string, CK_MECHANISM_TYPE[] ⇄ number[].
 import { CKK, CKO } from '../../pkcs11/constants';

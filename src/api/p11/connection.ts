@@ -1,4 +1,4 @@
-// One p11-kit RPC connection (research/p11kit-rpc.md §3-§4, §9, §11): the version byte, then
+// One p11-kit RPC connection (docs/p11kit-rpc.md §3-§4, §9, §11): the version byte, then
 // frames decoded as they arrive. Requests are pipelined: calls on one session run in arrival
 // order, different sessions and slot-level calls run in parallel, and each response is written
 // as one frame echoing its request's code. A broken frame drops this connection only; a bad

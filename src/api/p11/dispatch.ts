@@ -1,5 +1,5 @@
 // The explicit call table of the PKCS#11 face: every request call of protocol version 0
-// (research/p11kit-rpc.md §6) → its C_* handler in the file for its function group.
+// (docs/p11kit-rpc.md §6) → its C_* handler in the file for its function group.
 import type { DecodedRequest, RequestArgs, RequestCallName } from '../../protocol/p11rpc';
 import * as general from './general';
 import * as session from './session';

@@ -1,6 +1,6 @@
 // Errors → CK_RV for the PKCS#11 face. HsmError carries its CKR in the catalog; a codec error
 // means the client sent something the protocol forbids (CKR_DEVICE_ERROR, or
-// CKR_FUNCTION_NOT_SUPPORTED for an unknown call, research/p11kit-rpc.md §11); anything else
+// CKR_FUNCTION_NOT_SUPPORTED for an unknown call, docs/p11kit-rpc.md §11); anything else
 // is a server bug: CKR_GENERAL_ERROR, with the detail left to the server log.
 import { CKR } from '../../pkcs11/constants';
 import { ProtocolError } from '../../protocol/p11rpc/protocol-error';

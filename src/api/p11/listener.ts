@@ -16,7 +16,7 @@ export interface P11Listener {
   close(): Promise<void>;
 }
 
-/** p11-kit percent-encodes every byte outside A–Z a–z 0–9 . - _ / \ (research/p11kit-rpc.md §2.1). */
+/** p11-kit percent-encodes every byte outside A–Z a–z 0–9 . - _ / \ (docs/p11kit-rpc.md §2.1). */
 export function p11Address(socketPath: string): string {
   const enc = [...Buffer.from(socketPath)].map((b) => /[A-Za-z0-9._\-/\\]/.test(String.fromCharCode(b)) ? String.fromCharCode(b) : `%${b.toString(16).padStart(2, '0')}`);
   return `unix:path=${enc.join('')}`;

@@ -50,7 +50,7 @@ export async function C_GetObjectSize(ctx: P11Context, [handle, object]: Request
   return [CK_UNAVAILABLE_INFORMATION];
 }
 
-/** One entry of research/p11kit-rpc.md §8.2's table, and the rv it contributes. */
+/** One entry of docs/p11kit-rpc.md §8.2's table, and the rv it contributes. */
 function entry(req: AttributeRequest, read: AttrRead | undefined): { out: AttributeOut; rv: number } {
   if (!read || 'error' in read) {
     const rv = read?.error === 'sensitive' ? CKR.ATTRIBUTE_SENSITIVE : CKR.ATTRIBUTE_TYPE_INVALID;

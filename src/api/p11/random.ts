@@ -11,7 +11,7 @@ export async function C_SeedRandom(ctx: P11Context, [handle]: RequestArgs<'C_See
   throw new HsmError('RANDOM_SEED_NOT_SUPPORTED');
 }
 
-/** research/p11kit-rpc.md §10: the capacity is the requested length; answer exactly that many bytes. */
+/** docs/p11kit-rpc.md §10: the capacity is the requested length; answer exactly that many bytes. */
 export async function C_GenerateRandom(ctx: P11Context, [handle, hint]: RequestArgs<'C_GenerateRandom'>): R {
   const s = ctx.conn.session(handle);
   return [await ctx.hsm.crypto.random(ctx.conn.caller(s), hint.capacity)];

@@ -1,4 +1,4 @@
-// What one p11-kit connection holds (research/p11kit-rpc.md §9.3: the reference server runs one
+// What one p11-kit connection holds (docs/p11kit-rpc.md §9.3: the reference server runs one
 // module instance per connection): its login, its sessions with their active operations, and
 // its object handles. Closing the connection is an implicit C_Finalize.
 //

@@ -3,7 +3,7 @@
 
 /**
  * Status per error type, from the `httpError` traits of the KMS model
- * (research/kms-wire.md §2.1); every type not listed is a client error, 400.
+ * (docs/kms-wire.md §1.1); every type not listed is a client error, 400.
  */
 const STATUS_BY_TYPE: Readonly<Record<string, number>> = Object.freeze({
   NotFoundException: 404,

@@ -1,4 +1,4 @@
-// Readers and writers for KMS JSON 1.1 members (research/kms-wire.md §2.1): blobs are standard
+// Readers and writers for KMS JSON 1.1 members (docs/kms-wire.md §1.1): blobs are standard
 // base64, timestamps epoch seconds, maps objects, enums strings. A member of the wrong JSON type
 // or undecodable base64 is a SerializationException (Smithy malformed-request tests); a member
 // that decodes but breaks a model constraint is a ValidationException in AWS's wording.

@@ -1,6 +1,6 @@
 // The KMS face's trust boundary: turns an HTTP request into a typed, size-capped, SigV4-
 // authenticated KmsRequest, and writes results and errors in the AWS JSON 1.1 envelope
-// (research/kms-wire.md §2.1). It knows no operations; the API layer dispatches on `operation`.
+// (docs/kms-wire.md §1.1). It knows no operations; the API layer dispatches on `operation`.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { randomUuid } from '../../crypto/node-crypto';
 import { KmsError, internalError } from './kms-error';
@@ -166,7 +166,7 @@ export function writeKmsResponse(res: ServerResponse, requestId: string, output?
 
 /**
  * `{"__type","message"}` with the type's status. The SDK reads the type from x-amzn-ErrorType
- * first, then `__type` (research/kms-wire.md §2.1). If the request body was not fully read (too
+ * first, then `__type` (docs/kms-wire.md §1.1). If the request body was not fully read (too
  * large, refused early) the connection is closed, so the unread remainder is never processed.
  */
 export function writeKmsError(res: ServerResponse, requestId: string, err: KmsError): void {

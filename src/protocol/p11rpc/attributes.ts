@@ -1,4 +1,4 @@
-// Attributes on the wire (p11kit-rpc.md §5.4, §5.5, §8): the value encoding is chosen by
+// Attributes on the wire (docs/p11kit-rpc.md §5.4, §5.5, §8): the value encoding is chosen by
 // attribute TYPE, never by the declared length, from the per-type class table below
 // (rpc-message.c:map_attribute_to_value_type of p11-kit 0.24.1).
 //

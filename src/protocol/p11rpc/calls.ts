@@ -1,4 +1,4 @@
-// The call table of protocol version 0 (p11kit-rpc.md §6, = p11-kit 0.24.1 rpc-message.h
+// The call table of protocol version 0 (docs/p11kit-rpc.md §6, = p11-kit 0.24.1 rpc-message.h
 // p11_rpc_calls): 66 ids, each with the request and response signature that both ends
 // compare byte for byte (§5.1). Kept as literal data so the types of decoded arguments
 // and response values can be derived from the signatures (see message-types.ts).

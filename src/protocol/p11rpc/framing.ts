@@ -1,4 +1,4 @@
-// Transport framing of the p11-kit RPC protocol (p11kit-rpc.md §3 handshake, §4 frames):
+// Transport framing of the p11-kit RPC protocol (docs/p11kit-rpc.md §3 handshake, §4 frames):
 // one version byte each way, then frames of a 12-byte big-endian header
 // (code, options_len, body_len), the options (the client's module name) and the body.
 // This file knows nothing about bodies; message.ts decodes those.

@@ -1,4 +1,4 @@
-// Public API of the p11-kit RPC codec (research/p11kit-rpc.md): framing, bounded reader and
+// Public API of the p11-kit RPC codec (docs/p11kit-rpc.md): framing, bounded reader and
 // writer, the call table, and typed request decoding / response encoding. No PKCS#11
 // semantics live here; src/api/p11 builds the server on top of this.
 export { ProtocolError, type ProtocolErrorKind } from './protocol-error';

@@ -1,4 +1,4 @@
-// CK_MECHANISM on the wire (`M`, p11kit-rpc.md §5.6): u32 type, then a parameter whose
+// CK_MECHANISM on the wire (`M`, docs/p11kit-rpc.md §5.6): u32 type, then a parameter whose
 // layout depends on the type and carries no length prefix. The layouts are data: one table
 // from mechanism type to parameter codec; every type not in it carries a byte string.
 //

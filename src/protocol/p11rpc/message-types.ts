@@ -1,5 +1,5 @@
 // Types of decoded request arguments and of response values, derived at compile time from
-// the signatures in calls.ts (p11kit-rpc.md §5.2, §6). A server that narrows a
+// the signatures in calls.ts (docs/p11kit-rpc.md §5.2, §6). A server that narrows a
 // DecodedRequest on `name` gets its arguments as a typed tuple:
 //   if (req.name === 'C_SignInit') { const [session, mechanism, key] = req.args; }
 import type { Attribute, AttributeOut, AttributeRequest } from './attributes';

@@ -1,4 +1,4 @@
-// Message bodies (p11kit-rpc.md §5.1): decode a request by walking its call's request
+// Message bodies (docs/p11kit-rpc.md §5.1): decode a request by walking its call's request
 // signature, encode a response by walking the response signature, and the ERROR message.
 //
 // Decoded request: { callId, name, args } with one typed value per signature token, see

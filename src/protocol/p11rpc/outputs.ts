@@ -1,4 +1,4 @@
-// Output buffers and size queries (p11kit-rpc.md §7): how a request says how much room the
+// Output buffers and size queries (docs/p11kit-rpc.md §7): how a request says how much room the
 // application has (`fy`, `fu`), and how a response says "here are the bytes" or "this is
 // only the size" (`ay`/`au` with present = 0). The fit* helpers apply §7's tables.
 import type { Ulong } from './structs';

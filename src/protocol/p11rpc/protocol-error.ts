@@ -1,7 +1,7 @@
 // ProtocolError: the one error this codec throws. Anything a client sends that does not follow
-// research/p11kit-rpc.md becomes a ProtocolError, never a RangeError or a huge allocation.
+// docs/p11kit-rpc.md becomes a ProtocolError, never a RangeError or a huge allocation.
 //
-// How the server should answer each kind (p11kit-rpc.md §11):
+// How the server should answer each kind (docs/p11kit-rpc.md §11):
 //   'frame'              framing broken or over the size cap: drop the connection (§4, §11.2)
 //   'unknown-call'       ERROR(CKR_FUNCTION_NOT_SUPPORTED), keep the connection (§5.1, §13)
 //   everything else      ERROR(CKR_DEVICE_ERROR), keep the connection: the body was

@@ -1,4 +1,4 @@
-// Bounded cursor over one message body (p11kit-rpc.md §5): the only place that turns wire
+// Bounded cursor over one message body (docs/p11kit-rpc.md §5): the only place that turns wire
 // bytes into numbers and slices. The input is hostile, so every length and count is checked
 // against the bytes that remain and against the caps below BEFORE anything is allocated.
 //

@@ -1,4 +1,4 @@
-// The fixed structures that travel in responses (p11kit-rpc.md §5.7), as typed interfaces
+// The fixed structures that travel in responses (docs/p11kit-rpc.md §5.7), as typed interfaces
 // plus their field layouts. Field names keep the PKCS#11 spelling. Blank-padded text fields
 // (`s`) must have exactly their C size on the wire, or the client fails the call (§5.2).
 import { ProtocolError } from './protocol-error';

@@ -1,4 +1,4 @@
-// Growable big-endian writer, the mirror of reader.ts (p11kit-rpc.md §5). Values the wire
+// Growable big-endian writer, the mirror of reader.ts (docs/p11kit-rpc.md §5). Values the wire
 // cannot carry (negative, non-integer, ≥ 2^64, byte strings ≥ 0x7fffffff) raise a
 // ProtocolError of kind 'encode': they are server bugs and must never reach a client.
 import { ProtocolError } from './protocol-error';

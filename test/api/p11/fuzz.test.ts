@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import * as net from 'node:net';
 import { FrameDecoder } from '../../../src/protocol/p11rpc';
 import { devServer, TestServer } from '../../helpers/harness';
-import { CAPTURED_EXCHANGES } from '../../protocol/p11rpc/capture-frames';
+import { CAPTURED_EXCHANGES } from '../../fixtures/p11kit-rpc/capture-frames';
 import { cat, fromHex, frame, Rng, u32, u64, u8 } from '../../protocol/p11rpc/wire';
 import { RawClient } from './raw-client';
 

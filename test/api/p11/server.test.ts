@@ -1,4 +1,4 @@
-// The PKCS#11 face at the byte level (research/p11kit-rpc.md): handshake, errors that keep the
+// The PKCS#11 face at the byte level (docs/p11kit-rpc.md): handshake, errors that keep the
 // connection, size queries and CKR_BUFFER_TOO_SMALL (§7), per-attribute results (§8),
 // pipelining with different sessions in parallel and one session in order (§9), and a
 // closed connection closing its sessions. Requests are built by the independent wire builder.

@@ -1,4 +1,4 @@
-// Framing (p11kit-rpc.md §3, §4): the version byte, 12-byte headers, frames split at every
+// Framing (docs/p11kit-rpc.md §3, §4): the version byte, 12-byte headers, frames split at every
 // byte boundary, pipelined frames in one chunk, and the size cap enforced from the header.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -6,7 +6,7 @@ import {
   FrameDecoder, encodeFrame, negotiateVersion, versionReply, type Frame,
 } from '../../../src/protocol/p11rpc/framing';
 import { ProtocolError } from '../../../src/protocol/p11rpc/protocol-error';
-import { CAPTURED_EXCHANGES, CAPTURED_STREAMS } from './capture-frames';
+import { CAPTURED_EXCHANGES, CAPTURED_STREAMS } from '../../fixtures/p11kit-rpc/capture-frames';
 import { body, bstr, cat, frame, fromHex, u32, u8 } from './wire';
 
 const sample = [

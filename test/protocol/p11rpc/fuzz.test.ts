@@ -8,7 +8,7 @@ import { CALLS, type SigToken } from '../../../src/protocol/p11rpc/calls';
 import { FrameDecoder } from '../../../src/protocol/p11rpc/framing';
 import { decodeRequest } from '../../../src/protocol/p11rpc/message';
 import { ProtocolError } from '../../../src/protocol/p11rpc/protocol-error';
-import { CAPTURED_EXCHANGES } from './capture-frames';
+import { CAPTURED_EXCHANGES } from '../../fixtures/p11kit-rpc/capture-frames';
 import {
   Rng, attrArray, attrByte, attrBytes, attrInvalid, attrMechs, attrUlong, ayData, ayLength, body, bstr, cat, fromHex,
   u32, u64, u8,

@@ -1,4 +1,4 @@
-// Real traffic (research/p11kit-capture.txt): every captured request decodes, with the
+// Real traffic (test/fixtures/p11kit-rpc/capture-frames.ts): every captured request decodes, with the
 // fields the annotated dump shows; responses encoded from typed values reproduce the
 // captured response frames byte for byte.
 import { test } from 'node:test';
@@ -10,7 +10,7 @@ import {
 } from '../../../src/protocol/p11rpc/message';
 import type { DecodedRequest } from '../../../src/protocol/p11rpc/message-types';
 import { CK_UNAVAILABLE_INFORMATION } from '../../../src/protocol/p11rpc/structs';
-import { CAPTURED_EXCHANGES, type CapturedExchange } from './capture-frames';
+import { CAPTURED_EXCHANGES, type CapturedExchange } from '../../fixtures/p11kit-rpc/capture-frames';
 import { fromHex } from './wire';
 
 const UNAVAIL = CK_UNAVAILABLE_INFORMATION;

@@ -1,4 +1,4 @@
-// Bounded reader and growable writer (p11kit-rpc.md §5.2, §5.3): expected bytes come from
+// Bounded reader and growable writer (docs/p11kit-rpc.md §5.2, §5.3): expected bytes come from
 // the independent builder in wire.ts; every length is refused before it is trusted.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';

@@ -1,5 +1,5 @@
 // A tiny, independent byte builder for the p11rpc tests, written straight from
-// p11kit-rpc.md §4–§5 with plain Buffer calls. It deliberately shares no code with the
+// docs/p11kit-rpc.md §4–§5 with plain Buffer calls. It deliberately shares no code with the
 // Writer under test, so expected bytes never come from the code being checked.
 
 export const cat = (...parts: Buffer[]): Buffer => Buffer.concat(parts);
