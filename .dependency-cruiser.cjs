@@ -7,8 +7,8 @@
 //   cli/         the `inkan` command: a client of the admin API over HTTP. It imports no
 //                layer of the module; `inkan serve` loads server.ts, and only lazily.
 //   server.ts    the composition root: wiring, listeners, shutdown. May import any layer.
-//   config/      what the composition root wires with (dev mode, scheduled tasks, logger).
-//                May import any layer below it.
+//   runtime/     what the composition root wires with that touches the machine (dev mode,
+//                scheduled backups, tamper watch, anchor files). May import any layer below it.
 //   api/         the faces' semantics (PKCS#11, KMS, admin, metrics). DESIGN.md draws
 //                protocol/ above api/ because bytes reach it first; in code the face drives
 //                the codec (api/p11/connection.ts feeds frames to protocol/p11rpc), so api/
@@ -19,18 +19,19 @@
 //   core/        the module: objects, policy gate, users, audit. Imports keystore/ below it.
 //   mechanisms/  the one registry of MechanismDef. Imports crypto/.
 //   keystore/    the sealed store, below core: imports only errors/, crypto/ and itself.
+//   audit-chain/ the audit record format, chains and the offline verifier: needs only crypto/
+//                (and keystore/'s row types), so both the module and `inkan audit verify` use it.
 //   crypto/      the only importer of node:crypto.
 //   errors/      HsmError and the catalog; imports only pkcs11/ (CKR values) and itself.
 //   pkcs11/      PKCS#11 constants; imports nothing.
-//   config/logger.ts  the Logger interface and factory; imports nothing, so every layer may
-//                take a Logger (it lives in config/ but sits at the bottom).
+//   logger.ts    the Logger interface and factory; imports nothing, so every layer may take a Logger.
 //
-// errors/, pkcs11/ and config/logger.ts are the foundation: every layer may import them.
+// errors/, pkcs11/ and logger.ts are the foundation: every layer may import them.
 // Importing further down than the next layer is allowed (api/ may use crypto/ directly);
 // importing upward never is. Type-only imports count (tsPreCompilationDeps).
 
 /** Everything a layer may import besides its own folder: the foundation. */
-const FOUNDATION = '^src/(errors|pkcs11)/|^src/config/logger\\.ts$';
+const FOUNDATION = '^src/(errors|pkcs11)/|^src/logger\\.ts$';
 
 /** A rule that lets files under `from` import only `allowed` (regex) inside src/. */
 function onlyImports(name, comment, from, allowed) {
@@ -62,9 +63,9 @@ module.exports = {
     },
     {
       name: 'logger-imports-nothing',
-      comment: 'config/logger.ts is importable from every layer, so it must import nothing from src/.',
+      comment: 'logger.ts is importable from every layer, so it must import nothing from src/.',
       severity: 'error',
-      from: { path: '^src/config/logger\\.ts$' },
+      from: { path: '^src/logger\\.ts$' },
       to: { path: '^src/' },
     },
     onlyImports('crypto-imports-only-foundation',
@@ -76,9 +77,12 @@ module.exports = {
     onlyImports('mechanisms-import-only-crypto',
       'mechanisms/ is below core/: a MechanismDef never checks policy (DESIGN.md) and never stores.',
       '^src/mechanisms/', '^src/(mechanisms|crypto)/'),
+    onlyImports('audit-chain-imports-only-crypto',
+      'audit-chain/ is the offline verifier\'s code too: crypto/ and keystore/\'s row types only.',
+      '^src/audit-chain/', '^src/(audit-chain|crypto)/|^src/keystore/types\\.ts$'),
     onlyImports('core-imports-only-below',
       'core/ is the one module under every face: it imports mechanisms/, keystore/, crypto/, never a face.',
-      '^src/core/', '^src/(core|mechanisms|keystore|crypto)/'),
+      '^src/core/', '^src/(core|mechanisms|keystore|crypto|audit-chain)/'),
     onlyImports('protocol-imports-only-crypto',
       'protocol/ is the codec and transport boundary: it decodes and authenticates bytes and knows no '
         + 'operations, so it reaches no api/, core/, keystore/ or mechanisms/ (crypto/ for SigV4).',
@@ -95,9 +99,9 @@ module.exports = {
       from: { path: '^src/(api|protocol|cli)/' },
       to: { path: '^src/core/policy/' },
     },
-    onlyImports('config-imports-no-root-or-cli',
-      'config/ may import every layer, but not the composition root that uses it, nor the CLI.',
-      '^src/config/', '^src/(config|api|protocol|core|mechanisms|keystore|crypto)/'),
+    onlyImports('runtime-imports-no-root-or-cli',
+      'runtime/ may import every layer, but not the composition root that uses it, nor the CLI.',
+      '^src/runtime/', '^src/(runtime|api|protocol|core|mechanisms|keystore|crypto|audit-chain)/'),
     {
       name: 'server-imports-no-cli',
       comment: 'server.ts, the composition root, may import every layer; the CLI sits above it.',
@@ -108,7 +112,7 @@ module.exports = {
     onlyImports('cli-imports-no-layer',
       'cli/ is a client of the admin API (HTTP); it imports no layer of the module, core/ included. '
         + 'The one way in is `inkan serve` loading the composition root, see the next rule.',
-      '^src/cli/', '^src/(cli/|server\\.ts$)'),
+      '^src/cli/', '^src/(cli/|audit-chain/|server\\.ts$)'),
     {
       name: 'cli-loads-the-server-lazily',
       comment: 'Only `inkan serve` needs the module: server.ts is loaded with a dynamic import so other '

@@ -4,8 +4,8 @@
 import * as fs from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import { Command } from 'commander';
-import { AUDIT_SCHEME } from '../core/audit/chain';
-import { ExportFormatError, readAnchors, sentence, verifyExport, VerifyReport } from '../core/audit/verify';
+import { AUDIT_SCHEME } from '../audit-chain/chain';
+import { ExportFormatError, readAnchors, sentence, verifyExport, VerifyReport } from '../audit-chain/verify';
 import { CliError } from './client';
 import type { Ctx } from './context';
 

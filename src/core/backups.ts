@@ -9,7 +9,7 @@ import { DomainKeys } from '../keystore/seal';
 import { RECORD_TABLES, type TableName } from '../keystore/schema';
 import type { RawRow, RecordRow } from '../keystore/types';
 import { BackupHeader, createBackup, NOT_BACKED_UP, openBackup, readHeader } from './backup';
-import type { Hsm } from './hsm';
+import type { ModuleContext } from './module-context';
 import type { Caller } from './principal';
 import { ShareCollector } from './shares';
 
@@ -22,7 +22,7 @@ export class Backups {
   private pending?: PendingRestore;
   private busy = false;
 
-  constructor(private readonly hsm: Hsm) {}
+  constructor(private readonly hsm: ModuleContext) {}
 
   pendingThreshold(): { threshold: number; shares: number } | undefined {
     const p = this.live();
@@ -121,7 +121,7 @@ export class Backups {
         this.hsm.core.keys = undefined;
       });
       this.hsm.core.initialized = true;
-      await this.hsm.lifecycle.open(keys);
+      await this.hsm.openKeys(keys);
       await this.record('backup.restore', 'success', undefined, `backup of ${header.created} from ${header.node}`);
       return { restored: true, threshold: header.threshold, counts: header.counts };
     } catch (err) {

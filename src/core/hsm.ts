@@ -2,12 +2,10 @@
 // (uninitialised → sealed → unsealed, or error) and answers status. The lifecycle itself
 // (init, unseal, seal, zeroise, custodian recovery) is lifecycle.ts; backups backups.ts.
 // A sealed module refuses everything but status, unseal and restore with shares.
-import type * as c from '../crypto/node-crypto';
 import { HsmError } from '../errors/hsm-error';
 import type { DomainKeys } from '../keystore/seal';
 import type { KeyStore } from '../keystore/types';
 import { allMechanisms } from '../mechanisms/registry';
-import type { AnchorSink } from './anchor';
 import { AuditLog } from './audit/audit-log';
 import { openExport, type ExportRange } from './audit/export';
 import { Coherence } from './coherence';
@@ -27,61 +25,12 @@ import { Gate } from './policy/gate';
 import { Caller, callerOf, Face, Principal, PrincipalRegistry } from './principal';
 import { Quotas } from './quotas';
 import { Records } from './records';
-import type { SelfTestResult } from './self-test/self-tests';
 import { UserService } from './users';
+import type { HsmOptions, ModuleContext, ModuleCore, ModuleState, Status } from './module-context';
 
-export type ModuleState = 'uninitialized' | 'sealed' | 'unsealed' | 'error';
+export type { HsmOptions, ModuleCore, ModuleState, Status } from './module-context';
 
-export interface HsmOptions {
-  /** This node's name: names its audit chain and integrity accumulator (docs/architecture.md). */
-  node?: string;
-  /** Test-only: names a self-test whose answer is flipped, to prove the error state. */
-  selfTestFault?: string;
-  /** Told of every recorded core operation and its duration (metrics); never changes its outcome. */
-  onOperation?: OperationObserver;
-  /** Called after zeroisation, to destroy key material kept outside the store (the dev key file). */
-  onZeroize?: () => void;
-  /** Where the anchor is kept outside the store (runtime/anchor-file.ts); none in unit tests. */
-  anchor?: AnchorSink;
-  /** The domain this module must find in its store (configuration: `--domain`, INKAN_DOMAIN). */
-  expectDomain?: string;
-  /** Allows initialising a data directory that belonged to another domain (`--new-domain`, a local action). */
-  newDomain?: boolean;
-  /** fsync audit batches that only record key uses too (power-loss durable uses; slower). */
-  durableUses?: boolean;
-  /** The growing delay after failed logins starts here (ms; 0 turns it off, for tests of other things). */
-  loginDelayMs?: number;
-}
-
-export interface Status {
-  state: ModuleState;
-  initialized: boolean;
-  sealed: boolean;
-  threshold?: number;
-  shares?: number;
-  unsealProgress?: number;
-  restorePending: boolean;
-  selfTests: { passed: boolean; failed: string[]; count: number };
-  node: string;
-  domain?: string;
-  keystore: string;
-  mechanisms: number;
-  /** Why the module refuses to serve although unsealed (tampering detected), with what to do. */
-  problem?: string;
-  audit: { records: number; writeFailures: number; lastFailure?: { time: string; error: string } };
-}
-
-/** What lifecycle.ts and backups.ts share with the module. */
-export interface ModuleCore {
-  keys?: DomainKeys;
-  auditKey?: c.KeyObject;
-  initialized: boolean;
-  selfTests: SelfTestResult[];
-  /** Tampering found at unseal or while running: the module refuses key operations until resolved. */
-  problem?: string;
-}
-
-export class Hsm {
+export class Hsm implements ModuleContext {
   readonly node: string;
   readonly registry = new PrincipalRegistry();
   readonly records: Records;
@@ -207,4 +156,7 @@ export class Hsm {
 
   /** PKCS#11 §5.6: closing a session destroys its session objects. */
   dropSession(tag: string): void { this.objects.dropSession(tag); }
+
+  openKeys(keys: DomainKeys): Promise<void> { return this.lifecycle.open(keys); }
+  rebuildIntegrity(): Promise<number> { return this.backups.rebuildIntegrity(); }
 }

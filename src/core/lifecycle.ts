@@ -10,7 +10,7 @@ import type { CheckpointRow } from '../keystore/types';
 import { AnchorData, checkAnchor, checkDomain, sealAnchor } from './anchor';
 import type { AuditEvent } from './audit/audit-log';
 import { Change } from './change';
-import type { Hsm } from './hsm';
+import type { ModuleContext } from './module-context';
 import { delayAfter } from './login-throttle';
 import { DEFAULT_PARTITION } from './partitions';
 import type { Caller } from './principal';
@@ -25,7 +25,7 @@ export class Lifecycle {
   private readonly custodians = new Map<string, ShareCollector>();
   private invalidShares = new Map<string, { n: number; last: number }>();
 
-  constructor(private readonly hsm: Hsm) {}
+  constructor(private readonly hsm: ModuleContext) {}
 
   private get core() { return this.hsm.core; }
 
@@ -253,7 +253,7 @@ export class Lifecycle {
 
   private async perform(action: CustodianAction, op: string): Promise<void> {
     if (action.kind === 'accept-store') {
-      const rebuilt = await this.hsm.backups.rebuildIntegrity();
+      const rebuilt = await this.hsm.rebuildIntegrity();
       await this.record({ op, outcome: 'success', detail: `store accepted as it is (${rebuilt} rows); was: ${(this.core.problem ?? 'no problem').slice(0, 120)}` });
       this.core.problem = undefined;
       this.hsm.audit.expect(await this.hsm.store.audit.head(this.hsm.node));

@@ -5,7 +5,6 @@
 import { HsmError } from '../errors/hsm-error';
 import type { RecordRow } from '../keystore/types';
 import type { Change } from './change';
-import type { ManagedKey } from './managed-keys';
 import type { ObjectStore } from './object-store';
 import type { Operations } from './operation';
 import type { Admitted, Gate } from './policy/gate';
@@ -13,6 +12,8 @@ import type { Caller } from './principal';
 import type { Records } from './records';
 
 export interface KeyName { kind: string; name: string; target: string; created: number; updated: number }
+/** What a name may point at: a managed key (managed-keys.ts), as far as names need to know it. */
+export interface NameTarget { id: string; owner: string; partition: string; data: { versions: { objectId: string }[] } }
 
 const MAX_NAME = 256;
 const nameId = (partition: string, kind: string, name: string) => `${partition}/${kind}/${name}`;
@@ -51,7 +52,7 @@ export class NameService {
     }, { recordSuccess: false });
   }
 
-  create(caller: Caller, kind: string, name: string, target: ManagedKey): Promise<void> {
+  create(caller: Caller, kind: string, name: string, target: NameTarget): Promise<void> {
     return this.ops.run(caller, 'name.create', async (a, change, rec) => {
       rec.detail = `${kind} ${String(name).slice(0, MAX_NAME)}`;
       rec.object = target.id;
@@ -59,7 +60,7 @@ export class NameService {
     });
   }
 
-  async createIn(a: Admitted, change: Change, kind: string, name: string, target: ManagedKey): Promise<void> {
+  async createIn(a: Admitted, change: Change, kind: string, name: string, target: NameTarget): Promise<void> {
     await this.checkTarget(a, target);
     if (typeof name !== 'string' || name.length === 0 || name.length > MAX_NAME) throw new HsmError('BAD_REQUEST', 'names are 1-256 characters');
     const now = Date.now();
@@ -70,7 +71,7 @@ export class NameService {
   }
 
   /** Points a name at another key; `check(oldTarget)` may refuse (KMS: same type and usage). */
-  update(caller: Caller, kind: string, name: string, target: ManagedKey, check?: (oldTarget: string) => Promise<void>): Promise<void> {
+  update(caller: Caller, kind: string, name: string, target: NameTarget, check?: (oldTarget: string) => Promise<void>): Promise<void> {
     return this.ops.run(caller, 'name.update', async (a, change, rec) => {
       rec.detail = `${kind} ${String(name).slice(0, MAX_NAME)}`;
       rec.object = target.id;
@@ -101,7 +102,7 @@ export class NameService {
   }
 
   /** A name may only point at a key its creator may manage (the owner). */
-  private async checkTarget(a: Admitted, target: ManagedKey): Promise<void> {
+  private async checkTarget(a: Admitted, target: NameTarget): Promise<void> {
     const v = target.data.versions[0];
     const obj = v && await this.objects.get(v.objectId);
     if (obj) { this.gate.authorize(a, 'key.name', { kind: 'object', object: obj }); return; }

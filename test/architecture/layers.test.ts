@@ -15,22 +15,7 @@ const FIXTURE = path.join(REPO_ROOT, 'test', 'fixtures', 'layers');
  * only shrink. A new violation fails the first test; a fixed one fails it too, until its
  * entry is deleted here.
  */
-const KNOWN: readonly string[] = [
-  // errors/ maps protocol errors itself; the mapping belongs to the face that knows the
-  // protocol (api/p11, api/kms), leaving errors/ a leaf.
-  'errors-import-only-pkcs11: src/errors/to-ckr.ts → src/protocol/p11rpc/protocol-error.ts',
-  'errors-import-only-pkcs11: src/errors/to-kms.ts → src/protocol/kms/index.ts',
-  // Faces that call the policy gate or read its attribute tables directly; the core rewrite
-  // (DESIGN.md round 2, "One authority") routes them through core services.
-  'faces-ask-the-core-not-the-policy: src/api/admin/key-spec.ts → src/core/policy/attributes.ts',
-  'faces-ask-the-core-not-the-policy: src/api/admin/routes-audit.ts → src/core/policy/gate.ts',
-  'faces-ask-the-core-not-the-policy: src/api/kms/ops/generate-random.ts → src/core/policy/gate.ts',
-  'faces-ask-the-core-not-the-policy: src/api/p11/attributes.ts → src/core/policy/attributes.ts',
-  'faces-ask-the-core-not-the-policy: src/api/p11/operation.ts → src/core/policy/gate.ts',
-  // `inkan audit verify` checks an export offline with the module's own chain code; the
-  // record format and chain (crypto/ only) should leave core/ for a place both can import.
-  'cli-imports-no-layer: src/cli/commands-audit.ts → src/core/audit/chain.ts',
-];
+const KNOWN: readonly string[] = [];
 
 interface Violation {
   from: string;

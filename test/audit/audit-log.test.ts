@@ -3,8 +3,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { CKA, CKM } from '../../src/pkcs11/constants';
-import type { AuditRecord } from '../../src/core/audit/chain';
-import { verifyExport, type VerifyReport } from '../../src/core/audit/verify';
+import type { AuditRecord } from '../../src/audit-chain/chain';
+import { verifyExport, type VerifyReport } from '../../src/audit-chain/verify';
 import { freshModule, TestModule, USER_PASSWORD } from '../helpers/harness';
 
 const code = (c: string) => (err: unknown) => { assert.equal((err as { code?: string }).code, c); return true; };

@@ -3,8 +3,8 @@
 // even though every export signs a fresh checkpoint over whatever the store holds.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { checkpointMessage } from '../../src/core/audit/chain';
-import { ExportFormatError, readAnchors } from '../../src/core/audit/verify';
+import { checkpointMessage } from '../../src/audit-chain/chain';
+import { ExportFormatError, readAnchors } from '../../src/audit-chain/verify';
 import * as c from '../../src/crypto/node-crypto';
 import type { CheckpointRow } from '../../src/keystore/types';
 import { auditKey, findLine, fixture, fromArray, parse } from './fixtures';

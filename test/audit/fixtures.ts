@@ -6,9 +6,9 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import * as c from '../../src/crypto/node-crypto';
-import { AuditBody, linkRecords, signCheckpoint } from '../../src/core/audit/chain';
+import { AuditBody, linkRecords, signCheckpoint } from '../../src/audit-chain/chain';
 import { ExportRange, openExport } from '../../src/core/audit/export';
-import { verifyExport, VerifyReport } from '../../src/core/audit/verify';
+import { verifyExport, VerifyReport } from '../../src/audit-chain/verify';
 import type { AuditRecordRow, CheckpointRow } from '../../src/keystore/types';
 import { SqliteKeyStore } from '../../src/keystore/sqlite/sqlite-store';
 

@@ -3,8 +3,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as c from '../../src/crypto/node-crypto';
-import { canonical, fromCanonical, GENESIS, linkRecords } from '../../src/core/audit/chain';
-import { ExportFormatError, verifyExport } from '../../src/core/audit/verify';
+import { canonical, fromCanonical, GENESIS, linkRecords } from '../../src/audit-chain/chain';
+import { ExportFormatError, verifyExport } from '../../src/audit-chain/verify';
 import { auditKey, body, fixture, fromArray, opensslSha256, parse } from './fixtures';
 
 test('linkRecords numbers and links bodies onto a head, and is pure', () => {

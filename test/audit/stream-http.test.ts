@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { sendStream } from '../../src/api/admin/http-util';
 import { AdminClient } from '../../src/cli/client';
 import { inChunks, openExport } from '../../src/core/audit/export';
-import { verifyExport } from '../../src/core/audit/verify';
+import { verifyExport } from '../../src/audit-chain/verify';
 import { fixture, Fixture } from './fixtures';
 
 interface Probe { produced: number; closed: boolean }

@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ed25519 } from '@noble/curves/ed25519';
 import * as c from '../../src/crypto/node-crypto';
-import { chainHash, checkpointMessage, GENESIS } from '../../src/core/audit/chain';
+import { chainHash, checkpointMessage, GENESIS } from '../../src/audit-chain/chain';
 import { auditKey, findLine, fixture, opensslSha256, parse } from './fixtures';
 
 const edit = (lines: string[], i: number, change: (l: Record<string, any>) => void): string[] => {

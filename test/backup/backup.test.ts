@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Hsm } from '../../src/core/hsm';
 import { SqliteKeyStore } from '../../src/keystore/sqlite/sqlite-store';
-import { fromCanonical } from '../../src/core/audit/chain';
+import { fromCanonical } from '../../src/audit-chain/chain';
 import { CKA, CKM } from '../../src/pkcs11/constants';
 import { opensslOk, OFFICER_PASSWORD, tempDir, USER_PASSWORD, writeTemp } from '../helpers/harness';
 

@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Hsm } from '../../src/core/hsm';
 import type { AuditEvent } from '../../src/core/audit/audit-log';
-import { fromCanonical } from '../../src/core/audit/chain';
+import { fromCanonical } from '../../src/audit-chain/chain';
 import { SqliteKeyStore } from '../../src/keystore/sqlite/sqlite-store';
 import { mechanismLabel } from '../../src/api/metrics/metrics';
 import { tempDir } from '../helpers/harness';

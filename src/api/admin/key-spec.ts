@@ -7,7 +7,7 @@ import { HASHES } from '../../mechanisms/hashes';
 import { mechanismByName } from '../../mechanisms/registry';
 import type { MechParams } from '../../mechanisms/types';
 import type { HsmObject } from '../../core/hsm-object';
-import type { AttrValue } from '../../core/policy/attributes';
+import type { AttrValue } from '../../core/attributes';
 import { bool, bytes, int, str, strList } from './http-util';
 
 type Body = Record<string, unknown>;

@@ -8,7 +8,7 @@ import type { Hsm } from '../../core/hsm';
 import type { HsmObject } from '../../core/hsm-object';
 import type { ManagedKey, ManagedKeyData } from '../../core/managed-keys';
 import { specOfObject } from '../../core/key-specs';
-import type { AttrValue } from '../../core/policy/attributes';
+import type { AttrValue } from '../../core/attributes';
 import type { Caller } from '../../core/principal';
 import { checkSpecUsage, kmsSpecOf, purposeOf, SPECS, usageOf, type KmsKeySpec, type KmsKeyUsage } from './key-specs';
 

@@ -2,26 +2,16 @@
 // docs/p11kit-rpc.md) and the core's typed AttrValue (kinds from core/policy/attributes.ts):
 // CK_BBOOL ⇄ boolean, CK_ULONG ⇄ number, byte arrays ⇄ Buffer, UTF-8 text ⇄ string,
 // CK_DATE "YYYYMMDD" or empty ⇄ string, CK_MECHANISM_TYPE[] ⇄ number[].
-import { CKK, CKO } from '../../pkcs11/constants';
 import { HsmError } from '../../errors/hsm-error';
-import { AttrKind, AttrValue, rulesFor } from '../../core/policy/attributes';
+import { attributeKind, type AttrKind, type AttrValue } from '../../core/attributes';
 import type { Template } from '../../core/templates';
 import {
   attrBool, attrUlong, makeAttribute, nativeSize, UNTRANSPORTABLE_ATTRIBUTE_TYPES,
   type Attribute, type AttributeOut,
 } from '../../protocol/p11rpc';
 
-/** One kind per attribute type, gathered from every class's rule table (the kinds agree across classes). */
-const KIND_BY_TYPE: ReadonlyMap<number, AttrKind> = (() => {
-  const out = new Map<number, AttrKind>();
-  const combos: [number, number | undefined][] = [[CKO.DATA, undefined], [CKO.CERTIFICATE, undefined]];
-  for (const cls of [CKO.PUBLIC_KEY, CKO.PRIVATE_KEY, CKO.SECRET_KEY]) for (const kt of Object.values(CKK)) combos.push([cls, kt]);
-  for (const [cls, kt] of combos) for (const [t, r] of rulesFor(cls, kt) ?? []) out.set(t, r.kind);
-  return out;
-})();
-
 export function kindOf(type: number): AttrKind | undefined {
-  return KIND_BY_TYPE.get(type);
+  return attributeKind(type);
 }
 
 const invalid = (type: number, why: string): never => {

@@ -3,7 +3,7 @@
 // does not fit the application's buffer is kept, and the operation stays active, so the
 // follow-up call with a big enough buffer gets the same bytes without redoing the work (§5.2).
 import { HsmError } from '../../errors/hsm-error';
-import type { KeyUse } from '../../core/policy/gate';
+import type { KeyUse } from '../../core/attributes';
 import { fitBytes, isLengthOnly, type BytesOutput, type Mechanism, type OutputBufferHint } from '../../protocol/p11rpc';
 import { mechFromWire } from './mechanism';
 import { MAX_MULTIPART, type Operation, type OpKind, type P11Context, type Session } from './state';

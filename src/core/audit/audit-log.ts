@@ -11,7 +11,7 @@ import type { ErrorCode } from '../../errors/catalog';
 import type { AuditHead, CheckpointRow, KeyStore, UnitOutcome } from '../../keystore/types';
 import type { Change } from '../change';
 import type { Integrity } from '../integrity';
-import { AuditBody, fromCanonical, linkRecords, signCheckpoint } from './chain';
+import { AuditBody, fromCanonical, linkRecords, signCheckpoint } from '../../audit-chain/chain';
 
 export const CHECKPOINT_EVERY = 100;
 export const CHECKPOINT_SECONDS = 60;

@@ -5,9 +5,9 @@
 // verify.ts reads the same lines back one at a time.
 import { HsmError } from '../../errors/hsm-error';
 import type { AuditHead, AuditRecordRow, AuditStore, CheckpointRow } from '../../keystore/types';
-import { AUDIT_SCHEME, AuditRecord, fromCanonical, GENESIS } from './chain';
+import { AUDIT_SCHEME, AuditRecord, EXPORT_FORMAT, fromCanonical, GENESIS } from '../../audit-chain/chain';
+export { EXPORT_FORMAT };
 
-export const EXPORT_FORMAT = 'inkan-audit-export/2';
 /** Records read from the store at a time. */
 export const EXPORT_PAGE = 5000;
 

@@ -1,8 +1,8 @@
 // The checks on one chain of a streamed export (verify.ts feeds it lines in file order). It keeps
 // only the chain's running state — the last record's seq and hash, one record of look-ahead to
 // tell a removed record from a reordered one — so memory does not grow with the log.
-import type * as c from '../../crypto/node-crypto';
-import type { CheckpointRow } from '../../keystore/types';
+import type * as c from '../crypto/node-crypto';
+import type { CheckpointRow } from '../keystore/types';
 import { AuditBody, chainHash, checkpointValid, FIELDS, GENESIS, isCheckpointRow, isHash } from './chain';
 
 export interface ChainReport {

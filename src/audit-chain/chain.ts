@@ -4,10 +4,12 @@
 // predecessor and its canonical body:
 //   record.hash = SHA-256("inkan-audit/v2" ‖ 0 ‖ JSON(chain) ‖ 0 ‖ prev ‖ 0 ‖ canonical body)
 // A checkpoint is an Ed25519 signature by the audit key over (chain, seq, hash, time, node).
-import * as c from '../../crypto/node-crypto';
-import type { AuditHead, AuditRecordRow, CheckpointRow } from '../../keystore/types';
+import * as c from '../crypto/node-crypto';
+import type { AuditHead, AuditRecordRow, CheckpointRow } from '../keystore/types';
 
 export const AUDIT_SCHEME = 'inkan-audit/v2';
+/** The NDJSON export format (core/audit/export.ts writes it, verify.ts reads it). */
+export const EXPORT_FORMAT = 'inkan-audit-export/2';
 export const GENESIS = '0'.repeat(64);
 
 /** What one record holds: never key material, plaintexts or passwords (DESIGN.md). */

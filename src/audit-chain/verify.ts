@@ -4,10 +4,9 @@
 // (Certificate Transparency's consistency check, RFC 9162 §2.1.4, done on a hash chain).
 // Old inkan-audit/v1 exports (one JSON object) still verify.
 import { constants as bufferConstants } from 'node:buffer';
-import * as c from '../../crypto/node-crypto';
-import type { CheckpointRow } from '../../keystore/types';
-import { AUDIT_SCHEME, AUDIT_SCHEME_V1, checkpointValid, isCheckpointRow, verifyExportV1 } from './chain';
-import { EXPORT_FORMAT } from './export';
+import * as c from '../crypto/node-crypto';
+import type { CheckpointRow } from '../keystore/types';
+import { AUDIT_SCHEME, AUDIT_SCHEME_V1, checkpointValid, EXPORT_FORMAT, isCheckpointRow, verifyExportV1 } from './chain';
 import { ChainCheck, ChainReport } from './verify-chain';
 
 export type { ChainReport } from './verify-chain';
