@@ -14,6 +14,7 @@ import { ServerMetrics } from './api/metrics/metrics';
 import { createOpsHandler } from './api/metrics/handler';
 import { addDevCredentials, bootstrapDev, DEV_KEY_FILE, DevCredentials } from './config/dev-mode';
 import { listenP11, P11Listener } from './api/p11/listener';
+import type { P11Limits } from './api/p11/limits';
 import { createKmsApi } from './api/kms';
 import { devKmsCredentials } from './config/dev-kms';
 import { createLogger, Logger } from './config/logger';
@@ -37,6 +38,11 @@ export interface ServerConfig {
   tamperFile?: string;
   /** Unix socket of the PKCS#11 face (p11-kit RPC); default <dataDir>/p11.sock. */
   p11Socket?: string;
+  /** Its permission bits (default 0o600) and owning group (name or gid), e.g. 0o660 + "www-data". */
+  p11SocketMode?: number;
+  p11SocketGroup?: string;
+  /** Connection, timeout and memory limits of the PKCS#11 face (docs/limits.md); unset ones keep their defaults. */
+  p11Limits?: Partial<P11Limits>;
 }
 
 export interface RunningServer {
@@ -44,6 +50,8 @@ export interface RunningServer {
   url: string;
   /** P11_KIT_SERVER_ADDRESS for p11-kit-client.so. */
   p11Address: string;
+  /** The PKCS#11 listener (its socket file, limits and live counts). */
+  p11: P11Listener;
   credentials?: DevCredentials;
   close(): Promise<void>;
 }
@@ -95,7 +103,10 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
   let credentials: DevCredentials | undefined;
   let p11: P11Listener | undefined;
   try {
-    p11 = await listenP11(hsm, path.resolve(cfg.p11Socket ?? path.join(cfg.dataDir, 'p11.sock')), log);
+    p11 = await listenP11(hsm, path.resolve(cfg.p11Socket ?? path.join(cfg.dataDir, 'p11.sock')), log,
+      { mode: cfg.p11SocketMode, group: cfg.p11SocketGroup, limits: cfg.p11Limits });
+    metrics.trackP11(p11.stats);
+    log.info('p11 socket', { path: p11.path, mode: `0${p11.mode.toString(8)}`, gid: p11.gid, ...p11.limits, perUidLimit: p11.perUidLimit });
     if (cfg.dev && st.state !== 'error') {
       credentials = await bootstrapDev(hsm, cfg.dataDir, url);
       const entry = { address: p11.address, pin: `${credentials.user.username}:${credentials.user.password}` };
@@ -121,7 +132,7 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
   const stopTamper = watchTamper(hsm, cfg.tamperFile, log);
 
   return {
-    hsm, url, credentials, p11Address: p11Listener.address,
+    hsm, url, credentials, p11Address: p11Listener.address, p11: p11Listener,
     async close() {
       clearInterval(checkpoints);
       stopBackups();

@@ -103,6 +103,7 @@ export const ERRORS = {
   // Requests
   BAD_REQUEST: spec('the request is malformed', 400, CKR.ARGUMENTS_BAD, 'ValidationException'),
   REQUEST_TOO_LARGE: spec('the request is too large', 413, CKR.DATA_LEN_RANGE, 'ValidationException'),
+  DEVICE_MEMORY: spec('the module has no room for this request now (a memory budget is spent); try again later', 503, CKR.DEVICE_MEMORY, 'KMSInternalException', 500),
   NOT_SUPPORTED: spec('operation not supported', 400, CKR.FUNCTION_NOT_SUPPORTED, 'UnsupportedOperationException'),
   BACKUP_INVALID: spec('the backup is truncated, edited or not an Inkan backup; nothing was changed', 400, CKR.DATA_INVALID, 'ValidationException'),
   BACKUP_FOREIGN: spec('the backup belongs to another module (other unseal shares); nothing was changed', 400, CKR.DATA_INVALID, 'ValidationException'),
