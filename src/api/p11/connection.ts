@@ -110,7 +110,7 @@ export class P11Connection {
    * The allowance keeps ordinary small calls working while others hold the budget.
    */
   private chargeRequestBytes(): void {
-    if (this.closed) return;
+    if (this.closed || this.socket.destroyed) return;
     const target = Math.max(0, this.decoder.bufferedBytes + this.queuedBytes - this.limits.preInitFrameBytes);
     if (target < this.charged) {
       this.requestBudget.release(this.charged - target);

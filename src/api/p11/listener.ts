@@ -116,6 +116,7 @@ export async function listenP11(hsm: Hsm, socketPath: string, log: Logger, opts:
     const refusal = admission.check(cred?.uid);
     if (refusal) {
       admission.refuse(refusal, cred?.uid, cred?.pid);
+      socket.on('error', () => undefined);
       socket.destroy();
       return;
     }

@@ -3,12 +3,26 @@
 // Checked with real processes of those uids and with the real `inkan serve` command line.
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
+import { execFile, execFileSync, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseSocketMode, resolveGroup } from '../../../src/api/p11/socket-file';
 import { REPO_ROOT, tempDir } from '../../helpers/harness';
+import { P11_KIT_CLIENT } from '../../interop/p11-helpers';
 import { account, limitedServer, LimitedServer, probeAs, until } from './limit-helpers';
+
+/** Running peers as other uids needs root (CI runs as root). */
+const asOthers = { skip: process.getuid?.() !== 0 ? 'needs root to run peers as www-data and nobody' : false };
+
+/** The real pkcs11-tool, through p11-kit-client.so, as another user. */
+function pkcs11ToolAs(who: { uid: number; gid: number }, address: string): Promise<{ status: number; out: string }> {
+  return new Promise((resolve) => {
+    execFile('pkcs11-tool', ['--module', P11_KIT_CLIENT, '-L'], {
+      uid: who.uid, gid: who.gid, cwd: '/', timeout: 30_000,
+      env: { PATH: process.env.PATH, P11_KIT_SERVER_ADDRESS: address, P11_KIT_NO_USER_CONFIG: '1' },
+    }, (err, stdout, stderr) => resolve({ status: err ? 1 : 0, out: `${stdout}${stderr}` }));
+  });
+}
 
 describe('PKCS#11 socket mode and group', { timeout: 120_000 }, () => {
   const servers: LimitedServer[] = [];
@@ -16,7 +30,7 @@ describe('PKCS#11 socket mode and group', { timeout: 120_000 }, () => {
   const www = account('www-data');
   const nobody = account('nobody');
 
-  test('by default the socket is 0600 and owned by the server user: www-data cannot connect', async () => {
+  test('by default the socket is 0600 and owned by the server user: www-data cannot connect', asOthers, async () => {
     const srv = await limitedServer();
     servers.push(srv);
     const st = fs.statSync(srv.socketPath);
@@ -27,7 +41,7 @@ describe('PKCS#11 socket mode and group', { timeout: 120_000 }, () => {
     assert.equal(line.mode, '0600');
   });
 
-  test('mode 0660 and group www-data: a www-data process connects and gets answered, nobody does not', async () => {
+  test('mode 0660 and group www-data: pkcs11-tool running as www-data sees the token, nobody cannot connect', asOthers, async () => {
     const srv = await limitedServer({ p11SocketMode: 0o660, p11SocketGroup: 'www-data' });
     servers.push(srv);
     const st = fs.statSync(srv.socketPath);
@@ -35,6 +49,11 @@ describe('PKCS#11 socket mode and group', { timeout: 120_000 }, () => {
     assert.equal(st.gid, www.gid);
     assert.deepEqual(await probeAs(www, srv.socketPath, 1, 300), ['answered']);
     assert.deepEqual(await probeAs(nobody, srv.socketPath, 1, 300), ['EACCES']);
+    const asWww = await pkcs11ToolAs(www, srv.p11Address);
+    assert.equal(asWww.status, 0, asWww.out);
+    assert.match(asWww.out, /token label\s+: Inkan default/);
+    const asNobody = await pkcs11ToolAs(nobody, srv.p11Address);
+    assert.doesNotMatch(asNobody.out, /Inkan default/);
     const line = srv.lines('p11 socket')[0];
     assert.deepEqual([line.mode, line.gid], ['0660', www.gid]);
     // Bound in a private staging directory and renamed into place: nothing is left beside it.
