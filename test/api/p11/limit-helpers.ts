@@ -25,17 +25,26 @@ export async function limitedServer(extra: Partial<ServerConfig> = {}): Promise<
   fs.chmodSync(socketDir, 0o755);
   const socketPath = path.join(socketDir, 'p11.sock');
   const logs: string[] = [];
-  const server = await startServer({
-    dataDir: dir, host: '127.0.0.1', port: 0, dev: true, log: createLogger((l) => logs.push(l)), p11Socket: socketPath, ...extra,
-  });
+  const cleanup = () => {
+    fs.rmSync(dir, { recursive: true, force: true });
+    fs.rmSync(socketDir, { recursive: true, force: true });
+  };
+  let server: RunningServer;
+  try {
+    server = await startServer({
+      dataDir: dir, host: '127.0.0.1', port: 0, dev: true, log: createLogger((l) => logs.push(l)), p11Socket: socketPath, ...extra,
+    });
+  } catch (err) {
+    cleanup();
+    throw err;
+  }
   const creds = server.credentials!;
   return {
     ...server, dir, socketDir, socketPath, logs, pin: `${creds.user.username}:${creds.user.password}`,
     lines: (msg) => logs.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.msg === msg),
     async close() {
       await server.close();
-      fs.rmSync(dir, { recursive: true, force: true });
-      fs.rmSync(socketDir, { recursive: true, force: true });
+      cleanup();
     },
   };
 }

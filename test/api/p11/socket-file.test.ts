@@ -98,7 +98,14 @@ describe('PKCS#11 socket mode and group', { timeout: 120_000 }, () => {
       fs.rmSync(sockDir, { recursive: true, force: true });
     }
     // A typo in an option fails at once, naming the option.
-    const bad = (() => { try { execFileSync(process.execPath, [path.join(REPO_ROOT, 'bin', 'inkan.js'), 'serve', '--data', tempDir(), '--p11-idle-timeout', 'soon'], { stdio: 'pipe' }); return ''; } catch (e) { return String((e as { stderr: Buffer }).stderr); } })();
+    const badDir = tempDir('inkan-p11cli-');
+    const bad = (() => {
+      try {
+        execFileSync(process.execPath, [path.join(REPO_ROOT, 'bin', 'inkan.js'), 'serve', '--data', badDir, '--p11-idle-timeout', 'soon'], { stdio: 'pipe' });
+        return '';
+      } catch (e) { return String((e as { stderr: Buffer }).stderr); }
+    })();
+    fs.rmSync(badDir, { recursive: true, force: true });
     assert.match(bad, /--p11-idle-timeout: bad duration soon/);
   });
 });
