@@ -14,12 +14,17 @@ import { AdminSessions } from './api/admin/sessions';
 import { ServerMetrics } from './api/metrics/metrics';
 import { createOpsHandler } from './api/metrics/handler';
 import { listenP11, P11Listener } from './api/p11/listener';
+import type { P11Limits } from './api/p11/limits';
 import { createKmsApi } from './api/kms';
 import { createLogger, Logger } from './logger';
 import { addDevCredentials, bootstrapDev, DEV_KEY_FILE, DevCredentials, devKmsCredentials } from './runtime/dev-mode';
 import { ANCHOR_FILE, AnchorFiles } from './runtime/anchor-file';
 import { privateDir } from './runtime/files';
 import { backupTask, parseDuration, watchTamper } from './runtime/tasks';
+
+export { parseDuration } from './runtime/tasks';
+export { parseSize } from './api/p11/limits';
+export { parseSocketMode } from './api/p11/socket-file';
 
 export interface ServerConfig {
   dataDir: string;
@@ -49,6 +54,11 @@ export interface ServerConfig {
   durableUses?: boolean;
   /** The first delay after a failed login (ms, growing with each failure; default 250; 0 disables it). */
   loginDelayMs?: number;
+  /** Its permission bits (default 0o600) and owning group (name or gid), e.g. 0o660 + "www-data". */
+  p11SocketMode?: number;
+  p11SocketGroup?: string;
+  /** Connection, timeout and memory limits of the PKCS#11 face (docs/limits.md); unset ones keep their defaults. */
+  p11Limits?: Partial<P11Limits>;
 }
 
 export interface RunningServer {
@@ -56,6 +66,8 @@ export interface RunningServer {
   url: string;
   /** P11_KIT_SERVER_ADDRESS for p11-kit-client.so. */
   p11Address: string;
+  /** The PKCS#11 listener (its socket file, limits and live counts). */
+  p11: P11Listener;
   credentials?: DevCredentials;
   close(): Promise<void>;
 }
@@ -118,7 +130,10 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
   let credentials: DevCredentials | undefined;
   let p11: P11Listener | undefined;
   try {
-    p11 = await listenP11(hsm, path.resolve(cfg.p11Socket ?? path.join(cfg.dataDir, 'p11.sock')), log);
+    p11 = await listenP11(hsm, path.resolve(cfg.p11Socket ?? path.join(cfg.dataDir, 'p11.sock')), log,
+      { mode: cfg.p11SocketMode, group: cfg.p11SocketGroup, limits: cfg.p11Limits });
+    metrics.trackP11(p11.stats);
+    log.info('p11 socket', { path: p11.path, mode: `0${p11.mode.toString(8)}`, gid: p11.gid, ...p11.limits, perUidLimit: p11.perUidLimit });
     if (cfg.dev && st.state !== 'error') {
       credentials = await bootstrapDev(hsm, cfg.dataDir, url);
       const entry = {
@@ -147,7 +162,7 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
   const stopTamper = watchTamper(hsm, cfg.tamperFile, log);
 
   return {
-    hsm, url, credentials, p11Address: p11Listener.address,
+    hsm, url, credentials, p11Address: p11Listener.address, p11: p11Listener,
     async close() {
       scheduler.stop();
       stopTamper();

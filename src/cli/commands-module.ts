@@ -11,6 +11,30 @@ function parseListen(text: string): { host: string; port: number } {
   return { host: m[1].replace(/^\[|\]$/g, ''), port: Number(m[2]) };
 }
 
+/** The --p11-* options of `inkan serve`, checked here so a typo fails at start with the option's name. */
+async function p11Options(o: Record<string, string | undefined>) {
+  // Parsers live with the server (loaded lazily: only `inkan serve` needs them).
+  const { parseSize, parseSocketMode, parseDuration } = await import('../server');
+  const opt = <T>(name: string, value: string | undefined, parse: (v: string) => T): T | undefined => {
+    if (value === undefined) return undefined;
+    try { return parse(value); } catch (err) { throw new CliError('BAD_ARGUMENT', `--${name}: ${(err as Error).message}`); }
+  };
+  const count = (v: string) => { if (!/^\d+$/.test(v)) throw new Error(`not a whole number: ${v}`); return Number(v); };
+  const duration = (v: string) => (/^0+(ms|s|m|h|d)?$/.test(v) ? 0 : parseDuration(v));
+  return {
+    p11SocketMode: opt('p11-socket-mode', o.p11SocketMode, parseSocketMode),
+    p11SocketGroup: o.p11SocketGroup,
+    p11Limits: {
+      maxConnections: opt('p11-max-connections', o.p11MaxConnections, count),
+      maxConnectionsPerUid: opt('p11-max-connections-per-uid', o.p11MaxConnectionsPerUid, count),
+      handshakeTimeoutMs: opt('p11-handshake-timeout', o.p11HandshakeTimeout, duration),
+      idleTimeoutMs: opt('p11-idle-timeout', o.p11IdleTimeout, duration),
+      requestBufferBytes: opt('p11-request-buffer', o.p11RequestBuffer, parseSize),
+      multipartBytes: opt('p11-multipart-buffer', o.p11MultipartBuffer, parseSize),
+    },
+  };
+}
+
 export function registerModuleCommands(program: Command, ctx: Ctx): void {
   program.command('serve')
     .description('run the HSM server (admin API; --dev initialises and unseals itself)')
@@ -21,6 +45,14 @@ export function registerModuleCommands(program: Command, ctx: Ctx): void {
     .option('--tls-key <file>', 'TLS private key')
     .option('--node <name>', 'node name for logs and status', 'node-1')
     .option('--p11-socket <path>', 'unix socket of the PKCS#11 face (p11-kit RPC; default <data>/p11.sock)')
+    .option('--p11-socket-mode <octal>', 'permission bits of that socket, e.g. 0660 with --p11-socket-group', '0600')
+    .option('--p11-socket-group <group>', 'group (name or gid) owning that socket: its members may connect with mode 0660')
+    .option('--p11-max-connections <n>', 'PKCS#11 connections open at once, all peers')
+    .option('--p11-max-connections-per-uid <n>', 'PKCS#11 connections open at once per peer uid (0 = no limit)')
+    .option('--p11-handshake-timeout <duration>', 'time a new PKCS#11 connection has to send C_Initialize, e.g. 10s (0s = none)')
+    .option('--p11-idle-timeout <duration>', 'close PKCS#11 connections with no session open after this quiet time, e.g. 5m (0s = never)')
+    .option('--p11-request-buffer <size>', 'request bytes all PKCS#11 connections may hold at once, e.g. 256MiB')
+    .option('--p11-multipart-buffer <size>', 'multi-part (C_*Update) input all PKCS#11 sessions may hold at once, e.g. 512MiB')
     .option('--backup-every <duration>', 'take a backup every so often while unsealed, e.g. 24h')
     .option('--backup-dir <dir>', 'where scheduled backups go (default <data>/backups)')
     .option('--backup-keep <n>', 'how many scheduled backups to keep', '7')
@@ -37,6 +69,7 @@ export function registerModuleCommands(program: Command, ctx: Ctx): void {
       const server = await startServer({
         dataDir: path.resolve(o.data), host, port, dev: o.dev, tlsCert: o.tlsCert, tlsKey: o.tlsKey, node: o.node,
         selfTestFault: process.env.INKAN_TEST_SELFTEST_FAULT, p11Socket: o.p11Socket ? path.resolve(o.p11Socket) : undefined,
+        ...await p11Options(o),
         backupEvery: o.backupEvery, backupDir: o.backupDir ? path.resolve(o.backupDir) : undefined, backupKeep: Number(o.backupKeep),
         tamperFile: o.tamperFile ? path.resolve(o.tamperFile) : undefined,
         anchorCopy: o.anchorCopy ? path.resolve(o.anchorCopy) : undefined, expectDomain: o.domain, newDomain: o.newDomain,
@@ -44,7 +77,8 @@ export function registerModuleCommands(program: Command, ctx: Ctx): void {
       });
       const creds = server.credentials;
       const lines = [`Inkan ${server.hsm.state} — admin API at ${server.url}`,
-        `PKCS#11 (load /usr/lib/x86_64-linux-gnu/pkcs11/p11-kit-client.so): P11_KIT_SERVER_ADDRESS=${server.p11Address}`];
+        `PKCS#11 (load /usr/lib/x86_64-linux-gnu/pkcs11/p11-kit-client.so): P11_KIT_SERVER_ADDRESS=${server.p11Address}`
+          + ` (socket mode 0${server.p11.mode.toString(8)}, gid ${server.p11.gid})`];
       if (creds) {
         lines.push('DEVELOPMENT MODE — never use these credentials or this data directory in production.',
           `  crypto officer: ${creds.officer.username} / ${creds.officer.password}`,

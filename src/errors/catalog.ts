@@ -116,6 +116,7 @@ export const ERRORS = {
   NO_SUCH_ROUTE: spec('no such route', 404, CKR.FUNCTION_NOT_SUPPORTED, 'UnknownOperationException', 404),
   METHOD_NOT_ALLOWED: spec('method not allowed', 405, CKR.FUNCTION_NOT_SUPPORTED, 'UnknownOperationException', 405),
   REQUEST_TOO_LARGE: spec('the request is too large', 413, CKR.DATA_LEN_RANGE, 'ValidationException'),
+  DEVICE_MEMORY: spec('the module has no room for this request now (a memory budget is spent); try again later', 503, CKR.DEVICE_MEMORY, 'KMSInternalException', 500),
   NOT_SUPPORTED: spec('operation not supported', 400, CKR.FUNCTION_NOT_SUPPORTED, 'UnsupportedOperationException'),
   BACKUP_INVALID: spec('the backup is truncated, edited or not an Inkan backup; nothing was changed', 400, CKR.DATA_INVALID, 'ValidationException'),
   BACKUP_FOREIGN: spec('the backup belongs to another module (other unseal shares); nothing was changed', 400, CKR.DATA_INVALID, 'ValidationException'),
@@ -123,7 +124,6 @@ export const ERRORS = {
   AUDIT_TAMPERED: spec('the audit trail in the store was cut or changed behind the module; it refuses to serve', 503, CKR.DEVICE_ERROR, 'KMSInternalException', 500),
   DOMAIN_MISSING: spec('the store does not hold this module\'s domain (emptied or replaced)', 503, CKR.TOKEN_NOT_RECOGNIZED, 'KMSInternalException', 500),
   BUSY: spec('the module is busy; retry shortly', 503, CKR.DEVICE_MEMORY, 'KMSInternalException', 500),
-  DEVICE_MEMORY: spec('a memory limit was reached (docs/limits.md)', 413, CKR.DEVICE_MEMORY, 'LimitExceededException'),
   AUDIT_FAILED: spec('the audit record could not be written, so the operation was refused', 503, CKR.DEVICE_ERROR, 'KMSInternalException', 500),
   INTERNAL: spec('internal error', 500, CKR.GENERAL_ERROR, 'KMSInternalException', 500),
 } as const satisfies Record<string, ErrorSpec>;

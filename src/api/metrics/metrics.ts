@@ -7,6 +7,7 @@ import type { Server } from 'node:net';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { AuditEvent } from '../../core/audit/audit-log';
 import type { Hsm, ModuleState } from '../../core/hsm';
+import type { P11Stats } from '../p11/listener';
 import type { Face } from '../../core/principal';
 import { ERRORS } from '../../errors/catalog';
 import { CKM, CKO } from '../../pkcs11/constants';
@@ -79,9 +80,29 @@ export class ServerMetrics {
     this.latency.observe({ face, operation: e.op }, seconds);
   };
 
-  /** Adds a face's session count, read at scrape time (admin now; PKCS#11 may add its own). */
+  /** Adds a face's session count, read at scrape time (admin; PKCS#11 through trackP11). */
   addSessions(face: string, count: () => number): void {
     this.sessionSources.set(face, count);
+  }
+
+  /**
+   * The PKCS#11 face, read at scrape time: its sessions (inkan_sessions{face="p11"}), open
+   * connections, refusals and closes by reason, and the bytes held against its budgets.
+   */
+  trackP11(stats: () => P11Stats): void {
+    const registers = [this.registry];
+    this.addSessions('p11', () => stats().sessions);
+    new Gauge({ name: 'inkan_p11_open_connections', help: 'Open connections to the PKCS#11 (p11-kit RPC) socket.', registers,
+      collect() { this.set(stats().connections); } });
+    new Counter({ name: 'inkan_p11_connections_total', help: 'Connections admitted by the PKCS#11 listener.', registers,
+      collect() { this.reset(); this.inc(stats().accepted); } });
+    new Counter({ name: 'inkan_p11_connections_refused_total', help: 'Connections refused at accept, by the limit that refused them.', labelNames: ['reason'], registers,
+      collect() { this.reset(); for (const [reason, n] of Object.entries(stats().refused)) this.inc({ reason }, n); } });
+    new Counter({ name: 'inkan_p11_connections_closed_total', help: 'Closed PKCS#11 connections by reason (client, handshake_timeout, idle_timeout, protocol, request_budget, server).',
+      labelNames: ['reason'], registers,
+      collect() { this.reset(); for (const [reason, n] of Object.entries(stats().closed)) this.inc({ reason }, n ?? 0); } });
+    new Gauge({ name: 'inkan_p11_buffered_bytes', help: 'Bytes held against the PKCS#11 budgets: request frames and multi-part input.', labelNames: ['budget'], registers,
+      collect() { const st = stats(); this.set({ budget: 'request' }, st.requestBufferBytes); this.set({ budget: 'multipart' }, st.multipartBytes); } });
   }
 
   /** Counts the listener's open connections (for TLS, the TCP connections under it). */

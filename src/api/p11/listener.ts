@@ -1,19 +1,46 @@
-// The PKCS#11 face's listener: a unix socket (mode 0600) speaking the p11-kit RPC protocol,
-// for applications that load p11-kit-client.so with P11_KIT_SERVER_ADDRESS=unix:path=…
+// The PKCS#11 face's listener: a unix socket (mode 0600 unless configured) speaking the p11-kit RPC
+// protocol, for applications that load p11-kit-client.so with P11_KIT_SERVER_ADDRESS=unix:path=…
+// It admits connections within a global cap and a per-peer-uid cap (SO_PEERCRED), and owns the
+// budgets every connection draws on; the limits are in limits.ts and docs/limits.md.
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import type { Hsm } from '../../core/hsm';
 import type { Logger } from '../../logger';
-import { P11Connection } from './connection';
+import { ByteBudget } from './byte-budget';
+import { P11Connection, type CloseReason } from './connection';
+import { resolveLimits, type P11Limits } from './limits';
+import { peerCred, peerCredUnavailable } from './peer-cred';
 import { SLOTS } from './slots';
+import { bindSocketFile, type SocketFileOptions } from './socket-file';
 
-const MAX_CONNECTIONS = 1024;
+export type RefusalReason = 'max_connections' | 'max_connections_per_uid';
+
+/** What /metrics reads at scrape time. */
+export interface P11Stats {
+  connections: number;
+  sessions: number;
+  requestBufferBytes: number;
+  multipartBytes: number;
+  accepted: number;
+  refused: Readonly<Record<RefusalReason, number>>;
+  closed: Readonly<Partial<Record<CloseReason, number>>>;
+}
 
 export interface P11Listener {
   /** `unix:path=…` with the path percent-encoded as p11-kit expects (§2.1). */
   readonly address: string;
   readonly path: string;
+  readonly mode: number;
+  readonly gid: number;
+  readonly limits: Readonly<P11Limits>;
+  /** False when peer uids cannot be read here (then only the global cap applies). */
+  readonly perUidLimit: boolean;
+  stats(): P11Stats;
   close(): Promise<void>;
+}
+
+export interface P11ListenerOptions extends SocketFileOptions {
+  limits?: Partial<P11Limits>;
 }
 
 /** p11-kit percent-encodes every byte outside A–Z a–z 0–9 . - _ / \ (docs/p11kit-rpc.md §2.1). */
@@ -22,37 +49,97 @@ export function p11Address(socketPath: string): string {
   return `unix:path=${enc.join('')}`;
 }
 
-/** Removes a stale socket left by a previous run; refuses to remove anything that is not a socket. */
-function clearStale(socketPath: string): void {
-  let st: fs.Stats;
-  try { st = fs.lstatSync(socketPath); } catch { return; }
-  if (!st.isSocket()) throw new Error(`${socketPath} exists and is not a socket`);
-  fs.unlinkSync(socketPath);
+/** One log line per refusal reason at most every REFUSAL_LOG_MS, with the count since the last line: a flood cannot flood the log. */
+const REFUSAL_LOG_MS = 10_000;
+
+class Admission {
+  readonly open = new Set<P11Connection>();
+  private readonly perUid = new Map<number, number>();
+  readonly refused: Record<RefusalReason, number> = { max_connections: 0, max_connections_per_uid: 0 };
+  private readonly unlogged: Record<RefusalReason, number> = { max_connections: 0, max_connections_per_uid: 0 };
+  private readonly lastLog: Record<RefusalReason, number> = { max_connections: 0, max_connections_per_uid: 0 };
+  accepted = 0;
+
+  /**
+   * Peers running as the server's own user are held only by the global cap: they can read its
+   * data directory and trace the process anyway, and with the default mode 0600 they are the
+   * only peers there are.
+   */
+  private readonly selfUid = process.getuid?.();
+
+  constructor(private readonly limits: P11Limits, private readonly log: Logger) {}
+
+  /** Why this peer may not connect now, or undefined if it may. */
+  check(uid: number | undefined): RefusalReason | undefined {
+    if (this.open.size >= this.limits.maxConnections) return 'max_connections';
+    if (uid === undefined || uid === this.selfUid || this.limits.maxConnectionsPerUid === 0) return undefined;
+    return (this.perUid.get(uid) ?? 0) >= this.limits.maxConnectionsPerUid ? 'max_connections_per_uid' : undefined;
+  }
+
+  admit(conn: P11Connection, uid: number | undefined): void {
+    this.accepted++;
+    this.open.add(conn);
+    if (uid !== undefined) this.perUid.set(uid, (this.perUid.get(uid) ?? 0) + 1);
+  }
+
+  leave(conn: P11Connection, uid: number | undefined): void {
+    if (!this.open.delete(conn) || uid === undefined) return;
+    const n = (this.perUid.get(uid) ?? 1) - 1;
+    if (n > 0) this.perUid.set(uid, n); else this.perUid.delete(uid);
+  }
+
+  refuse(reason: RefusalReason, uid: number | undefined, pid: number | undefined): void {
+    this.refused[reason]++;
+    this.unlogged[reason]++;
+    const now = Date.now();
+    if (now - this.lastLog[reason] < REFUSAL_LOG_MS) return;
+    const limit = reason === 'max_connections' ? this.limits.maxConnections : this.limits.maxConnectionsPerUid;
+    this.log.warn('p11 connection refused', {
+      reason, limit, open: this.open.size, uid, pid, refusedSinceLastLine: this.unlogged[reason],
+    });
+    this.lastLog[reason] = now;
+    this.unlogged[reason] = 0;
+  }
 }
 
-export async function listenP11(hsm: Hsm, socketPath: string, log: Logger): Promise<P11Listener> {
-  clearStale(socketPath);
-  const connections = new Set<net.Socket>();
+export async function listenP11(hsm: Hsm, socketPath: string, log: Logger, opts: P11ListenerOptions = {}): Promise<P11Listener> {
+  const limits = resolveLimits(opts.limits);
+  const requestBudget = new ByteBudget('p11 request buffer', limits.requestBufferBytes);
+  const multipartBudget = new ByteBudget('p11 multi-part input', limits.multipartBytes);
+  const admission = new Admission(limits, log);
+  const closed: Partial<Record<CloseReason, number>> = {};
+  const noPeerCred = peerCredUnavailable();
+  if (noPeerCred) log.warn('p11 per-uid connection limit off: peer credentials unavailable', { reason: noPeerCred });
   let counter = 0;
   const server = net.createServer((socket) => {
-    if (connections.size >= MAX_CONNECTIONS) { socket.destroy(); return; }
-    connections.add(socket);
-    socket.on('close', () => connections.delete(socket));
-    new P11Connection(socket, `p11-${++counter}`, hsm, log, SLOTS);
+    const cred = peerCred(socket);
+    const refusal = admission.check(cred?.uid);
+    if (refusal) {
+      admission.refuse(refusal, cred?.uid, cred?.pid);
+      socket.on('error', () => undefined);
+      socket.destroy();
+      return;
+    }
+    const conn = new P11Connection(socket, `p11-${++counter}`, hsm, log, SLOTS, {
+      limits, requestBudget, multipartBudget, peer: cred,
+      onClose: (reason) => { closed[reason] = (closed[reason] ?? 0) + 1; admission.leave(conn, cred?.uid); },
+    });
+    admission.admit(conn, cred?.uid);
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(socketPath, () => { server.off('error', reject); resolve(); });
-  });
+  const { mode, gid } = await bindSocketFile(server, socketPath, opts);
   server.on('error', (err) => log.error('p11 listener error', { error: err.message }));
-  fs.chmodSync(socketPath, 0o600);
   return {
-    address: p11Address(socketPath),
-    path: socketPath,
+    address: p11Address(socketPath), path: socketPath, mode, gid, limits, perUidLimit: !noPeerCred,
+    stats: () => ({
+      connections: admission.open.size,
+      sessions: [...admission.open].reduce((n, c) => n + c.state.sessions.size, 0),
+      requestBufferBytes: requestBudget.used, multipartBytes: multipartBudget.used,
+      accepted: admission.accepted, refused: { ...admission.refused }, closed: { ...closed },
+    }),
     async close() {
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      for (const s of connections) s.destroy();
-      await closed;
+      const done = new Promise<void>((resolve) => server.close(() => resolve()));
+      for (const c of admission.open) c.destroy();
+      await done;
       try { fs.unlinkSync(socketPath); } catch { /* already gone */ }
     },
   };

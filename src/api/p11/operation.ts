@@ -6,6 +6,7 @@ import { HsmError } from '../../errors/hsm-error';
 import type { KeyUse } from '../../core/attributes';
 import { fitBytes, isLengthOnly, type BytesOutput, type Mechanism, type OutputBufferHint } from '../../protocol/p11rpc';
 import { mechFromWire } from './mechanism';
+import { releaseParts, reservePart } from './multipart-budget';
 import { MAX_MULTIPART, type Operation, type OpKind, type P11Context, type Session } from './state';
 
 /** *Init: one operation of a kind per session; the key is checked by the policy gate now, for early errors, and again on use. */
@@ -29,12 +30,19 @@ export function active(s: Session, kind: OpKind): Operation {
   return op;
 }
 
-/** *Update: input is copied (request bodies are zeroed after each call) and gathered up to a cap. */
+/**
+ * *Update: input is copied (request bodies are zeroed after each call) and gathered up to a cap
+ * per operation and a budget over all sessions (CKR_DEVICE_MEMORY); either ends the operation.
+ */
 export function addPart(s: Session, op: Operation, part: Buffer | null): void {
   const data = part ?? Buffer.alloc(0);
-  if (op.partsLength + data.length > MAX_MULTIPART) {
+  try {
+    if (op.partsLength + data.length > MAX_MULTIPART) throw new HsmError('DATA_LEN_RANGE', 'multi-part input too large');
+    reservePart(s, op, data.length);
+  } catch (err) {
     s.ops.delete(op.kind);
-    throw new HsmError('DATA_LEN_RANGE', 'multi-part input too large');
+    releaseParts(op);
+    throw err;
   }
   op.parts.push(Buffer.from(data));
   op.partsLength += data.length;
@@ -44,6 +52,7 @@ export function takeParts(op: Operation): Buffer {
   const all = Buffer.concat(op.parts, op.partsLength);
   op.parts = [];
   op.partsLength = 0;
+  releaseParts(op);
   return all;
 }
 
@@ -61,10 +70,11 @@ export async function produce(s: Session, op: Operation, input: Buffer | 'final'
     // An empty result fits any buffer: answering "length 0" would keep the operation alive forever (§7.1).
     const out = output.length === 0 ? output : fitBytes(hint, output);
     if (isLengthOnly(out)) op.held = { input: input === 'final' ? 'final' : Buffer.from(input), output };
-    else s.ops.delete(op.kind);
+    else { s.ops.delete(op.kind); releaseParts(op); }
     return out;
   } catch (err) {
     s.ops.delete(op.kind);
+    releaseParts(op);
     throw err;
   }
 }

@@ -36,7 +36,7 @@ interface PendingHeader { code: number; optionsLength: number; bodyLength: numbe
  * and the caller should drop the connection (§11.2).
  */
 export class FrameDecoder {
-  private readonly maxFrameSize: number;
+  private maxFrameSize: number;
   private readonly maxOptionsLength: number;
   private chunks: Buffer[] = [];
   private buffered = 0;
@@ -64,6 +64,18 @@ export class FrameDecoder {
 
   /** Bytes received but not yet returned as part of a frame. */
   get bufferedBytes(): number { return this.buffered; }
+
+  /** The frame cap now in force (checked against each header as it arrives). */
+  get frameCap(): number { return this.maxFrameSize; }
+
+  /**
+   * Changes the cap for headers not yet read: a server keeps it low until the client has shown
+   * it speaks the protocol (C_Initialize), then raises it. A header already read keeps its check.
+   */
+  setFrameCap(maxFrameSize: number): void {
+    if (!Number.isInteger(maxFrameSize) || maxFrameSize < FRAME_HEADER_LENGTH) throw new RangeError(`bad frame cap ${maxFrameSize}`);
+    this.maxFrameSize = maxFrameSize;
+  }
 
   push(chunk: Buffer): Frame[] {
     if (this.failure) throw this.failure;
