@@ -57,10 +57,8 @@ export interface AkvApiOptions {
   tenant: string;
   /** The token audience and the challenge's `resource`, e.g. https://vault.example.com for vaults at *.vault.example.com. */
   resource: string;
-  /** `iss` of issued tokens; default `https://inkan.invalid/{tenant}/v2.0`-style fixed string. */
-  issuer?: string;
-  /** Public base URL of the token endpoints (the SDK's authorityHost); default https://<Host>. */
-  authorityUrl?: string;
+  /** Public https base URL of the token endpoints, as clients reach it: the SDK's `authorityHost`. */
+  authorityUrl: string;
   tokenLifetimeSeconds?: number;
   now?: () => number;
   log?: Logger;
@@ -82,8 +80,10 @@ const VAULT_PATH = /^\/(keys|deletedkeys|rng)(\/|$|\?)/;
 export function createAkvApi<C>(backend: AkvBackend<C>, opts: AkvApiOptions): AkvApi {
   if (!TENANT.test(opts.tenant)) throw new Error('the Key Vault tenant id must be letters, digits, dots and dashes');
   if (!/^https?:\/\/[^/\s"]+$/.test(opts.resource)) throw new Error('the Key Vault resource must be a scheme://host URL without a path');
+  // MSAL refuses an authority that is not https (msal-common UrlString.validateAsUri).
+  if (!/^https:\/\/[^\s"]+[^/]$/.test(opts.authorityUrl)) throw new Error('the token authority URL must be https:// without a trailing slash');
   const identity: IdentityOptions<C> = {
-    tenant: opts.tenant, resource: opts.resource, issuer: opts.issuer ?? `https://inkan.invalid/${opts.tenant}/v2.0`,
+    tenant: opts.tenant, resource: opts.resource, issuer: `${opts.authorityUrl}/${opts.tenant}/v2.0`,
     authorityUrl: opts.authorityUrl, tokenLifetimeSeconds: opts.tokenLifetimeSeconds, now: opts.now,
     tokenKeys: () => backend.tokenKeys(),
     signToken: (kid, input) => backend.signToken(kid, input),

@@ -1,6 +1,5 @@
 // Bearer authentication for Key Vault requests (RFC 6750): the 401 challenge the SDK's
 // keyVaultAuthenticationPolicy answers, and verification of the tokens our issuer minted.
-import type { IncomingMessage } from 'node:http';
 import { AkvError } from './akv-error';
 import { type IdentityOptions } from './identity';
 import { TokenRejected, verifyJwt } from './jwt';
@@ -16,12 +15,6 @@ const MESSAGES: Record<TokenRejected['reason'], string> = {
   audience: 'The access token audience is not this vault.',
   subject: 'The client the access token was issued to may no longer use this vault.',
 };
-
-export function authorityUrlFor<P>(opts: IdentityOptions<P>, req: IncomingMessage): string {
-  if (opts.authorityUrl !== undefined) return opts.authorityUrl;
-  const host = req.headers.host ?? '';
-  return `https://${/^[A-Za-z0-9.:[\]-]{1,260}$/.test(host) ? host.toLowerCase() : 'localhost'}`;
-}
 
 const unauthorized = (message: string, tokenError: boolean) =>
   new AkvError('Unauthorized', message, { inner: tokenError ? 'invalid_token' : undefined });
@@ -48,10 +41,10 @@ export function createBearerAuthenticator<P>(opts: IdentityOptions<P>): AkvAuthe
         throw err;
       }
     },
-    challenge(req, err) {
+    challenge(_req, err) {
       // RFC 6750 §3: error="invalid_token" when a token was sent but refused. The SDK reads
       // `authorization` (its path is the tenant) and `resource` (scope = resource + "/.default").
-      const base = `Bearer authorization="${authorityUrlFor(opts, req)}/${opts.tenant}", resource="${opts.resource}"`;
+      const base = `Bearer authorization="${opts.authorityUrl}/${opts.tenant}", resource="${opts.resource}"`;
       return err.inner === 'invalid_token' ? `${base}, error="invalid_token"` : base;
     },
   };

@@ -12,15 +12,19 @@ export interface TokenKey {
 export interface IdentityOptions<P> {
   /** The tenant id this face serves (the first path segment of the authority, as Entra ID). */
   tenant: string;
-  /** `iss` of every token, and the metadata's `issuer`. Fixed, not derived from a Host header. */
+  /**
+   * `iss` of every token and the metadata's `issuer`. MSAL requires it to share scheme and host
+   * with the authority (msal-common Authority.validateIssuer), so it is `${authorityUrl}/${tenant}/v2.0`
+   * as Entra ID's v2 issuer is.
+   */
   issuer: string;
   /** The audience: the challenge's `resource`; clients ask for scope `${resource}/.default`. */
   resource: string;
   /**
-   * Base URL of the token endpoints (https, no trailing slash), as clients reach it; it is the
-   * SDK's `authorityHost` and goes into the challenge. Default: https://<Host of the request>.
+   * Base URL of the token endpoints (https, no trailing slash) as clients reach it: the SDK's
+   * `authorityHost`. It goes into the challenge and the metadata; fixed so tokens can be checked.
    */
-  authorityUrl?: string;
+  authorityUrl: string;
   tokenLifetimeSeconds?: number;
   now?: () => number;
   /** Current key first. */

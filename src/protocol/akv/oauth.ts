@@ -8,7 +8,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { randomUuid } from '../../crypto/node-crypto';
 import { mediaType, readBoundedBody } from '../http/bounded-body';
-import { authorityUrlFor } from './bearer';
 import { DEFAULT_TOKEN_LIFETIME_SECONDS, MAX_TOKEN_LIFETIME_SECONDS, type IdentityOptions } from './identity';
 import { issueJwt } from './jwt';
 
@@ -49,8 +48,8 @@ function sendOAuthError(res: ServerResponse, err: OAuthError): void {
   }, !res.req?.complete);
 }
 
-function metadata<P>(opts: IdentityOptions<P>, req: IncomingMessage): object {
-  const base = `${authorityUrlFor(opts, req)}/${opts.tenant}`;
+function metadata<P>(opts: IdentityOptions<P>): object {
+  const base = `${opts.authorityUrl}/${opts.tenant}`;
   return {
     issuer: opts.issuer,
     token_endpoint: `${base}/oauth2/v2.0/token`,
@@ -152,7 +151,7 @@ async function route<P>(opts: IdentityOptions<P>, req: IncomingMessage, res: Ser
   const rest = path.slice(prefix.length);
   if (rest === 'oauth2/v2.0/token') return token(opts, req, res);
   if (req.method !== 'GET') throw new OAuthError(405, 'invalid_request', 'This endpoint accepts GET only.');
-  if (rest === 'v2.0/.well-known/openid-configuration') return sendJson(res, 200, metadata(opts, req));
+  if (rest === 'v2.0/.well-known/openid-configuration') return sendJson(res, 200, metadata(opts));
   if (rest === 'discovery/v2.0/keys') return sendJson(res, 200, await jwks(opts));
   if (rest === 'oauth2/v2.0/authorize') throw new OAuthError(400, 'unsupported_response_type', 'Inkan issues tokens by client credentials only.');
   throw new OAuthError(404, 'invalid_request', 'No such endpoint.');
