@@ -101,8 +101,9 @@ export function raw(f: AkvFixture, method: string, path: string, opts: { headers
   Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string; json: () => any }> {
   return new Promise((resolve, reject) => {
     const req = https.request({
-      host: opts.host ?? 'vault1.inkan.test', port: f.tlsPort, method, path, agent: f.agent,
-      headers: { ...(opts.body !== undefined ? { 'content-type': 'application/json' } : {}), ...opts.headers },
+      host: opts.host ?? 'vault1.inkan.test', servername: opts.host ?? 'vault1.inkan.test', port: f.tlsPort, method, path, agent: f.agent,
+      // Content-Length always: node sends a GET body unframed otherwise.
+      headers: { ...(opts.body !== undefined ? { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(opts.body)) } : {}), ...opts.headers },
     }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
