@@ -33,7 +33,10 @@ export type PublicKey =
   | { type: 'rsa'; n: Buffer; e: Buffer }
   | { type: 'ec'; curve: EcCurve; x: Buffer; y: Buffer };
 
-/** Key material brought in from outside. The port zeroes these buffers once it has sealed them. */
+/**
+ * Key material brought in from outside. The port copies what it needs (sealing it), zeroes these
+ * buffers and keeps no reference after it returns; the face zeroes them again on every path.
+ */
 export type ImportedMaterial =
   | { type: 'rsa'; n: Buffer; e: Buffer; d: Buffer; p: Buffer; q: Buffer; dp: Buffer; dq: Buffer; qi: Buffer }
   | { type: 'ec'; curve: EcCurve; d: Buffer; x: Buffer; y: Buffer }
@@ -92,6 +95,10 @@ export interface DeletedKey {
 
 /** A page of a listing, in a stable order; `next` is an opaque cursor for the following page. */
 export interface Page<T> { items: T[]; next?: string }
+/**
+ * `cursor` is a `next` the port returned earlier, but it travels through the client (Key Vault's
+ * $skiptoken), so the port must treat it as untrusted input: validate it, or MAC it when minting.
+ */
 export interface PageRequest { limit: number; cursor?: string }
 
 /** A calendar period (ISO 8601 PnYnMnD without time): months and years are not fixed lengths. */

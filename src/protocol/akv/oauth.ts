@@ -92,10 +92,15 @@ function clientCredentials(req: IncomingMessage, form: Map<string, string>): { c
     const decoded = Buffer.from(basic[1], 'base64').toString('utf8');
     const colon = decoded.indexOf(':');
     if (colon < 0) throw new OAuthError(401, 'invalid_client', 'The Basic credentials are malformed.');
-    const id = decodeURIComponent(decoded.slice(0, colon));
+    let id: string;
+    try {
+      id = decodeURIComponent(decoded.slice(0, colon));
+      secret = decodeURIComponent(decoded.slice(colon + 1)); // RFC 6749 §2.3.1: form-encoded, then Basic
+    } catch {
+      throw new OAuthError(401, 'invalid_client', 'The Basic credentials are malformed.');
+    }
     if (clientId !== undefined && clientId !== id) throw new OAuthError(400, 'invalid_request', 'client_id does not match the Basic credentials.');
     clientId = id;
-    secret = decodeURIComponent(decoded.slice(colon + 1));
   }
   if (clientId === undefined || !CLIENT_ID.test(clientId)) throw new OAuthError(400, 'invalid_request', 'A valid client_id is required.');
   if (secret === undefined || secret.length === 0 || secret.length > 512) {

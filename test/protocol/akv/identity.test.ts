@@ -8,7 +8,7 @@ import * as nc from 'node:crypto';
 import { KeyClient } from '@azure/keyvault-keys';
 import { AuthenticationError } from '@azure/identity';
 import { issueJwt } from '../../../src/protocol/akv';
-import { API, CLIENT_ID, RESOURCE, TENANT, raw, startAkv, token, type AkvFixture } from './harness';
+import { API, CLIENT_ID, CLIENT_SECRET, RESOURCE, TENANT, raw, startAkv, token, type AkvFixture } from './harness';
 
 let f: AkvFixture;
 before(async () => { f = await startAkv(); });
@@ -73,6 +73,21 @@ test('token endpoint bad input: wrong method, media type, grant, duplicate param
   assert.equal(big.status, 413);
   const other = await raw(f, 'GET', `/other-tenant/v2.0/.well-known/openid-configuration`, { host: 'login.inkan.test' });
   assert.equal(other.status, 404); // not this face's path at all
+});
+
+test('client_secret_basic works as well; malformed Basic credentials are invalid_client', async () => {
+  const path = `/${TENANT}/oauth2/v2.0/token`;
+  const basic = (v: string) => ({ host: 'login.inkan.test', body: `grant_type=client_credentials&scope=${encodeURIComponent(`${RESOURCE}/.default`)}`,
+    headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${Buffer.from(v).toString('base64')}` } });
+  const ok = await raw(f, 'POST', path, basic(`${CLIENT_ID}:${CLIENT_SECRET}`));
+  assert.equal(ok.status, 200);
+  assert.equal(ok.json().token_type, 'Bearer');
+  const r = await raw(f, 'GET', `/keys?${API}`, { headers: { authorization: `Bearer ${ok.json().access_token}` } });
+  assert.equal(r.status, 200);
+  for (const bad of [`${CLIENT_ID}:%zz`, 'no-colon', `${CLIENT_ID}:wrong`]) {
+    const res = await raw(f, 'POST', path, basic(bad));
+    assert.deepEqual([res.status, res.json().error], [401, 'invalid_client'], bad);
+  }
 });
 
 test('no token: 401 with the challenge the SDK answers, and the body is never read', async () => {
