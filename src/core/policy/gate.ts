@@ -21,6 +21,8 @@ export const HSM_PARTITION = 'default';
 export interface GatePolicy {
   /** Public objects (CKA_PRIVATE false) are visible to PKCS#11 public sessions. */
   publicObjectsVisible: boolean;
+  /** Legacy algorithms and key sizes are refused (FIPS style). */
+  approvedOnly: boolean;
 }
 
 /** What the gate needs to know of users to keep revocation immediate. */
@@ -88,7 +90,7 @@ export class Gate {
   /** For operations that authenticate their caller themselves (login, unseal, restore with shares):
    *  an admission that the matrix grants nothing to. */
   unauthenticated(caller: Caller): Admitted {
-    return { caller, actor: 'anonymous', partition: caller.partition, hsmLevel: false, policy: { publicObjectsVisible: false } };
+    return { caller, actor: 'anonymous', partition: caller.partition, hsmLevel: false, policy: { publicObjectsVisible: false, approvedOnly: true } };
   }
 
   /** Throws unless the matrix allows `action` on `target` for this caller. A role that may never do
