@@ -194,14 +194,18 @@ export class UserService {
       const partition = caller.partition;
       this.throttle.checkSource(caller.source);
       const user = await this.byName(partition, username);
+      rec.detail = 'refused before any password was checked';
       if (!user) {
         try { return await this.throttle.unknownName(partition, String(username)); } catch (err) {
           if (err instanceof HsmError && err.code !== 'LOGIN_THROTTLED') this.throttle.sourceFailed(caller.source);
+          if (err instanceof HsmError && err.code !== 'LOGIN_THROTTLED' && err.code !== 'ACCOUNT_LOCKED') rec.detail = 'no such user: answered as a wrong password';
           throw err;
         }
       }
       rec.object = user.id;
       const reserved = await this.reserve(user);
+      // Counted before it is checked: only now may the password be evaluated.
+      rec.detail = 'password checked';
       if (!(await passwordMatches(String(password), reserved.data.passwordHash))) {
         this.throttle.sourceFailed(caller.source);
         throw new HsmError(reserved.data.locked ? 'ACCOUNT_LOCKED' : 'LOGIN_FAILED');
