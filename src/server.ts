@@ -15,6 +15,8 @@ import { ServerMetrics } from './api/metrics/metrics';
 import { createOpsHandler } from './api/metrics/handler';
 import { listenP11, P11Listener } from './api/p11/listener';
 import type { P11Limits } from './api/p11/limits';
+import { resolveHttpLimits, type HttpLimits } from './api/http-limits';
+import { BodyBudget } from './api/body-budget';
 import { createKmsApi } from './api/kms';
 import { createLogger, Logger } from './logger';
 import { addDevCredentials, bootstrapDev, DEV_KEY_FILE, DevCredentials, devKmsCredentials } from './runtime/dev-mode';
@@ -59,7 +61,10 @@ export interface ServerConfig {
   p11SocketGroup?: string;
   /** Connection, timeout and memory limits of the PKCS#11 face (docs/limits.md); unset ones keep their defaults. */
   p11Limits?: Partial<P11Limits>;
+  /** Limits of the HTTP listener (docs/limits.md); unset ones keep their defaults. */
+  httpLimits?: Partial<HttpLimits>;
 }
+
 
 export interface RunningServer {
   hsm: Hsm;
@@ -77,6 +82,7 @@ const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/;
 export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
   const log = cfg.log ?? createLogger();
   const tls = Boolean(cfg.tlsCert && cfg.tlsKey);
+  const httpLimits = resolveHttpLimits(cfg.httpLimits);
   if (!LOOPBACK.test(cfg.host) && !tls) {
     throw new Error(`listening on ${cfg.host} needs TLS: give --tls-cert and --tls-key (only loopback may be plain HTTP)`);
   }
@@ -103,7 +109,8 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
 
   const sessions = new AdminSessions();
   metrics.addSessions('admin', () => sessions.active());
-  const admin = createAdminHandler(hsm, log, sessions);
+  const bodies = new BodyBudget(httpLimits.bodyBytes, httpLimits.bodyBytesPerUser);
+  const admin = createAdminHandler(hsm, log, sessions, bodies);
   const ops = createOpsHandler(hsm, metrics, log);
   const kms = createKmsApi(hsm, log);
   // One listener, two faces: AWS SDKs always send X-Amz-Target; the admin API never does.
@@ -116,6 +123,26 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
     ? https.createServer({ cert: fs.readFileSync(cfg.tlsCert!), key: fs.readFileSync(cfg.tlsKey!) }, handler)
     : http.createServer(handler);
   metrics.trackConnections(server);
+  // Bounded: connections beyond the cap are closed as they arrive (one warn line per 10 s).
+  server.maxConnections = httpLimits.maxConnections;
+  let dropped = 0;
+  let droppedLogged = 0;
+  let droppedTotal = 0;
+  metrics.trackHttp(() => ({ bodyBytes: bodies.total.used, bodyRefusals: bodies.refusals, connectionsRefused: droppedTotal }));
+  server.on('drop', () => {
+    dropped++;
+    droppedTotal++;
+    if (Date.now() - droppedLogged < 10_000) return;
+    droppedLogged = Date.now();
+    log.warn('http connection refused', { reason: 'max_connections', limit: httpLimits.maxConnections, refusedSinceLastLine: dropped });
+    dropped = 0;
+  });
+  // `Expect: 100-continue`: the admin face answers it itself once the login and size are checked;
+  // the small-bodied faces (KMS, metrics) go on at once.
+  server.on('checkContinue', (req, res) => {
+    if (req.headers['x-amz-target'] !== undefined || (req.url ?? '').startsWith('/metrics')) res.writeContinue();
+    handler(req, res);
+  });
   server.keepAliveTimeout = 65_000;
   server.requestTimeout = 120_000;
   server.headersTimeout = 30_000;
@@ -126,6 +153,7 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
   const port = (server.address() as AddressInfo).port;
   const host = cfg.host.includes(':') ? `[${cfg.host}]` : cfg.host;
   const url = `${tls ? 'https' : 'http'}://${host}:${port}`;
+  log.info('http listener', { url, ...httpLimits });
 
   let credentials: DevCredentials | undefined;
   let p11: P11Listener | undefined;

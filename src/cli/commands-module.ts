@@ -32,6 +32,11 @@ async function p11Options(o: Record<string, string | undefined>) {
       requestBufferBytes: opt('p11-request-buffer', o.p11RequestBuffer, parseSize),
       multipartBytes: opt('p11-multipart-buffer', o.p11MultipartBuffer, parseSize),
     },
+    httpLimits: {
+      maxConnections: opt('http-max-connections', o.httpMaxConnections, count),
+      bodyBytes: opt('http-body-buffer', o.httpBodyBuffer, parseSize),
+      bodyBytesPerUser: opt('http-body-buffer-per-user', o.httpBodyBufferPerUser, parseSize),
+    },
   };
 }
 
@@ -53,6 +58,9 @@ export function registerModuleCommands(program: Command, ctx: Ctx): void {
     .option('--p11-idle-timeout <duration>', 'close PKCS#11 connections with no session open after this quiet time, e.g. 5m (0s = never)')
     .option('--p11-request-buffer <size>', 'request bytes all PKCS#11 connections may hold at once, e.g. 256MiB')
     .option('--p11-multipart-buffer <size>', 'multi-part (C_*Update) input all PKCS#11 sessions may hold at once, e.g. 512MiB')
+    .option('--http-max-connections <n>', 'HTTP connections open at once (admin, KMS and the other HTTP faces)')
+    .option('--http-body-buffer <size>', 'request body bytes all HTTP requests may hold at once beyond 64 KiB each, e.g. 256MiB')
+    .option('--http-body-buffer-per-user <size>', 'the same, per logged-in user, e.g. 32MiB')
     .option('--backup-every <duration>', 'take a backup every so often while unsealed, e.g. 24h')
     .option('--backup-dir <dir>', 'where scheduled backups go (default <data>/backups)')
     .option('--backup-keep <n>', 'how many scheduled backups to keep', '7')

@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import { Hsm } from '../../src/core/hsm';
 import type { Caller, Principal } from '../../src/core/principal';
 import { SqliteKeyStore } from '../../src/keystore/sqlite/sqlite-store';
-import { startServer, RunningServer } from '../../src/server';
+import { startServer, RunningServer, ServerConfig } from '../../src/server';
 import { createLogger } from '../../src/logger';
 
 export function tempDir(prefix = 'inkan-test-'): string {
@@ -70,10 +70,10 @@ export interface TestServer extends RunningServer {
 }
 
 /** A dev server on a random loopback port whose log lines are kept in `logs`. */
-export async function devServer(dir = tempDir(), opts: { loginDelayMs?: number } = {}): Promise<TestServer> {
+export async function devServer(dir = tempDir(), opts: Partial<ServerConfig> = {}): Promise<TestServer> {
   const logs: string[] = [];
   // Tests of other things log in and fail at full speed; the delay has tests of its own.
-  const server = await startServer({ dataDir: dir, host: '127.0.0.1', port: 0, dev: true, log: createLogger((l) => logs.push(l)), loginDelayMs: opts.loginDelayMs ?? 0 });
+  const server = await startServer({ loginDelayMs: 0, ...opts, dataDir: dir, host: '127.0.0.1', port: 0, dev: true, log: createLogger((l) => logs.push(l)) });
   return {
     ...server, dir, logs,
     async login(username, password) {

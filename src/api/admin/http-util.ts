@@ -2,6 +2,11 @@
 import * as fs from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { HsmError } from '../../errors/hsm-error';
+import type { BodyHold } from '../body-budget';
+
+/** How a body is read: charged to a memory budget, and the client told to go on (a `100 Continue`)
+ *  only once the login and the declared size have been checked. */
+export interface BodyOptions { hold?: BodyHold; proceed?: () => void }
 
 /** Bodies of authenticated requests (data to sign or encrypt in base64). */
 export const MAX_BODY = 8 * 1024 * 1024;
@@ -9,8 +14,8 @@ export const MAX_BODY = 8 * 1024 * 1024;
 export const MAX_PUBLIC_BODY = 64 * 1024;
 
 /** Reads a JSON object body, refusing more than `max` bytes before buffering them. */
-export async function readJson(req: IncomingMessage, max = MAX_BODY): Promise<Record<string, unknown>> {
-  const raw = await readRaw(req, max);
+export async function readJson(req: IncomingMessage, max = MAX_BODY, opts: BodyOptions = {}): Promise<Record<string, unknown>> {
+  const raw = await readRaw(req, max, opts);
   if (raw.length === 0) return {};
   try {
     const body = JSON.parse(raw.toString('utf8'));
@@ -21,37 +26,43 @@ export async function readJson(req: IncomingMessage, max = MAX_BODY): Promise<Re
   }
 }
 
-/** Reads a body up to `max` bytes; more is refused before it is buffered. */
-export function readRaw(req: IncomingMessage, max: number): Promise<Buffer> {
+/** Reads a body up to `max` bytes; more is refused before it is buffered, and so is what the
+ *  memory budget has no room for. A refused body is not read on: the error answer closes the
+ *  connection (sendError), so a client cannot make the server drain an endless upload. */
+export function readRaw(req: IncomingMessage, max: number, opts: BodyOptions = {}): Promise<Buffer> {
   return new Promise((resolve, reject) => {
-    if (Number(req.headers['content-length'] ?? 0) > max) { req.resume(); reject(new HsmError('REQUEST_TOO_LARGE')); return; }
+    if (Number(req.headers['content-length'] ?? 0) > max) { reject(new HsmError('REQUEST_TOO_LARGE')); return; }
     const chunks: Buffer[] = [];
     let size = 0;
     let failed = false;
+    const fail = (e: HsmError) => { failed = true; chunks.length = 0; req.pause(); reject(e); };
     req.on('data', (chunk: Buffer) => {
       if (failed) return;
       size += chunk.length;
-      if (size > max) { failed = true; chunks.length = 0; reject(new HsmError('REQUEST_TOO_LARGE')); return; }
+      if (size > max) { fail(new HsmError('REQUEST_TOO_LARGE')); return; }
+      if (opts.hold && !opts.hold.take(chunk.length)) { fail(new HsmError('DEVICE_MEMORY', 'the module holds too many request bodies now; try again later')); return; }
       chunks.push(chunk);
     });
     req.on('error', () => { if (!failed) { failed = true; reject(new HsmError('BAD_REQUEST')); } });
     req.on('end', () => { if (!failed) resolve(Buffer.concat(chunks)); });
+    opts.proceed?.();
   });
 }
 
 /** Streams a body into `file` (created 0600), refusing more than `max` bytes: never held in memory. */
-export function spoolBody(req: IncomingMessage, file: string, max: number): Promise<void> {
+export function spoolBody(req: IncomingMessage, file: string, max: number, opts: BodyOptions = {}): Promise<void> {
   return new Promise((resolve, reject) => {
-    if (Number(req.headers['content-length'] ?? 0) > max) { req.resume(); reject(new HsmError('REQUEST_TOO_LARGE')); return; }
+    if (Number(req.headers['content-length'] ?? 0) > max) { reject(new HsmError('REQUEST_TOO_LARGE')); return; }
     const out = fs.createWriteStream(file, { mode: 0o600, flags: 'wx' });
     let size = 0;
     let failed = false;
-    const fail = (e: HsmError) => { if (failed) return; failed = true; req.unpipe(out); req.resume(); out.destroy(); reject(e); };
+    const fail = (e: HsmError) => { if (failed) return; failed = true; req.unpipe(out); req.pause(); out.destroy(); reject(e); };
     req.on('data', (chunk: Buffer) => { size += chunk.length; if (size > max) fail(new HsmError('REQUEST_TOO_LARGE')); });
     req.on('error', () => fail(new HsmError('BAD_REQUEST')));
     out.on('error', () => fail(new HsmError('INTERNAL')));
     out.on('finish', () => { if (!failed) resolve(); });
     req.pipe(out);
+    opts.proceed?.();
   });
 }
 
@@ -85,7 +96,10 @@ export async function sendStream(res: ServerResponse, status: number, chunks: As
   }
 }
 
+/** An error answer. If the request's body was not read to its end (refused unread: no login, too
+ *  large, no room), the connection is closed after the answer rather than drained. */
 export function sendError(res: ServerResponse, err: HsmError): void {
+  if (!res.req.complete) res.setHeader('connection', 'close');
   sendJson(res, err.status, { error: { code: err.code, message: err.message } });
 }
 

@@ -5,6 +5,7 @@ import { HsmError } from '../../errors/hsm-error';
 import type { Hsm } from '../../core/hsm';
 import type { Caller, Principal } from '../../core/principal';
 import type { AdminSessions } from './sessions';
+import type { BodyOptions } from './http-util';
 
 export interface RouteContext {
   hsm: Hsm;
@@ -19,6 +20,8 @@ export interface RouteContext {
   caller(): Caller;
   /** Where the request came from (the peer address), for throttling. */
   source: string;
+  /** How raw routes read their body: charged to the memory budget, `100 Continue` sent when reading starts. */
+  reading: BodyOptions;
 }
 
 export interface RouteResult {

@@ -9,20 +9,20 @@ import * as path from 'node:path';
 import { HsmError } from '../../errors/hsm-error';
 import { MAX_BACKUP, MAX_BACKUP_HEADER } from '../../core/backup';
 import { readRaw, spoolBody, str } from './http-util';
-import type { Route } from './router';
+import type { Route, RouteContext } from './router';
 
 export const ZEROIZE_WORD = 'ZEROIZE';
 export const RESTORE_TOKEN_HEADER = 'x-inkan-restore-token';
 let spooling = false;
 
 /** Reads a restore body into a private temporary file (bounded), then into memory for opening. */
-async function spooled<T>(req: Parameters<typeof spoolBody>[0], use: (blob: Buffer) => Promise<T>): Promise<T> {
+async function spooled<T>(ctx: RouteContext, use: (blob: Buffer) => Promise<T>): Promise<T> {
   if (spooling) throw new HsmError('BUSY', 'another restore is being uploaded');
   spooling = true;
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'inkan-restore-'));
   try {
     const file = path.join(dir, 'backup.ikb');
-    await spoolBody(req, file, MAX_BACKUP);
+    await spoolBody(ctx.req, file, MAX_BACKUP, { proceed: ctx.reading.proceed });
     return await use(fs.readFileSync(file));
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
@@ -40,20 +40,20 @@ export const BACKUP_ROUTES: Route[] = [
   {
     method: 'POST', path: '/v1/backup/restore', auth: false, raw: true,
     async handler(ctx) {
-      if (ctx.principal) return { body: await spooled(ctx.req, (blob) => ctx.hsm.backups.restore(ctx.caller(), blob)) };
+      if (ctx.principal) return { body: await spooled(ctx, (blob) => ctx.hsm.backups.restore(ctx.caller(), blob)) };
       const token = ctx.req.headers[RESTORE_TOKEN_HEADER];
       if (!ctx.hsm.backups.tokenValid(token)) {
-        ctx.req.resume();
+        // Refused unread: the answer closes the connection, nothing of the upload is taken in.
         throw new HsmError('AUTH_REQUIRED', 'log in as an officer, or give the backup\'s unseal shares first (inkan backup restore does both)');
       }
-      return { body: await spooled(ctx.req, (blob) => ctx.hsm.backups.restoreWithToken(String(token), blob)) };
+      return { body: await spooled(ctx, (blob) => ctx.hsm.backups.restoreWithToken(String(token), blob)) };
     },
   },
   {
     // An empty module: which custodians does this backup need? The body is the backup's first bytes (its header).
     method: 'POST', path: '/v1/restore/offer', auth: false, raw: true,
     async handler(ctx) {
-      const head = await readRaw(ctx.req, MAX_BACKUP_HEADER);
+      const head = await readRaw(ctx.req, MAX_BACKUP_HEADER, ctx.reading);
       return { body: await ctx.hsm.backups.offer(head) };
     },
   },

@@ -15,8 +15,9 @@ import { AUDIT_ROUTES } from './routes-audit';
 import { BACKUP_ROUTES } from './routes-backup';
 import { ACCESS_KEY_ROUTES } from './routes-access-keys';
 import { AdminSessions } from './sessions';
+import { BodyBudget } from '../body-budget';
 
-export function createAdminHandler(hsm: Hsm, log: Logger, sessions = new AdminSessions()) {
+export function createAdminHandler(hsm: Hsm, log: Logger, sessions = new AdminSessions(), bodies = new BodyBudget()) {
   const routes = compile([...MODULE_ROUTES, ...USER_ROUTES, ...KEY_ROUTES, ...AUDIT_ROUTES, ...BACKUP_ROUTES, ...ACCESS_KEY_ROUTES]);
 
   return async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -29,9 +30,16 @@ export function createAdminHandler(hsm: Hsm, log: Logger, sessions = new AdminSe
       if (!route) throw new HsmError(pathKnown ? 'METHOD_NOT_ALLOWED' : 'NO_SUCH_ROUTE');
       const auth = req.headers.authorization ?? '';
       token = auth.startsWith('Bearer ') ? auth.slice(7) : '';
+      let continued = false;
       const ctx: RouteContext = {
         hsm, sessions, req, params, body: {}, source: req.socket.remoteAddress ?? '',
         caller: () => hsm.callerOf(ctx.principal!, 'admin', { source: ctx.source }),
+        reading: {
+          // `Expect: 100-continue` (curl sends it for large uploads) is answered only here, after the
+          // login and the declared size were checked: a refused upload is never sent at all.
+          proceed: () => { if (!continued && /^100-continue$/i.test(String(req.headers.expect ?? ''))) { continued = true; res.writeContinue(); } },
+          hold: undefined,
+        },
       };
       if (route.auth || (route.raw && token)) {
         hsm.requireUnsealed();
@@ -39,9 +47,12 @@ export function createAdminHandler(hsm: Hsm, log: Logger, sessions = new AdminSe
         ctx.token = token;
         principalName = ctx.principal.username;
       }
+      const hold = bodies.hold(ctx.principal?.id);
+      ctx.reading.hold = hold;
+      res.once('close', () => hold.release());
       // Authenticated before a byte of the body is read; unauthenticated routes take small bodies only.
       const hasBody = !route.raw && req.method !== 'GET' && !(req.method === 'DELETE' && !req.headers['content-length']);
-      if (hasBody) ctx.body = await readJson(req, ctx.principal ? MAX_BODY : MAX_PUBLIC_BODY);
+      if (hasBody) ctx.body = await readJson(req, ctx.principal ? MAX_BODY : MAX_PUBLIC_BODY, ctx.reading);
       const result = await route.handler(ctx);
       await send(res, result);
       log.info('admin request', { method: req.method, path: route.path, status: result.status ?? 200, user: principalName, ms: Date.now() - started });

@@ -23,8 +23,8 @@ export class AdminSessions {
 
   open(principal: Principal): { token: string; expiresInSeconds: number } {
     this.sweep();
-    const mine = this.byUser.get(principal.id) ?? [];
-    while (mine.length >= MAX_PER_USER) this.close(mine[0]);
+    // close() replaces the user's list, so it is read afresh each time round.
+    for (let mine = this.byUser.get(principal.id) ?? []; mine.length >= MAX_PER_USER; mine = this.byUser.get(principal.id) ?? []) this.close(mine[0]);
     if (this.sessions.size >= MAX_SESSIONS) throw new HsmError('TOO_MANY_SESSIONS', 'the module holds too many admin sessions; try again later');
     const token = c.randomBytes(32).toString('base64url');
     this.sessions.set(token, { principal, created: this.now(), lastUsed: this.now() });

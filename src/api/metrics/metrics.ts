@@ -105,6 +105,17 @@ export class ServerMetrics {
       collect() { const st = stats(); this.set({ budget: 'request' }, st.requestBufferBytes); this.set({ budget: 'multipart' }, st.multipartBytes); } });
   }
 
+  /** The HTTP listener's limits at work: body bytes charged to its budget, connections refused at the cap. */
+  trackHttp(stats: () => { bodyBytes: number; bodyRefusals: number; connectionsRefused: number }): void {
+    const registers = [this.registry];
+    new Gauge({ name: 'inkan_http_buffered_bytes', help: 'Request-body bytes held beyond the free 64 KiB of each HTTP request.', registers,
+      collect() { this.set(stats().bodyBytes); } });
+    new Counter({ name: 'inkan_http_bodies_refused_total', help: 'HTTP request bodies refused because the body budget was spent (503 DEVICE_MEMORY).', registers,
+      collect() { this.reset(); this.inc(stats().bodyRefusals); } });
+    new Counter({ name: 'inkan_http_connections_refused_total', help: 'HTTP connections closed on arrival because the connection cap was reached.', registers,
+      collect() { this.reset(); this.inc(stats().connectionsRefused); } });
+  }
+
   /** Counts the listener's open connections (for TLS, the TCP connections under it). */
   trackConnections(server: Server): void {
     server.on('connection', (socket) => {

@@ -15,7 +15,7 @@ import {
   decodeRequest, encodeErrorResponse, encodeFrame, encodeResponseValues, FrameDecoder, isRpcHandshake, versionReply,
   type DecodedRequest, type Frame,
 } from '../../protocol/p11rpc';
-import { ByteBudget } from './byte-budget';
+import { ByteBudget } from '../byte-budget';
 import { handle, sessionOf } from './dispatch';
 import { resolveLimits, type P11Limits } from './limits';
 import { MultipartLedger, register } from './multipart-budget';

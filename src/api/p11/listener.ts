@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import type { Hsm } from '../../core/hsm';
 import type { Logger } from '../../logger';
-import { ByteBudget } from './byte-budget';
+import { ByteBudget } from '../byte-budget';
 import { P11Connection, type CloseReason } from './connection';
 import { resolveLimits, type P11Limits } from './limits';
 import { peerCred, peerCredUnavailable } from './peer-cred';

@@ -4,7 +4,7 @@
 // result, C_CloseSession, C_Logout, C_Finalize) is found by sweep(), which the connection runs
 // after every call, and a closed connection releases its whole ledger.
 import { HsmError } from '../../errors/hsm-error';
-import type { ByteBudget } from './byte-budget';
+import type { ByteBudget } from '../byte-budget';
 import type { ConnectionState, Operation, Session } from './state';
 
 interface Charge { session: Session; op: Operation; bytes: number }
