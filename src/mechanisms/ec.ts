@@ -74,6 +74,7 @@ const edKeyGen: MechanismDef = {
 const eddsa: MechanismDef = {
   type: CKM.EDDSA, name: 'CKM_EDDSA', keyTypes: [CKK.EC_EDWARDS], minKeySize: 255, maxKeySize: 255,
   extraFlags: CKF.EC_NAMEDCURVE, defaultFor: [{ use: 'sign', keyTypes: [CKK.EC_EDWARDS] }],
+  hash: 'sha512', kms: { kind: 'signing', name: 'ED25519_SHA_512' }, // RFC 8032: Ed25519 hashes the message with SHA-512 itself
   sign: (k, data) => c.sign(null, data, priv(k)),
   async verify(k, data, sig) {
     if (sig.length !== 64) throw new HsmError('SIGNATURE_LEN_RANGE');
@@ -85,8 +86,8 @@ export const EC_MECHANISMS: MechanismDef[] = [
   ecKeyGen, ecdsaRaw,
   hashedEcdsa(CKM.ECDSA_SHA1, 'CKM_ECDSA_SHA1', 'sha1'),
   hashedEcdsa(CKM.ECDSA_SHA224, 'CKM_ECDSA_SHA224', 'sha224'),
-  hashedEcdsa(CKM.ECDSA_SHA256, 'CKM_ECDSA_SHA256', 'sha256'),
-  hashedEcdsa(CKM.ECDSA_SHA384, 'CKM_ECDSA_SHA384', 'sha384'),
-  hashedEcdsa(CKM.ECDSA_SHA512, 'CKM_ECDSA_SHA512', 'sha512'),
+  { ...hashedEcdsa(CKM.ECDSA_SHA256, 'CKM_ECDSA_SHA256', 'sha256'), kms: { kind: 'signing', name: 'ECDSA_SHA_256' }, overDigest: { type: CKM.ECDSA } },
+  { ...hashedEcdsa(CKM.ECDSA_SHA384, 'CKM_ECDSA_SHA384', 'sha384'), kms: { kind: 'signing', name: 'ECDSA_SHA_384' }, overDigest: { type: CKM.ECDSA } },
+  { ...hashedEcdsa(CKM.ECDSA_SHA512, 'CKM_ECDSA_SHA512', 'sha512'), kms: { kind: 'signing', name: 'ECDSA_SHA_512' }, overDigest: { type: CKM.ECDSA } },
   ecdh, edKeyGen, eddsa,
 ];

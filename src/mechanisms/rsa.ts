@@ -148,16 +148,24 @@ export const rsaOaep: MechanismDef = {
   },
 };
 
+/** The KMS name of a hash-and-sign mechanism and its over-a-digest form (PSS with params, PKCS#1 v1.5 over a DigestInfo). */
+function kms(name: string): Pick<MechanismDef, 'kms' | 'overDigest'> {
+  const kms = { kind: 'signing' as const, name };
+  return name.startsWith('RSASSA_PSS')
+    ? { kms, overDigest: { type: CKM.RSA_PKCS_PSS, pssParams: true } }
+    : { kms, overDigest: { type: CKM.RSA_PKCS, digestInfo: true } };
+}
+
 export const RSA_MECHANISMS: MechanismDef[] = [
   keyPairGen, rsaPkcs, rsaPss, rsaOaep,
   hashedPkcs1(CKM.SHA1_RSA_PKCS, 'CKM_SHA1_RSA_PKCS', 'sha1'),
   hashedPkcs1(CKM.SHA224_RSA_PKCS, 'CKM_SHA224_RSA_PKCS', 'sha224'),
-  { ...hashedPkcs1(CKM.SHA256_RSA_PKCS, 'CKM_SHA256_RSA_PKCS', 'sha256'), defaultFor: [{ use: 'sign', keyTypes: [CKK.RSA] }] },
-  hashedPkcs1(CKM.SHA384_RSA_PKCS, 'CKM_SHA384_RSA_PKCS', 'sha384'),
-  hashedPkcs1(CKM.SHA512_RSA_PKCS, 'CKM_SHA512_RSA_PKCS', 'sha512'),
+  { ...hashedPkcs1(CKM.SHA256_RSA_PKCS, 'CKM_SHA256_RSA_PKCS', 'sha256'), defaultFor: [{ use: 'sign', keyTypes: [CKK.RSA] }], ...kms('RSASSA_PKCS1_V1_5_SHA_256') },
+  { ...hashedPkcs1(CKM.SHA384_RSA_PKCS, 'CKM_SHA384_RSA_PKCS', 'sha384'), ...kms('RSASSA_PKCS1_V1_5_SHA_384') },
+  { ...hashedPkcs1(CKM.SHA512_RSA_PKCS, 'CKM_SHA512_RSA_PKCS', 'sha512'), ...kms('RSASSA_PKCS1_V1_5_SHA_512') },
   hashedPss(CKM.SHA1_RSA_PKCS_PSS, 'CKM_SHA1_RSA_PKCS_PSS', 'sha1'),
   hashedPss(CKM.SHA224_RSA_PKCS_PSS, 'CKM_SHA224_RSA_PKCS_PSS', 'sha224'),
-  hashedPss(CKM.SHA256_RSA_PKCS_PSS, 'CKM_SHA256_RSA_PKCS_PSS', 'sha256'),
-  hashedPss(CKM.SHA384_RSA_PKCS_PSS, 'CKM_SHA384_RSA_PKCS_PSS', 'sha384'),
-  hashedPss(CKM.SHA512_RSA_PKCS_PSS, 'CKM_SHA512_RSA_PKCS_PSS', 'sha512'),
+  { ...hashedPss(CKM.SHA256_RSA_PKCS_PSS, 'CKM_SHA256_RSA_PKCS_PSS', 'sha256'), ...kms('RSASSA_PSS_SHA_256') },
+  { ...hashedPss(CKM.SHA384_RSA_PKCS_PSS, 'CKM_SHA384_RSA_PKCS_PSS', 'sha384'), ...kms('RSASSA_PSS_SHA_384') },
+  { ...hashedPss(CKM.SHA512_RSA_PKCS_PSS, 'CKM_SHA512_RSA_PKCS_PSS', 'sha512'), ...kms('RSASSA_PSS_SHA_512') },
 ];

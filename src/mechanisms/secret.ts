@@ -84,9 +84,9 @@ const rsaAesWrap: MechanismDef = {
 export const SECRET_MECHANISMS: MechanismDef[] = [
   genericKeyGen,
   hmacMech(CKM.SHA_1_HMAC, 'CKM_SHA_1_HMAC', 'sha1'),
-  hmacMech(CKM.SHA224_HMAC, 'CKM_SHA224_HMAC', 'sha224'),
-  { ...hmacMech(CKM.SHA256_HMAC, 'CKM_SHA256_HMAC', 'sha256'), defaultFor: [{ use: 'sign', keyTypes: [CKK.GENERIC_SECRET, CKK.AES] }] },
-  hmacMech(CKM.SHA384_HMAC, 'CKM_SHA384_HMAC', 'sha384'),
-  hmacMech(CKM.SHA512_HMAC, 'CKM_SHA512_HMAC', 'sha512'),
+  { ...hmacMech(CKM.SHA224_HMAC, 'CKM_SHA224_HMAC', 'sha224'), kms: { kind: 'mac', name: 'HMAC_SHA_224' } },
+  { ...hmacMech(CKM.SHA256_HMAC, 'CKM_SHA256_HMAC', 'sha256'), defaultFor: [{ use: 'sign', keyTypes: [CKK.GENERIC_SECRET, CKK.AES] }], kms: { kind: 'mac', name: 'HMAC_SHA_256' } },
+  { ...hmacMech(CKM.SHA384_HMAC, 'CKM_SHA384_HMAC', 'sha384'), kms: { kind: 'mac', name: 'HMAC_SHA_384' } },
+  { ...hmacMech(CKM.SHA512_HMAC, 'CKM_SHA512_HMAC', 'sha512'), kms: { kind: 'mac', name: 'HMAC_SHA_512' } },
   hkdf, rsaAesWrap,
 ];

@@ -85,8 +85,14 @@ export interface MechanismDef {
   blockwise?: number;
   /** The IV length a face draws when the caller gives none (bytes). */
   ivLength?: number;
-  /** Hash algorithm name for hash-and-sign mechanisms (used by faces for multi-part and KMS names). */
+  /** The hash the signature or MAC applies to the message (hash-and-sign, HMAC; SHA-512 inside Ed25519). */
   hash?: 'sha1' | 'sha224' | 'sha256' | 'sha384' | 'sha512';
+  /** The AWS KMS algorithm (a SigningAlgorithm or MacAlgorithm name) this mechanism implements; the
+   *  KMS face builds its tables from these (api/kms/algorithms.ts). */
+  kms?: { kind: 'signing' | 'mac'; name: string };
+  /** The mechanism that signs a caller's digest the same way (KMS MessageType DIGEST): with
+   *  CK_RSA_PKCS_PSS_PARAMS of this mechanism's hash, or over a DigestInfo (PKCS#1 v1.5). */
+  overDigest?: { type: number; pssParams?: boolean; digestInfo?: boolean };
   /** ECDSA signatures come out as PKCS#11's raw r‖s; the core converts to DER when a face asks. */
   signature?: 'ecdsa';
   /** What approved-only mode refuses (approved.ts). */
