@@ -19,10 +19,9 @@ export class Scratch {
   read(name: string): Buffer { return fs.readFileSync(this.path(name)); }
 }
 
-/** Runs `fn` with a fresh unsealed module and a scratch dir; always closes and removes both. */
 /** A fresh module for checking mechanisms against openssl. Legacy algorithms (SHA-1 signatures, short
  *  HMAC keys, DES3) are allowed unless `approvedOnly`: these tests are about the algorithms; what
- *  approved-only mode refuses is test/mechanisms/approved.test.ts. */
+ *  approved-only mode refuses is test/mechanisms/approved.test.ts. Always closes and removes both. */
 export async function withModule(fn: (m: TestModule, s: Scratch) => Promise<void>, opts: { approvedOnly?: boolean } = {}): Promise<void> {
   const m = await freshModule();
   const dir = tempDir('inkan-openssl-');
