@@ -11,11 +11,8 @@ export async function C_SeedRandom(ctx: P11Context, [handle]: RequestArgs<'C_See
   throw new HsmError('RANDOM_SEED_NOT_SUPPORTED');
 }
 
-/** docs/p11kit-rpc.md §10: the capacity is the requested length; answer exactly that many bytes.
- *  0.24.1 sends a NULL buffer as capacity 0, which the reference server hands its module as a NULL
- *  pointer (SoftHSM: CKR_ARGUMENTS_BAD); a zero-length request asks for nothing, so both are refused. */
+/** docs/p11kit-rpc.md §10: the capacity is the requested length; answer exactly that many bytes. */
 export async function C_GenerateRandom(ctx: P11Context, [handle, hint]: RequestArgs<'C_GenerateRandom'>): R {
   const s = ctx.conn.session(handle);
-  if (hint.capacity === 0) throw new HsmError('BAD_REQUEST', 'C_GenerateRandom needs a buffer of at least one byte');
   return [await ctx.hsm.crypto.random(ctx.conn.caller(s), hint.capacity)];
 }
