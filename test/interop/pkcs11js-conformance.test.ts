@@ -77,6 +77,7 @@ describe('PKCS#11 conformance through p11-kit-client.so (pkcs11js)', { timeout: 
     b.p.C_DigestInit(bs, { mechanism: pkcs11js.CKM_SHA256 });
     assert.deepEqual(b.p.C_Digest(bs, Buffer.from('public'), Buffer.alloc(32)), digest);
     assert.equal(b.p.C_GenerateRandom(bs, Buffer.alloc(32)).length, 32);
+    assert.equal(b.p.C_GenerateRandom(bs, Buffer.alloc(0)).length, 0, 'zero bytes asked, zero given (pkcs11-tool --test does this)');
     // A public session object, and the refusal of a private one (§6.7: no private objects without login).
     const data = (extra: pkcs11js.Template) => [{ type: pkcs11js.CKA_CLASS, value: pkcs11js.CKO_DATA }, { type: pkcs11js.CKA_LABEL, value: 'pub-data' },
       { type: pkcs11js.CKA_VALUE, value: Buffer.from('hello') }, ...extra];
