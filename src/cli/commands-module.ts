@@ -107,7 +107,8 @@ export function registerModuleCommands(program: Command, ctx: Ctx): void {
     ctx.print([`state:       ${s.state}`, `sealed:      ${s.sealed}`,
       s.threshold ? `shares:      ${s.threshold} of ${s.shares}${s.unsealProgress ? ` (${s.unsealProgress} given)` : ''}` : '',
       `self-tests:  ${st.passed ? `passed (${st.count})` : `FAILED: ${st.failed.join(', ')}`}`,
-      `node:        ${s.node}`, `keystore:    ${s.keystore}`, `mechanisms:  ${s.mechanisms}`].filter(Boolean).join('\n'), s);
+      `node:        ${s.node}`, `keystore:    ${s.keystore}`, `mechanisms:  ${s.mechanisms}`,
+      s.approvedOnly === undefined ? '' : `mode:        ${s.approvedOnly ? 'approved-only' : 'NOT approved-only (legacy algorithms allowed)'}`].filter(Boolean).join('\n'), s);
   });
 
   program.command('init')

@@ -9,6 +9,7 @@ import { registerAuditCommands } from './commands-audit';
 import { registerBackupCommands } from './commands-backup';
 import { registerP11Commands } from './commands-p11';
 import { registerAccessKeyCommands } from './commands-access-keys';
+import { registerPolicyCommands } from './commands-policy';
 import type { Ctx } from './context';
 
 export const DEFAULT_SERVER = 'http://127.0.0.1:7280';
@@ -39,6 +40,7 @@ export function buildProgram(): Command {
   registerBackupCommands(program, ctx);
   registerP11Commands(program);
   registerAccessKeyCommands(program, ctx);
+  registerPolicyCommands(program, ctx);
   return program;
 }
 

@@ -6,7 +6,7 @@ import * as c from '../crypto/node-crypto';
 import { derToRaw, rawToDer } from '../crypto/raw-ecdsa';
 import { CKA, CKO } from '../pkcs11/constants';
 import { HsmError } from '../errors/hsm-error';
-import { mechanism } from '../mechanisms/registry';
+import { fixedKeyLength, mechanism, requireApprovedUse } from '../mechanisms/registry';
 import type { MechanismDef, MechParams, KeyMaterial } from '../mechanisms/types';
 import type { HsmObject } from './hsm-object';
 import type { KeyReads } from './key-reads';
@@ -32,12 +32,13 @@ export class CryptoService {
     private readonly gate: Gate, private readonly ops: Operations) {}
 
   /** The gate's checks for a key use, without using it (C_SignInit and friends, for early errors). */
-  checkUse(caller: Caller, obj: HsmObject, use: KeyUse, mechType: number): Promise<void> {
-    return this.ops.run(caller, `key.${use}-init`, async (a, _c, rec) => { await this.prepare(a, obj, use, mechType, rec); }, { recordSuccess: false });
+  checkUse(caller: Caller, obj: HsmObject, use: KeyUse, mechType: number, params: MechParams = {}): Promise<void> {
+    return this.ops.run(caller, `key.${use}-init`, async (a, _c, rec) => { await this.prepare(a, obj, use, mechType, rec, params); }, { recordSuccess: false });
   }
 
-  /** The gate, then material and its size check; shared by every keyed operation. */
-  private async prepare(a: Admitted, obj: HsmObject, use: KeyUse, mechType: number, rec: OpRecord): Promise<{ key: HsmObject; mech: MechanismDef; material: KeyMaterial }> {
+  /** The gate, then material, its size check and the partition's approved-only mode
+   *  (mechanisms/approved.ts, the same rule KeyService applies when keys are made); shared by every keyed operation. */
+  private async prepare(a: Admitted, obj: HsmObject, use: KeyUse, mechType: number, rec: OpRecord, params: MechParams = {}): Promise<{ key: HsmObject; mech: MechanismDef; material: KeyMaterial }> {
     rec.object = obj.id;
     this.gate.requireAble(a, 'key.use');
     const mech = mechanism(mechType);
@@ -46,13 +47,14 @@ export class CryptoService {
     this.gate.checkUse(a, key, use, mech, await this.lifecycle(key));
     const material = this.objects.material(key);
     checkKeySize(mech, material.size);
+    requireApprovedUse(a.policy.approvedOnly, mech, use, material.size, params);
     return { key, mech, material };
   }
 
   sign(caller: Caller, obj: HsmObject, mechType: number, params: MechParams, data: Buffer, opts: SignatureFormat = {}): Promise<Buffer> {
     return this.ops.run(caller, 'key.sign', async (a, _c, rec) => {
       checkSize(data);
-      const { mech, material } = await this.prepare(a, obj, 'sign', mechType, rec);
+      const { mech, material } = await this.prepare(a, obj, 'sign', mechType, rec, params);
       const sig = await mech.sign!(material, data, params);
       return opts.signatureFormat === 'der' && mech.signature === 'ecdsa' ? rawToDer(material.curve!, sig) : sig;
     });
@@ -62,7 +64,7 @@ export class CryptoService {
   verify(caller: Caller, obj: HsmObject, mechType: number, params: MechParams, data: Buffer, signature: Buffer, opts: SignatureFormat = {}): Promise<boolean> {
     return this.ops.run(caller, 'key.verify', async (a, _c, rec) => {
       checkSize(data);
-      const { mech, material } = await this.prepare(a, obj, 'verify', mechType, rec);
+      const { mech, material } = await this.prepare(a, obj, 'verify', mechType, rec, params);
       let sig = signature;
       if (opts.signatureFormat === 'der' && mech.signature === 'ecdsa') {
         try { sig = derToRaw(material.curve!, signature); } catch { return false; }
@@ -74,7 +76,7 @@ export class CryptoService {
   encrypt(caller: Caller, obj: HsmObject, mechType: number, params: MechParams, data: Buffer): Promise<Buffer> {
     return this.ops.run(caller, 'key.encrypt', async (a, _c, rec) => {
       checkSize(data);
-      const { mech, material } = await this.prepare(a, obj, 'encrypt', mechType, rec);
+      const { mech, material } = await this.prepare(a, obj, 'encrypt', mechType, rec, params);
       return mech.encrypt!(material, data, params);
     });
   }
@@ -82,7 +84,7 @@ export class CryptoService {
   decrypt(caller: Caller, obj: HsmObject, mechType: number, params: MechParams, data: Buffer): Promise<Buffer> {
     return this.ops.run(caller, 'key.decrypt', async (a, _c, rec) => {
       checkSize(data);
-      const { mech, material } = await this.prepare(a, obj, 'decrypt', mechType, rec);
+      const { mech, material } = await this.prepare(a, obj, 'decrypt', mechType, rec, params);
       return mech.decrypt!(material, data, params);
     });
   }
@@ -110,7 +112,7 @@ export class CryptoService {
   /** C_WrapKey: the target must be extractable; CKA_WRAP_WITH_TRUSTED needs a trusted wrapping key (§4.9). */
   wrap(caller: Caller, wrapping: HsmObject, mechType: number, params: MechParams, target: HsmObject): Promise<Buffer> {
     return this.ops.run(caller, 'key.wrap', async (a, _c, rec) => {
-      const { key, mech, material } = await this.prepare(a, wrapping, 'wrap', mechType, rec);
+      const { key, mech, material } = await this.prepare(a, wrapping, 'wrap', mechType, rec, params);
       const t = await this.reads.current(a, target);
       this.gate.checkWrapTarget(a, key, t, await this.lifecycle(t));
       rec.object = t.id;
@@ -129,10 +131,12 @@ export class CryptoService {
   async unwrapIn(a: Admitted, change: Change, rec: OpRecord, unwrapping: HsmObject, mechType: number, params: MechParams, wrapped: Buffer, template: Template,
     opts: CreateOptions = {}): Promise<HsmObject> {
     checkSize(wrapped);
-    const { mech, material, key } = await this.prepare(a, unwrapping, 'unwrap', mechType, rec);
+    const { mech, material, key } = await this.prepare(a, unwrapping, 'unwrap', mechType, rec, params);
     const cls = template.get(CKA.CLASS);
     if (cls !== CKO.SECRET_KEY && cls !== CKO.PRIVATE_KEY) throw new HsmError('TEMPLATE_INCOMPLETE', 'the template must give CKA_CLASS secret or private key');
-    const value = await mech.unwrap!(material, wrapped, params);
+    // Zero-padding block modes cut the value to the template's length (§2.8.3); a private key's DER says its own.
+    const valueLen = cls === CKO.PRIVATE_KEY ? 'der' as const : (template.get(CKA.VALUE_LEN) as number | undefined) ?? fixedKeyLength(template.get(CKA.KEY_TYPE) as number | undefined);
+    const value = await mech.unwrap!(material, wrapped, { ...params, valueLen });
     try {
       const t = new Map(template);
       let obj: HsmObject;
@@ -159,7 +163,7 @@ export class CryptoService {
   /** Key agreement whose result goes back to the caller (KMS DeriveSharedSecret); the same gate as C_DeriveKey. */
   deriveSecret(caller: Caller, base: HsmObject, mechType: number, params: MechParams, length: number): Promise<Buffer> {
     return this.ops.run(caller, 'key.derive', async (a, _c, rec) => {
-      const { mech, material } = await this.prepare(a, base, 'derive', mechType, rec);
+      const { mech, material } = await this.prepare(a, base, 'derive', mechType, rec, params);
       return mech.derive!(material, params, length);
     });
   }
@@ -167,7 +171,7 @@ export class CryptoService {
   /** C_DeriveKey (ECDH1, HKDF): the new secret key's length comes from CKA_VALUE_LEN or the key type. */
   derive(caller: Caller, base: HsmObject, mechType: number, params: MechParams, template: Template): Promise<HsmObject> {
     return this.ops.run(caller, 'key.derive', async (a, change, rec) => {
-      const { mech, material, key } = await this.prepare(a, base, 'derive', mechType, rec);
+      const { mech, material, key } = await this.prepare(a, base, 'derive', mechType, rec, params);
       const len = (template.get(CKA.VALUE_LEN) as number | undefined) ?? 32;
       const value = await mech.derive!(material, params, len);
       try {
@@ -191,6 +195,7 @@ export class CryptoService {
       const mech = mechanism(mechType);
       rec.detail = mech.name;
       if (!mech.generate) throw new HsmError('MECHANISM_INVALID', `${mech.name} does not generate keys`);
+      requireApprovedUse(a.policy.approvedOnly, mech, 'generate', spec.modulusBits);
       const gen = await mech.generate(spec);
       if (gen.kind !== 'pair') throw new HsmError('MECHANISM_INVALID', `${mech.name} does not generate key pairs`);
       return { pkcs8: c.exportPkcs8(gen.material.privateKey!), spki: c.exportSpki(gen.material.publicKey!) };

@@ -59,7 +59,7 @@ export class HsmObject {
 
   private sizeDescription(): number | undefined {
     if (this.keyType === CKK.RSA) return (this.attrs.get(CKA.MODULUS) as Buffer | undefined ?? Buffer.alloc(0)).length * 8 || undefined;
-    if (this.keyType === CKK.AES || this.keyType === CKK.GENERIC_SECRET) return ((this.attrs.get(CKA.VALUE_LEN) as number) ?? 0) * 8;
+    if (this.keyType === CKK.AES || this.keyType === CKK.GENERIC_SECRET || this.keyType === CKK.DES || this.keyType === CKK.DES3) return ((this.attrs.get(CKA.VALUE_LEN) as number) ?? 0) * 8;
     return this.material?.size;
   }
 }
@@ -69,7 +69,7 @@ export const CLASS_NAMES: Record<number, string> = {
   [CKO.PRIVATE_KEY]: 'private-key', [CKO.SECRET_KEY]: 'secret-key',
 };
 export const KEY_TYPE_NAMES: Record<number, string> = {
-  [CKK.RSA]: 'rsa', [CKK.EC]: 'ec', [CKK.EC_EDWARDS]: 'ed25519', [CKK.AES]: 'aes', [CKK.GENERIC_SECRET]: 'generic-secret',
+  [CKK.RSA]: 'rsa', [CKK.EC]: 'ec', [CKK.EC_EDWARDS]: 'ed25519', [CKK.AES]: 'aes', [CKK.GENERIC_SECRET]: 'generic-secret', [CKK.DES]: 'des', [CKK.DES3]: 'des3',
 };
 export const USAGE: readonly [number, string][] = [
   [CKA.ENCRYPT, 'encrypt'], [CKA.DECRYPT, 'decrypt'], [CKA.SIGN, 'sign'], [CKA.VERIFY, 'verify'],

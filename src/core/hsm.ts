@@ -69,6 +69,7 @@ export class Hsm implements ModuleContext {
     const directory = { userState: (id: string) => this.users.userState(id), policy: (p: string) => this.partitions.policy(p) };
     this.gate = new Gate(this.registry, directory);
     this.ops = new Operations(this.gate, this.audit, this.coherence, this.integrity, opts.onOperation);
+    this.partitions.attach(this.gate, this.ops);
     this.users = new UserService(this.records, keys, this.gate, this.ops, this.registry, this.coherence, opts.loginDelayMs);
     const quotas = new Quotas(this.objects, (p) => this.partitions.quotas(p));
     this.lookup = new KeyReads(this.objects, this.gate, this.ops);

@@ -5,7 +5,7 @@
 import * as c from '../crypto/node-crypto';
 import { CKA, CKK, CKO } from '../pkcs11/constants';
 import { HsmError } from '../errors/hsm-error';
-import { mechanism } from '../mechanisms/registry';
+import { checkKeySizeFor, mechanism, requireApprovedKey, requireApprovedUse } from '../mechanisms/registry';
 import { publicAttributes } from '../mechanisms/key-types';
 import type { KeyMaterial } from '../mechanisms/types';
 import type { Change } from './change';
@@ -51,10 +51,13 @@ export class KeyService {
     if (!mech.generate || mech.keyTypes.length !== 1) throw new HsmError('MECHANISM_INVALID', `${mech.name} does not generate secret keys`);
     const attrs = buildAttributes(CKO.SECRET_KEY, mech.keyTypes[0], template);
     if (attrs.has(CKA.VALUE)) throw new HsmError('TEMPLATE_INCONSISTENT', 'CKA_VALUE cannot be given when generating');
+    const valueLen = attrs.get(CKA.VALUE_LEN) as number | undefined;
+    requireApprovedUse(a.policy.approvedOnly, mech, 'generate', valueLen);
     await this.admitNew(a, attrs, opts);
-    const gen = await mech.generate({ valueLen: attrs.get(CKA.VALUE_LEN) as number | undefined });
+    const gen = await mech.generate({ valueLen });
     if (gen.kind !== 'secret') throw new HsmError('INTERNAL');
     try {
+      requireApprovedKey(a.policy.approvedOnly, gen.material.keyType, gen.material.size);
       attrs.set(CKA.VALUE_LEN, gen.value.length);
       if (!template.has(CKA.ID)) attrs.set(CKA.ID, c.randomBytes(16));
       markOrigin(attrs, true, mechType);
@@ -81,13 +84,16 @@ export class KeyService {
     const pubAttrs = buildAttributes(CKO.PUBLIC_KEY, keyType, pubTemplate);
     const privAttrs = buildAttributes(CKO.PRIVATE_KEY, keyType, privTemplate);
     for (const t of [CKA.MODULUS, CKA.EC_POINT]) if (pubTemplate.has(t)) throw new HsmError('TEMPLATE_INCONSISTENT', 'key values cannot be given when generating');
+    const modulusBits = pubAttrs.get(CKA.MODULUS_BITS) as number | undefined;
+    requireApprovedUse(a.policy.approvedOnly, mech, 'generate', modulusBits);
     await this.admitNew(a, privAttrs, opts, 2);
     const gen = await mech.generate({
-      modulusBits: pubAttrs.get(CKA.MODULUS_BITS) as number | undefined,
+      modulusBits,
       publicExponent: pubAttrs.get(CKA.PUBLIC_EXPONENT) as Buffer | undefined,
       ecParams: (pubAttrs.get(CKA.EC_PARAMS) ?? privAttrs.get(CKA.EC_PARAMS)) as Buffer | undefined,
     });
     if (gen.kind !== 'pair') throw new HsmError('INTERNAL');
+    requireApprovedKey(a.policy.approvedOnly, gen.material.keyType, gen.material.size);
     for (const [t, v] of publicAttributes(gen.material)) {
       pubAttrs.set(t, v);
       if (t !== CKA.EC_POINT && t !== CKA.MODULUS_BITS) privAttrs.set(t, v);
@@ -130,7 +136,7 @@ export class KeyService {
     if (cls === CKO.SECRET_KEY) {
       sealedValue = secret.get(CKA.VALUE);
       if (!sealedValue) throw new HsmError('TEMPLATE_INCOMPLETE', 'CKA_VALUE is required');
-      checkSecretLength(keyType!, sealedValue.length);
+      checkKeySizeFor(keyType!, sealedValue.length);
       attrs.set(CKA.VALUE_LEN, sealedValue.length);
       material = { keyType: keyType!, secret: c.secretKey(sealedValue), size: sealedValue.length };
     } else if (cls === CKO.PRIVATE_KEY) {
@@ -146,7 +152,10 @@ export class KeyService {
     } else if (cls === CKO.CERTIFICATE) {
       attrs.set(CKA.VALUE, template.get(CKA.VALUE)!);
     }
-    if (material && !SYMMETRIC.has(material.keyType)) checkAsymmetricSize(material);
+    if (material) {
+      if (!SYMMETRIC.has(material.keyType)) checkKeySizeFor(material.keyType, material.size);
+      requireApprovedKey(a.policy.approvedOnly, material.keyType, material.size);
+    }
     markOrigin(attrs, false);
     return this.objects.insert(change, this.objects.build({ ...this.owner(a, attrs, opts), cls, attrs, secret: sealedValue, material, managed: opts.managed }));
   }
@@ -181,7 +190,8 @@ export class KeyService {
       if (cls === CKO.PUBLIC_KEY || (type !== CKA.EC_POINT && type !== CKA.MODULUS_BITS)) attrs.set(type, v);
     }
     if (!t.has(CKA.ID)) attrs.set(CKA.ID, defaultPairId(attrs));
-    checkAsymmetricSize(material);
+    checkKeySizeFor(material.keyType, material.size);
+    requireApprovedKey(a.policy.approvedOnly, material.keyType, material.size);
     await this.admitNew(a, attrs, opts);
     markOrigin(attrs, false);
     const pkcs8 = cls === CKO.PRIVATE_KEY ? c.exportPkcs8(key) : undefined;
@@ -262,8 +272,15 @@ export class KeyService {
       if (current.managed) throw new HsmError('ACTION_PROHIBITED', 'versions of managed keys are not copied');
       const attrs = new Map(current.attrs);
       applyChanges(current.cls, current.isKey ? current.keyType : undefined, attrs, template, { copy: true });
+      // A copy is a new key: a legacy key made before the partition went approved-only is not multiplied.
+      if (current.isKey) {
+        const m = this.objects.material(current);
+        requireApprovedKey(a.policy.approvedOnly, m.keyType, m.size);
+      }
       await this.admitNew(a, attrs, {});
-      const secret = current.sealed ? this.objects.secretValue(current) : undefined;
+      // A data object's CKA_VALUE may change in the copy (its rule allows it); it is sealed like the original's.
+      const given = takeSecretComponents(attrs).get(CKA.VALUE);
+      const secret = given ? Buffer.from(given) : current.sealed ? this.objects.secretValue(current) : undefined;
       try {
         const copy = this.objects.insert(change, this.objects.build({ ...this.owner(a, attrs), cls: current.cls, attrs, secret, material: current.material }));
         rec.object = copy.id;
@@ -286,7 +303,12 @@ export class KeyService {
   /** Quotas and label uniqueness, checked before any key material is made. */
   private async admitNew(a: Admitted, attrs: Map<number, AttrValue>, opts: CreateOptions, count = 1): Promise<void> {
     const owner = a.principal?.isUser ? a.principal.id : '';
-    if (attrs.get(CKA.TOKEN) !== false || a.caller.session === undefined) await this.quotas.reserve(a.partition, owner, count);
+    const token = attrs.get(CKA.TOKEN) !== false || a.caller.session === undefined;
+    // PKCS#11 §5.6 lets a R/W public session make public token objects (owned by no user); a partition may refuse them.
+    if (token && a.actor === 'anonymous' && a.policy.publicTokenObjects === false) {
+      throw new HsmError('AUTH_REQUIRED', 'this partition\'s policy (publicTokenObjects false) keeps token objects for logged-in users');
+    }
+    if (token) await this.quotas.reserve(a.partition, owner, count);
     if (opts.uniqueLabel) {
       const label = attrs.get(CKA.LABEL);
       const cls = attrs.get(CKA.CLASS);
@@ -297,7 +319,7 @@ export class KeyService {
   }
 }
 
-const SYMMETRIC = new Set<number>([CKK.AES, CKK.GENERIC_SECRET, CKK.DES3]);
+const SYMMETRIC = new Set<number>([CKK.AES, CKK.GENERIC_SECRET, CKK.DES, CKK.DES3]);
 
 /** The halves of a pair share CKA_ID and CKA_LABEL unless a template says otherwise; with no CKA_ID
  *  anywhere, both get SHA-1 of the public key info (what NSS and Java's KeyStore match certificates by). */
@@ -318,11 +340,3 @@ function defaultPairId(attrs: Map<number, AttrValue>): Buffer {
   return Buffer.isBuffer(spki) ? c.digest('sha1', spki) : c.randomBytes(16);
 }
 
-function checkSecretLength(keyType: number, len: number): void {
-  if (keyType === CKK.AES && ![16, 24, 32].includes(len)) throw new HsmError('KEY_SIZE_RANGE', 'AES keys are 16, 24 or 32 bytes');
-  if (keyType === CKK.GENERIC_SECRET && (len < 1 || len > 512)) throw new HsmError('KEY_SIZE_RANGE');
-}
-
-function checkAsymmetricSize(m: KeyMaterial): void {
-  if (m.keyType === CKK.RSA && (m.size < 2048 || m.size > 4096)) throw new HsmError('KEY_SIZE_RANGE', 'RSA keys must be 2048-4096 bits');
-}

@@ -237,4 +237,4 @@ export class ObjectStore {
   }
 }
 
-const SYMMETRIC = new Set<number>([CKK.AES, CKK.GENERIC_SECRET, CKK.DES3]);
+const SYMMETRIC = new Set<number>([CKK.AES, CKK.GENERIC_SECRET, CKK.DES, CKK.DES3]);

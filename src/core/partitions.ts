@@ -8,7 +8,9 @@ import type { DomainKeys } from '../keystore/seal';
 import type { RecordRow } from '../keystore/types';
 import type { Change } from './change';
 import type { Coherence } from './coherence';
-import type { GatePolicy } from './policy/gate';
+import type { Gate, GatePolicy } from './policy/gate';
+import type { Operations } from './operation';
+import type { Caller } from './principal';
 import type { QuotaLimits } from './quotas';
 import type { Records } from './records';
 
@@ -42,8 +44,16 @@ export interface Partition {
 
 interface PartitionData { serial: string; accountId: string; policy: PartitionPolicy }
 
+/** The policy fields an officer sets through `setPolicy` (the admin API's POST /v1/policy), with their types. */
+const SETTABLE: Readonly<Record<string, 'boolean' | 'count'>> = {
+  approvedOnly: 'boolean', publicObjectsVisible: 'boolean', publicTokenObjects: 'boolean',
+  maxObjects: 'count', maxObjectsPerUser: 'count', passwordMin: 'count',
+};
+
 export class PartitionService {
   private readonly loaded = new Map<string, Partition>();
+  /** Set by the module once the gate and operations exist (they need this service to be made first). */
+  private run?: { gate: Gate; ops: Operations };
 
   constructor(private readonly records: Records, private readonly keys: () => DomainKeys, coherence: Coherence) {
     coherence.register('partitions', (id) => this.loaded.delete(id), () => this.loaded.clear());
@@ -101,7 +111,38 @@ export class PartitionService {
     return { ...p, policy: data.policy, row };
   }
 
+  /** Gives this service the gate and operations its audited entry points run through (hsm.ts). */
+  attach(gate: Gate, ops: Operations): void { this.run = { gate, ops }; }
+
+  /** An officer reads its partition's policy (`inkan policy show`). */
+  readPolicy(caller: Caller): Promise<PartitionPolicy> {
+    const { gate, ops } = this.operations();
+    return ops.run(caller, 'partition.policy-read', async (a) => {
+      gate.authorize(a, 'module.policy');
+      return { ...(await this.get(a.partition)).policy };
+    }, { recordSuccess: false });
+  }
+
+  /** An officer changes its partition's policy (approved-only mode, public objects, quotas): one audited
+   *  operation; the record names every field and its new value. Unknown fields or wrong types change nothing. */
+  setPolicy(caller: Caller, patch: Record<string, unknown>): Promise<PartitionPolicy> {
+    const { gate, ops } = this.operations();
+    return ops.run(caller, 'partition.set-policy', async (a, change, rec) => {
+      gate.authorize(a, 'module.policy');
+      const clean = checkPolicyPatch(patch);
+      const p = await this.get(a.partition);
+      rec.object = p.id;
+      rec.detail = Object.entries(clean).map(([k, v]) => `${k}=${v}`).join(',');
+      return { ...this.setPolicyIn(change, p, clean).policy };
+    });
+  }
+
   clear(): void { this.loaded.clear(); }
+
+  private operations(): { gate: Gate; ops: Operations } {
+    if (!this.run) throw new HsmError('INTERNAL', 'partition service not attached');
+    return this.run;
+  }
 
   private install(row: RecordRow): Partition {
     const data = JSON.parse(row.data) as PartitionData;
@@ -112,4 +153,17 @@ export class PartitionService {
     this.loaded.set(row.id, p);
     return p;
   }
+}
+
+function checkPolicyPatch(patch: Record<string, unknown>): Partial<PartitionPolicy> {
+  const entries = Object.entries(patch);
+  if (entries.length === 0) throw new HsmError('BAD_REQUEST', 'name at least one policy field');
+  for (const [k, v] of entries) {
+    const kind = SETTABLE[k];
+    if (!kind) throw new HsmError('BAD_REQUEST', `unknown policy field ${k.slice(0, 40)}; fields: ${Object.keys(SETTABLE).join(', ')}`);
+    if (kind === 'boolean' ? typeof v !== 'boolean' : !(Number.isSafeInteger(v) && (v as number) >= 1)) {
+      throw new HsmError('BAD_REQUEST', `${k} must be ${kind === 'boolean' ? 'true or false' : 'a positive integer'}`);
+    }
+  }
+  return Object.fromEntries(entries) as Partial<PartitionPolicy>;
 }

@@ -1,20 +1,23 @@
 // EMSA-PSS encoding (RFC 8017 §9.1) over a caller-supplied digest, for CKM_RSA_PKCS_PSS
 // (PKCS#11 2.40 §2.1.10: the application hashes, the token pads and signs). node:crypto can
 // only hash-and-sign, so the padding comes from node-forge's pss (a well-kept library, not
-// hand-rolled) and the RSA private/public operation from node:crypto with no padding.
+// hand-rolled) over node's own hashes, and the RSA private/public operation from node:crypto with no padding.
 import * as nc from 'node:crypto';
 import forge from 'node-forge';
 import type { HashName } from './node-crypto';
 
+/** node's hash behind forge's MessageDigest interface (start/update/digest over binary strings), so
+ *  the PSS encoding uses the same hashes as everything else, SHA-224 included (forge has none:
+ *  its sha512.sha224 is SHA-512/224, a different hash). */
 function forgeMd(hash: HashName): forge.md.MessageDigest {
-  switch (hash) {
-    case 'sha1': return forge.md.sha1.create();
-    // forge has no SHA-224 (its sha512.sha224 is SHA-512/224, a different hash).
-    case 'sha224': throw new Error('SHA-224 is not supported for PSS over a digest');
-    case 'sha256': return forge.md.sha256.create();
-    case 'sha384': return forge.md.sha384.create();
-    case 'sha512': return forge.md.sha512.create();
-  }
+  let h = nc.createHash(hash);
+  const md = {
+    algorithm: hash, digestLength: nc.createHash(hash).digest().length,
+    start() { h = nc.createHash(hash); return md; },
+    update(bytes: string) { h.update(Buffer.from(bytes, 'binary')); return md; },
+    digest() { return forge.util.createBuffer(h.digest().toString('binary')); },
+  };
+  return md as unknown as forge.md.MessageDigest;
 }
 function scheme(hash: HashName, mgfHash: HashName, saltLength: number) {
   const salt = nc.randomBytes(saltLength).toString('binary');
@@ -23,8 +26,6 @@ function scheme(hash: HashName, mgfHash: HashName, saltLength: number) {
     prng: { getBytesSync: () => salt },
   } as unknown as Parameters<typeof forge.pss.create>[0]);
 }
-
-export const PSS_DIGEST_HASHES: readonly HashName[] = ['sha1', 'sha256', 'sha384', 'sha512'];
 
 /** A forge "message digest" that already holds the application's digest. */
 const given = (digest: Buffer) => ({ digest: () => forge.util.createBuffer(digest.toString('binary')) }) as unknown as forge.md.MessageDigest;

@@ -80,6 +80,8 @@ export const ERRORS = {
   SIGNATURE_INVALID: spec('the signature does not verify', 400, CKR.SIGNATURE_INVALID, 'KMSInvalidSignatureException'),
   SIGNATURE_LEN_RANGE: spec('the signature has the wrong length', 400, CKR.SIGNATURE_LEN_RANGE, 'KMSInvalidSignatureException'),
   WRAPPED_KEY_INVALID: spec('the wrapped key is invalid', 400, CKR.WRAPPED_KEY_INVALID, 'InvalidCiphertextException'),
+  WRAPPING_KEY_HANDLE_INVALID: spec('no such wrapping key', 400, CKR.WRAPPING_KEY_HANDLE_INVALID, 'NotFoundException'),
+  UNWRAPPING_KEY_HANDLE_INVALID: spec('no such unwrapping key', 400, CKR.UNWRAPPING_KEY_HANDLE_INVALID, 'NotFoundException'),
   KEY_IMPORT_INVALID: spec('the key material could not be parsed', 400, CKR.ATTRIBUTE_VALUE_INVALID, 'IncorrectKeyMaterialException'),
   // PKCS#11 face: connection, session and operation state (PKCS#11 2.40 §5.1-§5.5)
   CRYPTOKI_NOT_INITIALIZED: spec('C_Initialize has not been called on this connection', 400, CKR.CRYPTOKI_NOT_INITIALIZED, 'ValidationException'),

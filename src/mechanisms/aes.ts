@@ -1,13 +1,13 @@
 // AES mechanisms (PKCS#11 2.40 §2.8, §2.14 key wrap): key generation, ECB, CBC, CBC-PAD,
 // CTR, GCM, and RFC 3394 / RFC 5649 key wrapping. Primitives from node:crypto.
 import * as c from '../crypto/node-crypto';
-import { CKF, CKK, CKM } from '../pkcs11/constants';
+import { CKK, CKM } from '../pkcs11/constants';
 import { HsmError } from '../errors/hsm-error';
+import { blockModes } from './block-modes';
 import type { KeyMaterial, MechanismDef, MechParams } from './types';
 
-const base = { keyTypes: [CKK.AES], minKeySize: 16, maxKeySize: 32 };
-const ENC = CKF.ENCRYPT | CKF.DECRYPT;
-const WRAP = CKF.WRAP | CKF.UNWRAP;
+const AES_SIZES = [16, 24, 32] as const;
+const base = { keyTypes: [CKK.AES], minKeySize: 16, maxKeySize: 32, keySizes: AES_SIZES };
 const key = (k: KeyMaterial) => k.secret ?? (() => { throw new HsmError('KEY_TYPE_INCONSISTENT'); })();
 const algo = (k: KeyMaterial, mode: string) => `aes-${k.size * 8}-${mode}`;
 
@@ -15,48 +15,25 @@ function iv16(p: MechParams): Buffer {
   if (!p.iv || p.iv.length !== 16) throw new HsmError('MECHANISM_PARAM_INVALID', 'a 16-byte IV is required');
   return p.iv;
 }
-function blocks(data: Buffer, code: 'DATA_LEN_RANGE' | 'ENCRYPTED_DATA_LEN_RANGE'): void {
-  if (data.length % 16 !== 0) throw new HsmError(code, 'length must be a multiple of the 16-byte block');
-}
 function decipherOrFail(fn: () => Buffer): Buffer {
   try { return fn(); } catch { throw new HsmError('ENCRYPTED_DATA_INVALID'); }
 }
 
 const keyGen: MechanismDef = {
-  ...base, type: CKM.AES_KEY_GEN, name: 'CKM_AES_KEY_GEN', flags: CKF.GENERATE,
+  ...base, type: CKM.AES_KEY_GEN, name: 'CKM_AES_KEY_GEN', generates: 'secret',
   async generate(spec) {
     const len = spec.valueLen;
     if (len === undefined) throw new HsmError('TEMPLATE_INCOMPLETE', 'CKA_VALUE_LEN is required');
-    if (![16, 24, 32].includes(len)) throw new HsmError('KEY_SIZE_RANGE', 'AES keys are 16, 24 or 32 bytes');
+    if (!(AES_SIZES as readonly number[]).includes(len)) throw new HsmError('KEY_SIZE_RANGE', 'AES keys are 16, 24 or 32 bytes');
     const value = await c.randomBytesAsync(len);
     return { kind: 'secret', value, material: { keyType: CKK.AES, secret: c.secretKey(value), size: len } };
   },
 };
 
-const ecb: MechanismDef = {
-  ...base, type: CKM.AES_ECB, name: 'CKM_AES_ECB', flags: ENC | WRAP,
-  async encrypt(k, data) { blocks(data, 'DATA_LEN_RANGE'); return c.cipher(algo(k, 'ecb'), key(k), null, data, { padding: false }).data; },
-  async decrypt(k, data) { blocks(data, 'ENCRYPTED_DATA_LEN_RANGE'); return c.decipher(algo(k, 'ecb'), key(k), null, data, { padding: false }); },
-};
-
-const cbc: MechanismDef = {
-  ...base, type: CKM.AES_CBC, name: 'CKM_AES_CBC', flags: ENC | WRAP,
-  async encrypt(k, data, p) { blocks(data, 'DATA_LEN_RANGE'); return c.cipher(algo(k, 'cbc'), key(k), iv16(p), data, { padding: false }).data; },
-  async decrypt(k, data, p) { blocks(data, 'ENCRYPTED_DATA_LEN_RANGE'); return c.decipher(algo(k, 'cbc'), key(k), iv16(p), data, { padding: false }); },
-};
-
-const cbcPad: MechanismDef = {
-  ...base, type: CKM.AES_CBC_PAD, name: 'CKM_AES_CBC_PAD', flags: ENC | WRAP,
-  async encrypt(k, data, p) { return c.cipher(algo(k, 'cbc'), key(k), iv16(p), data).data; },
-  async decrypt(k, data, p) {
-    if (data.length === 0 || data.length % 16 !== 0) throw new HsmError('ENCRYPTED_DATA_LEN_RANGE');
-    return decipherOrFail(() => c.decipher(algo(k, 'cbc'), key(k), iv16(p), data));
-  },
-  wrap: (k, bytes, p) => cbcPad.encrypt!(k, bytes, p),
-  async unwrap(k, wrapped, p) {
-    try { return await cbcPad.decrypt!(k, wrapped, p); } catch { throw new HsmError('WRAPPED_KEY_INVALID'); }
-  },
-};
+const [ecb, cbc, cbcPad] = blockModes(
+  { ...base, block: 16, cipherName: (k, mode) => algo(k, mode) },
+  { ecb: [CKM.AES_ECB, 'CKM_AES_ECB'], cbc: [CKM.AES_CBC, 'CKM_AES_CBC'], cbcPad: [CKM.AES_CBC_PAD, 'CKM_AES_CBC_PAD'] },
+);
 
 /** CK_AES_CTR_PARAMS: counter bits and a 16-byte counter block (§2.8.9). node's CTR counts over all 128 bits. */
 function ctrParams(p: MechParams, len: number): Buffer {
@@ -72,7 +49,7 @@ function ctrParams(p: MechParams, len: number): Buffer {
   return cb;
 }
 const ctr: MechanismDef = {
-  ...base, type: CKM.AES_CTR, name: 'CKM_AES_CTR', flags: ENC,
+  ...base, type: CKM.AES_CTR, name: 'CKM_AES_CTR', ivLength: 16,
   async encrypt(k, data, p) { return c.cipher(algo(k, 'ctr'), key(k), ctrParams(p, data.length), data).data; },
   async decrypt(k, data, p) { return c.decipher(algo(k, 'ctr'), key(k), ctrParams(p, data.length), data); },
 };
@@ -85,7 +62,7 @@ function gcmParams(p: MechParams): { iv: Buffer; aad?: Buffer; tagLen: number } 
   return { iv: p.iv, aad: p.aad && p.aad.length ? p.aad : undefined, tagLen: tagBits / 8 };
 }
 const gcm: MechanismDef = {
-  ...base, type: CKM.AES_GCM, name: 'CKM_AES_GCM', flags: ENC | WRAP,
+  ...base, type: CKM.AES_GCM, name: 'CKM_AES_GCM', ivLength: 12, defaultFor: [{ use: 'encrypt', keyTypes: [CKK.AES] }],
   async encrypt(k, data, p) {
     const g = gcmParams(p);
     const out = c.cipher(algo(k, 'gcm'), key(k), g.iv, data, { aad: g.aad, tagLength: g.tagLen });
@@ -113,7 +90,7 @@ function keyWrap(type: number, name: string, padded: boolean): MechanismDef {
     return p.iv && p.iv.length ? p.iv : defaultIv;
   };
   const def: MechanismDef = {
-    ...base, type, name, flags: ENC | WRAP,
+    ...base, type, name, defaultFor: padded ? [{ use: 'wrap', keyTypes: [CKK.AES] }] : undefined,
     async encrypt(k, data, p) {
       if (padded ? data.length < 1 : data.length < 16 || data.length % 8 !== 0) throw new HsmError('DATA_LEN_RANGE');
       return c.cipher(cipherName(k), key(k), ivOf(p), data).data;

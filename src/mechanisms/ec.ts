@@ -13,7 +13,7 @@ const curveFlags = CKF.EC_F_P | CKF.EC_NAMEDCURVE | CKF.EC_UNCOMPRESS;
 const priv = (k: KeyMaterial) => k.privateKey ?? (() => { throw new HsmError('KEY_TYPE_INCONSISTENT', 'a private key is needed'); })();
 
 const ecKeyGen: MechanismDef = {
-  ...ecBase, type: CKM.EC_KEY_PAIR_GEN, name: 'CKM_EC_KEY_PAIR_GEN', flags: CKF.GENERATE_KEY_PAIR | curveFlags,
+  ...ecBase, type: CKM.EC_KEY_PAIR_GEN, name: 'CKM_EC_KEY_PAIR_GEN', generates: 'pair', extraFlags: curveFlags,
   async generate(spec) {
     if (!spec.ecParams) throw new HsmError('TEMPLATE_INCOMPLETE', 'CKA_EC_PARAMS is required');
     const curve = curveByParams(spec.ecParams);
@@ -23,7 +23,7 @@ const ecKeyGen: MechanismDef = {
 };
 
 const ecdsaRaw: MechanismDef = {
-  ...ecBase, type: CKM.ECDSA, name: 'CKM_ECDSA', flags: CKF.SIGN | CKF.VERIFY | curveFlags, signature: 'ecdsa',
+  ...ecBase, type: CKM.ECDSA, name: 'CKM_ECDSA', extraFlags: curveFlags, signature: 'ecdsa',
   async sign(k, data) {
     if (data.length === 0 || data.length > 64) throw new HsmError('DATA_LEN_RANGE');
     return c.ecdsaSignDigestAsync(k.curve!, priv(k), data);
@@ -36,7 +36,10 @@ const ecdsaRaw: MechanismDef = {
 
 function hashedEcdsa(type: number, name: string, hash: HashName): MechanismDef {
   return {
-    ...ecBase, type, name, hash, flags: CKF.SIGN | CKF.VERIFY | curveFlags, signature: 'ecdsa',
+    ...ecBase, type, name, hash, extraFlags: curveFlags, signature: 'ecdsa',
+    // SHA-1 signatures are legacy (SP 800-131A Rev. 2 §9); verifying them stays allowed.
+    legacy: hash === 'sha1' ? { signing: true } : undefined,
+    defaultFor: hash === 'sha256' ? [{ use: 'sign', keyTypes: [CKK.EC] }] : undefined,
     sign: (k, data) => c.sign(hash, data, priv(k), { dsaEncoding: 'ieee-p1363' }),
     async verify(k, data, sig) {
       if (sig.length !== 2 * Math.ceil(k.size / 8)) throw new HsmError('SIGNATURE_LEN_RANGE');
@@ -47,7 +50,7 @@ function hashedEcdsa(type: number, name: string, hash: HashName): MechanismDef {
 
 /** CKM_ECDH1_DERIVE with CKD_NULL (§2.3.15): the shared x-coordinate, truncated to the requested length. */
 const ecdh: MechanismDef = {
-  ...ecBase, type: CKM.ECDH1_DERIVE, name: 'CKM_ECDH1_DERIVE', flags: CKF.DERIVE | curveFlags,
+  ...ecBase, type: CKM.ECDH1_DERIVE, name: 'CKM_ECDH1_DERIVE', extraFlags: curveFlags, defaultFor: [{ use: 'derive', keyTypes: [CKK.EC] }],
   async derive(k, p, length) {
     if (!p.publicData) throw new HsmError('MECHANISM_PARAM_INVALID', 'ECDH needs the peer public point');
     const curve = CURVES.find((x) => x.node === k.curve)!;
@@ -60,7 +63,7 @@ const ecdh: MechanismDef = {
 
 const edKeyGen: MechanismDef = {
   type: CKM.EC_EDWARDS_KEY_PAIR_GEN, name: 'CKM_EC_EDWARDS_KEY_PAIR_GEN', keyTypes: [CKK.EC_EDWARDS],
-  minKeySize: 255, maxKeySize: 255, flags: CKF.GENERATE_KEY_PAIR | CKF.EC_NAMEDCURVE,
+  minKeySize: 255, maxKeySize: 255, generates: 'pair', extraFlags: CKF.EC_NAMEDCURVE,
   async generate(spec) {
     if (spec.ecParams && !isEd25519Params(spec.ecParams)) throw new HsmError('CURVE_NOT_SUPPORTED', 'only Ed25519 is supported');
     const { privateKey } = await c.generateEd25519();
@@ -70,7 +73,8 @@ const edKeyGen: MechanismDef = {
 
 const eddsa: MechanismDef = {
   type: CKM.EDDSA, name: 'CKM_EDDSA', keyTypes: [CKK.EC_EDWARDS], minKeySize: 255, maxKeySize: 255,
-  flags: CKF.SIGN | CKF.VERIFY | CKF.EC_NAMEDCURVE,
+  extraFlags: CKF.EC_NAMEDCURVE, defaultFor: [{ use: 'sign', keyTypes: [CKK.EC_EDWARDS] }],
+  hash: 'sha512', kms: { kind: 'signing', name: 'ED25519_SHA_512' }, // RFC 8032: Ed25519 hashes the message with SHA-512 itself
   sign: (k, data) => c.sign(null, data, priv(k)),
   async verify(k, data, sig) {
     if (sig.length !== 64) throw new HsmError('SIGNATURE_LEN_RANGE');
@@ -82,8 +86,8 @@ export const EC_MECHANISMS: MechanismDef[] = [
   ecKeyGen, ecdsaRaw,
   hashedEcdsa(CKM.ECDSA_SHA1, 'CKM_ECDSA_SHA1', 'sha1'),
   hashedEcdsa(CKM.ECDSA_SHA224, 'CKM_ECDSA_SHA224', 'sha224'),
-  hashedEcdsa(CKM.ECDSA_SHA256, 'CKM_ECDSA_SHA256', 'sha256'),
-  hashedEcdsa(CKM.ECDSA_SHA384, 'CKM_ECDSA_SHA384', 'sha384'),
-  hashedEcdsa(CKM.ECDSA_SHA512, 'CKM_ECDSA_SHA512', 'sha512'),
+  { ...hashedEcdsa(CKM.ECDSA_SHA256, 'CKM_ECDSA_SHA256', 'sha256'), kms: { kind: 'signing', name: 'ECDSA_SHA_256' }, overDigest: { type: CKM.ECDSA } },
+  { ...hashedEcdsa(CKM.ECDSA_SHA384, 'CKM_ECDSA_SHA384', 'sha384'), kms: { kind: 'signing', name: 'ECDSA_SHA_384' }, overDigest: { type: CKM.ECDSA } },
+  { ...hashedEcdsa(CKM.ECDSA_SHA512, 'CKM_ECDSA_SHA512', 'sha512'), kms: { kind: 'signing', name: 'ECDSA_SHA_512' }, overDigest: { type: CKM.ECDSA } },
   ecdh, edKeyGen, eddsa,
 ];

@@ -1,6 +1,6 @@
 // Digest mechanisms (PKCS#11 2.40 §2.16-2.20) and the hash tables other families use.
 import * as c from '../crypto/node-crypto';
-import { CKF, CKG, CKM } from '../pkcs11/constants';
+import { CKG, CKM } from '../pkcs11/constants';
 import type { MechanismDef } from './types';
 
 export type HashName = c.HashName;
@@ -14,11 +14,10 @@ export const HASHES: readonly { ckm: number; name: HashName; mgf: number; len: n
 ];
 
 export function hashByCkm(ckm: number | undefined) { return HASHES.find((h) => h.ckm === ckm); }
-export function hashByName(name: HashName) { return HASHES.find((h) => h.name === name)!; }
 
 function digestMech(ckm: number, name: string, hash: HashName): MechanismDef {
   return {
-    type: ckm, name, keyTypes: [], minKeySize: 0, maxKeySize: 0, flags: CKF.DIGEST, hash,
+    type: ckm, name, keyTypes: [], minKeySize: 0, maxKeySize: 0, hash,
     digest: (data) => c.digest(hash, data),
   };
 }

@@ -1,24 +1,29 @@
 // RSA mechanisms (PKCS#11 2.40 §2.1): key generation, PKCS#1 v1.5 and PSS signatures,
 // OAEP and PKCS#1 v1.5 encryption. Primitives from node:crypto via src/crypto.
 import * as c from '../crypto/node-crypto';
-import { PSS_DIGEST_HASHES, pssVerifyDigest } from '../crypto/emsa-pss';
-import { CKF, CKK, CKM } from '../pkcs11/constants';
+import { pssVerifyDigest } from '../crypto/emsa-pss';
+import { CKK, CKM } from '../pkcs11/constants';
 import { HsmError } from '../errors/hsm-error';
 import { describe } from './key-types';
 import { hashByCkm, HashName, HASHES } from './hashes';
 import type { KeyMaterial, MechanismDef, MechParams } from './types';
 
-export const RSA_MIN_BITS = 2048;
-export const RSA_MAX_BITS = 4096;
+/** 1024 bits is the smallest modulus the module handles at all; below 2048 is legacy (SP 800-131A §2, approved.ts). */
+const RSA_MIN_BITS = 1024;
+const RSA_MAX_BITS = 4096;
+const RSA_APPROVED_MIN_BITS = 2048;
 const { RSA_PKCS1_PADDING, RSA_PKCS1_PSS_PADDING, RSA_PKCS1_OAEP_PADDING } = c.constants;
 
-const base = { keyTypes: [CKK.RSA], minKeySize: RSA_MIN_BITS, maxKeySize: RSA_MAX_BITS };
+const base = { keyTypes: [CKK.RSA], minKeySize: RSA_MIN_BITS, maxKeySize: RSA_MAX_BITS, legacy: { minKeySize: RSA_APPROVED_MIN_BITS } };
+/** SHA-1 signatures are legacy (SP 800-131A Rev. 2 §9): verifying them stays allowed. */
+const sha1Legacy = { minKeySize: RSA_APPROVED_MIN_BITS, signing: true };
+const legacyFor = (hash: HashName) => (hash === 'sha1' ? sha1Legacy : base.legacy);
 const priv = (k: KeyMaterial) => k.privateKey ?? (() => { throw new HsmError('KEY_TYPE_INCONSISTENT', 'a private key is needed'); })();
 const pub = (k: KeyMaterial) => k.publicKey!;
 const modLen = (k: KeyMaterial) => Math.ceil(k.size / 8);
 
 const keyPairGen: MechanismDef = {
-  ...base, type: CKM.RSA_PKCS_KEY_PAIR_GEN, name: 'CKM_RSA_PKCS_KEY_PAIR_GEN', flags: CKF.GENERATE_KEY_PAIR,
+  ...base, type: CKM.RSA_PKCS_KEY_PAIR_GEN, name: 'CKM_RSA_PKCS_KEY_PAIR_GEN', generates: 'pair',
   async generate(spec) {
     const bits = spec.modulusBits;
     if (bits === undefined) throw new HsmError('TEMPLATE_INCOMPLETE', 'CKA_MODULUS_BITS is required');
@@ -32,11 +37,11 @@ const keyPairGen: MechanismDef = {
   },
 };
 
-/** CKM_RSA_PKCS: raw PKCS#1 v1.5 over caller-formatted data (a DigestInfo for signing), §2.1.6. */
+/** CKM_RSA_PKCS: raw PKCS#1 v1.5 over caller-formatted data (a DigestInfo for signing), §2.1.6.
+ *  No decrypt or unwrap: private-key PKCS#1 v1.5 decryption is refused (Marvin attack,
+ *  CVE-2023-46809; Node 20 refuses it too), so C_DecryptInit answers CKR_MECHANISM_INVALID. */
 const rsaPkcs: MechanismDef = {
   ...base, type: CKM.RSA_PKCS, name: 'CKM_RSA_PKCS',
-  // No CKF_DECRYPT / CKF_UNWRAP: private-key PKCS#1 v1.5 decryption is refused (below), so it is not advertised.
-  flags: CKF.ENCRYPT | CKF.SIGN | CKF.VERIFY | CKF.WRAP,
   async sign(k, data) {
     if (data.length > modLen(k) - 11) throw new HsmError('DATA_LEN_RANGE');
     return c.rsaPrivateEncryptAsync(priv(k), data, RSA_PKCS1_PADDING);
@@ -51,19 +56,17 @@ const rsaPkcs: MechanismDef = {
     if (data.length > modLen(k) - 11) throw new HsmError('DATA_LEN_RANGE');
     return c.rsaPublicEncrypt(pub(k), data, RSA_PKCS1_PADDING);
   },
-  async decrypt() {
-    // Node 20 refuses PKCS#1 v1.5 private decryption (Marvin attack, CVE-2023-46809); so do we.
-    throw new HsmError('MECHANISM_INVALID', 'RSA PKCS#1 v1.5 decryption is disabled (Marvin attack); use RSA-OAEP');
-  },
   async wrap(k, keyBytes) { return rsaPkcs.encrypt!(k, keyBytes, {}); },
-  async unwrap(k, wrapped) { return rsaPkcs.decrypt!(k, wrapped, {}); },
 };
 
 function hashedPkcs1(type: number, name: string, hash: HashName): MechanismDef {
   return {
-    ...base, type, name, hash, flags: CKF.SIGN | CKF.VERIFY,
+    ...base, type, name, hash, legacy: legacyFor(hash),
     sign: (k, data) => c.sign(hash, data, priv(k), { padding: RSA_PKCS1_PADDING }),
-    verify: (k, data, sig) => c.verify(hash, data, pub(k), sig, { padding: RSA_PKCS1_PADDING }),
+    async verify(k, data, sig) {
+      if (sig.length !== modLen(k)) throw new HsmError('SIGNATURE_LEN_RANGE');
+      return c.verify(hash, data, pub(k), sig, { padding: RSA_PKCS1_PADDING });
+    },
   };
 }
 
@@ -79,9 +82,13 @@ function pssSaltLength(k: KeyMaterial, hash: HashName, p: MechParams): number {
 
 function hashedPss(type: number, name: string, hash: HashName): MechanismDef {
   return {
-    ...base, type, name, hash, flags: CKF.SIGN | CKF.VERIFY,
+    ...base, type, name, hash, legacy: legacyFor(hash),
     sign: (k, data, p) => c.sign(hash, data, priv(k), { padding: RSA_PKCS1_PSS_PADDING, saltLength: pssSaltLength(k, hash, p) }),
-    verify: (k, data, sig, p) => c.verify(hash, data, pub(k), sig, { padding: RSA_PKCS1_PSS_PADDING, saltLength: pssSaltLength(k, hash, p) }),
+    async verify(k, data, sig, p) {
+      const saltLength = pssSaltLength(k, hash, p);
+      if (sig.length !== modLen(k)) throw new HsmError('SIGNATURE_LEN_RANGE');
+      return c.verify(hash, data, pub(k), sig, { padding: RSA_PKCS1_PSS_PADDING, saltLength });
+    },
   };
 }
 
@@ -90,9 +97,7 @@ function hashedPss(type: number, name: string, hash: HashName): MechanismDef {
 function rawPssParams(k: KeyMaterial, p: MechParams, data: Buffer): { hash: HashName; mgfHash: HashName; salt: number } {
   const h = hashByCkm(p.hashAlg);
   const m = HASHES.find((x) => x.mgf === p.mgf);
-  if (!h || !m || !PSS_DIGEST_HASHES.includes(h.name) || !PSS_DIGEST_HASHES.includes(m.name)) {
-    throw new HsmError('MECHANISM_PARAM_INVALID', 'CKM_RSA_PKCS_PSS needs CK_RSA_PKCS_PSS_PARAMS with SHA-1/256/384/512 and MGF1');
-  }
+  if (!h || !m) throw new HsmError('MECHANISM_PARAM_INVALID', 'CKM_RSA_PKCS_PSS needs CK_RSA_PKCS_PSS_PARAMS with a SHA hash and MGF1');
   const salt = p.saltLength ?? h.len;
   if (!Number.isSafeInteger(salt) || salt < 0 || salt > modLen(k) - h.len - 2) throw new HsmError('MECHANISM_PARAM_INVALID', 'PSS salt length out of range');
   if (data.length !== h.len) throw new HsmError('DATA_LEN_RANGE', 'the data must be one digest of the PSS hash');
@@ -100,7 +105,8 @@ function rawPssParams(k: KeyMaterial, p: MechParams, data: Buffer): { hash: Hash
 }
 
 const rsaPss: MechanismDef = {
-  ...base, type: CKM.RSA_PKCS_PSS, name: 'CKM_RSA_PKCS_PSS', flags: CKF.SIGN | CKF.VERIFY,
+  ...base, type: CKM.RSA_PKCS_PSS, name: 'CKM_RSA_PKCS_PSS',
+  legacy: { ...base.legacy, signingWith: (p) => p.hashAlg === CKM.SHA_1 },
   async sign(k, data, p) {
     const { hash, mgfHash, salt } = rawPssParams(k, p, data);
     return c.pssSignDigestAsync(priv(k), hash, mgfHash, salt, data);
@@ -121,7 +127,7 @@ function oaepParams(p: MechParams): { hash: HashName; label?: Buffer } {
 }
 
 export const rsaOaep: MechanismDef = {
-  ...base, type: CKM.RSA_PKCS_OAEP, name: 'CKM_RSA_PKCS_OAEP', flags: CKF.ENCRYPT | CKF.DECRYPT | CKF.WRAP | CKF.UNWRAP,
+  ...base, type: CKM.RSA_PKCS_OAEP, name: 'CKM_RSA_PKCS_OAEP', defaultFor: [{ use: 'encrypt', keyTypes: [CKK.RSA] }],
   async encrypt(k, data, p) {
     const { hash, label } = oaepParams(p);
     if (data.length > modLen(k) - 2 * hashByCkm(p.hashAlg ?? CKM.SHA_1)!.len - 2) throw new HsmError('DATA_LEN_RANGE');
@@ -142,16 +148,24 @@ export const rsaOaep: MechanismDef = {
   },
 };
 
+/** The KMS name of a hash-and-sign mechanism and its over-a-digest form (PSS with params, PKCS#1 v1.5 over a DigestInfo). */
+function kms(name: string): Pick<MechanismDef, 'kms' | 'overDigest'> {
+  const kms = { kind: 'signing' as const, name };
+  return name.startsWith('RSASSA_PSS')
+    ? { kms, overDigest: { type: CKM.RSA_PKCS_PSS, pssParams: true } }
+    : { kms, overDigest: { type: CKM.RSA_PKCS, digestInfo: true } };
+}
+
 export const RSA_MECHANISMS: MechanismDef[] = [
   keyPairGen, rsaPkcs, rsaPss, rsaOaep,
   hashedPkcs1(CKM.SHA1_RSA_PKCS, 'CKM_SHA1_RSA_PKCS', 'sha1'),
   hashedPkcs1(CKM.SHA224_RSA_PKCS, 'CKM_SHA224_RSA_PKCS', 'sha224'),
-  hashedPkcs1(CKM.SHA256_RSA_PKCS, 'CKM_SHA256_RSA_PKCS', 'sha256'),
-  hashedPkcs1(CKM.SHA384_RSA_PKCS, 'CKM_SHA384_RSA_PKCS', 'sha384'),
-  hashedPkcs1(CKM.SHA512_RSA_PKCS, 'CKM_SHA512_RSA_PKCS', 'sha512'),
+  { ...hashedPkcs1(CKM.SHA256_RSA_PKCS, 'CKM_SHA256_RSA_PKCS', 'sha256'), defaultFor: [{ use: 'sign', keyTypes: [CKK.RSA] }], ...kms('RSASSA_PKCS1_V1_5_SHA_256') },
+  { ...hashedPkcs1(CKM.SHA384_RSA_PKCS, 'CKM_SHA384_RSA_PKCS', 'sha384'), ...kms('RSASSA_PKCS1_V1_5_SHA_384') },
+  { ...hashedPkcs1(CKM.SHA512_RSA_PKCS, 'CKM_SHA512_RSA_PKCS', 'sha512'), ...kms('RSASSA_PKCS1_V1_5_SHA_512') },
   hashedPss(CKM.SHA1_RSA_PKCS_PSS, 'CKM_SHA1_RSA_PKCS_PSS', 'sha1'),
   hashedPss(CKM.SHA224_RSA_PKCS_PSS, 'CKM_SHA224_RSA_PKCS_PSS', 'sha224'),
-  hashedPss(CKM.SHA256_RSA_PKCS_PSS, 'CKM_SHA256_RSA_PKCS_PSS', 'sha256'),
-  hashedPss(CKM.SHA384_RSA_PKCS_PSS, 'CKM_SHA384_RSA_PKCS_PSS', 'sha384'),
-  hashedPss(CKM.SHA512_RSA_PKCS_PSS, 'CKM_SHA512_RSA_PKCS_PSS', 'sha512'),
+  { ...hashedPss(CKM.SHA256_RSA_PKCS_PSS, 'CKM_SHA256_RSA_PKCS_PSS', 'sha256'), ...kms('RSASSA_PSS_SHA_256') },
+  { ...hashedPss(CKM.SHA384_RSA_PKCS_PSS, 'CKM_SHA384_RSA_PKCS_PSS', 'sha384'), ...kms('RSASSA_PSS_SHA_384') },
+  { ...hashedPss(CKM.SHA512_RSA_PKCS_PSS, 'CKM_SHA512_RSA_PKCS_PSS', 'sha512'), ...kms('RSASSA_PSS_SHA_512') },
 ];

@@ -34,6 +34,10 @@ export interface MechParams {
   info?: Buffer;
   /** RSA-AES key wrap: AES key bits of the ephemeral key. */
   aesKeyBits?: number;
+  /** Unwrapping with a zero-padding block mode (ECB, CBC): the length to cut the value to (§2.8.3),
+   *  from the template's CKA_VALUE_LEN or the key type, or 'der' for a private key (its PKCS#8
+   *  encoding says its length). Set by the core, never by a face. */
+  valueLen?: number | 'der';
 }
 
 export interface GenerateSpec {
@@ -47,18 +51,54 @@ export type Generated =
   | { kind: 'secret'; material: KeyMaterial; value: Buffer }
   | { kind: 'pair'; material: KeyMaterial };
 
+/** What approved-only mode (FIPS style) takes away from a mechanism; approved.ts is the one place
+ *  that reads it (SP 800-131A Rev. 2). */
+export interface LegacyRule {
+  /** The whole mechanism is legacy (DES3: §4, three-key TDEA encryption disallowed after 2023). */
+  always?: boolean;
+  /** Keys below this size (CK_MECHANISM_INFO units) are legacy (RSA < 2048 bits, HMAC keys shorter than the hash). */
+  minKeySize?: number;
+  /** Signing is legacy (SHA-1, SP 800-131A §9); verifying stays allowed ("legacy use"). */
+  signing?: boolean;
+  /** Signing is legacy for these parameters (CKM_RSA_PKCS_PSS over a SHA-1 digest). */
+  signingWith?: (p: MechParams) => boolean;
+}
+
+/** The operations a mechanism can implement, by the PKCS#11 function family they serve. */
+export type MechanismUse = 'sign' | 'verify' | 'encrypt' | 'decrypt' | 'wrap' | 'unwrap' | 'derive' | 'digest' | 'generate';
+
 export interface MechanismDef {
   type: number;
   name: string;
   keyTypes: readonly number[];
+  /** The key-size range the module accepts at all (CK_MECHANISM_INFO units: bits for RSA/EC, bytes for secrets). */
   minKeySize: number;
   maxKeySize: number;
-  /** CKF_* bits for C_GetMechanismInfo. */
-  flags: number;
-  /** Hash algorithm name for hash-and-sign mechanisms (used by faces for multi-part and KMS names). */
+  /** Key sizes allowed inside the range, when not every size is (AES: 16, 24, 32 bytes). */
+  keySizes?: readonly number[];
+  /** CKF_* bits that are not implied by the functions present (EC curve capabilities); the rest is derived (registry.ts). */
+  extraFlags?: number;
+  /** What a generate() makes: a secret key (CKF_GENERATE) or a key pair (CKF_GENERATE_KEY_PAIR). */
+  generates?: 'secret' | 'pair';
+  /** Blocks of this size are encrypted independently (ECB): multi-part input may be processed as whole
+   *  blocks arrive, each returned at once (PKCS#11 §5.8 C_EncryptUpdate). */
+  blockwise?: number;
+  /** The IV length a face draws when the caller gives none (bytes). */
+  ivLength?: number;
+  /** The hash the signature or MAC applies to the message (hash-and-sign, HMAC; SHA-512 inside Ed25519). */
   hash?: 'sha1' | 'sha224' | 'sha256' | 'sha384' | 'sha512';
+  /** The AWS KMS algorithm (a SigningAlgorithm or MacAlgorithm name) this mechanism implements; the
+   *  KMS face builds its tables from these (api/kms/algorithms.ts). */
+  kms?: { kind: 'signing' | 'mac'; name: string };
+  /** The mechanism that signs a caller's digest the same way (KMS MessageType DIGEST): with
+   *  CK_RSA_PKCS_PSS_PARAMS of this mechanism's hash, or over a DigestInfo (PKCS#1 v1.5). */
+  overDigest?: { type: number; pssParams?: boolean; digestInfo?: boolean };
   /** ECDSA signatures come out as PKCS#11's raw r‖s; the core converts to DER when a face asks. */
   signature?: 'ecdsa';
+  /** What approved-only mode refuses (approved.ts). */
+  legacy?: LegacyRule;
+  /** The operations (per key type) this mechanism is the default for when a caller names none. */
+  defaultFor?: readonly { use: MechanismUse; keyTypes: readonly number[] }[];
   sign?(key: KeyMaterial, data: Buffer, p: MechParams): Promise<Buffer>;
   verify?(key: KeyMaterial, data: Buffer, signature: Buffer, p: MechParams): Promise<boolean>;
   encrypt?(key: KeyMaterial, data: Buffer, p: MechParams): Promise<Buffer>;

@@ -1,7 +1,10 @@
 // Development mode (`npm start`): initialises a 1-of-1 module on first start, keeps its single
 // unseal share in a clearly labelled file beside the database, unseals itself on every start,
 // and writes dev-credentials.json (0600) with an officer, a crypto user, an auditor, the PKCS#11
-// PINs and a KMS access key. Never for production. A data directory whose key file exists but
+// PINs and a KMS access key. A new dev module turns approved-only mode off (legacy algorithms such as
+// DES3 and RSA-1024 work, as test suites expect), as its officer, in the audit trail; an officer may
+// turn it on again (`inkan policy set approved-only true`), and restarts keep that choice.
+// Never for production. A data directory whose key file exists but
 // whose store holds no domain is refused, never silently re-initialised (docs/security.md).
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -44,6 +47,7 @@ export async function bootstrapDev(hsm: Hsm, dataDir: string, serverUrl: string)
     const auditor = { username: 'auditor', password: password() };
     await hsm.users.create(asOfficer, user.username, 'user', user.password);
     await hsm.users.create(asOfficer, auditor.username, 'auditor', auditor.password);
+    await hsm.partitions.setPolicy(asOfficer, { approvedOnly: false });
     creds = { warning: 'DEVELOPMENT ONLY: these credentials and the key file beside them unlock every key in this module.', server: serverUrl, officer, user, auditor };
   } else {
     if (!fs.existsSync(keyFile)) throw new Error(`${keyFile} is missing: this data directory was not made by --dev; unseal it with its shares instead`);

@@ -134,7 +134,8 @@ test('wrong field types, non-base64 data and unknown mechanisms are clear 4xx er
     isError(await sign(body), 'BAD_REQUEST');
   }
   isError(await sign({ data: 'AAAA', mechanism: 'NO-SUCH-MECHANISM' }), 'MECHANISM_INVALID');
-  isError(await sign({ data: 'AAAA', mechanism: 'AES-GCM' }), 'MECHANISM_INVALID');
+  // The key type is checked before what the mechanism can do (PKCS#11 §5.8 CKR_KEY_TYPE_INCONSISTENT).
+  isError(await sign({ data: 'AAAA', mechanism: 'AES-GCM' }), 'KEY_TYPE_INCONSISTENT');
   isError(await sign({ data: 'AAAA', params: { hash: 'md4' }, mechanism: 'ECDSA' }), 'MECHANISM_PARAM_INVALID');
   const gen = (json: unknown) => call('POST', '/v1/keys', { token: userToken, json });
   for (const body of [{ type: 'rsa', size: '2048' }, { type: 7 }, { type: 'dsa' }, { type: 'aes', usage: 'sign' },

@@ -3,6 +3,9 @@
 // as a certificate object and read back unchanged.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import * as crypto from 'node:crypto';
+import * as fs from 'node:fs';
+import { CKA, CKM } from '../../src/pkcs11/constants';
 import { P11_KIT_CLIENT, p11Server, P11Server } from './p11-helpers';
 
 describe('OpenSSL pkcs11 engine through p11-kit-client.so', { timeout: 120_000 }, () => {
@@ -36,4 +39,19 @@ describe('OpenSSL pkcs11 engine through p11-kit-client.so', { timeout: 120_000 }
       assert.equal(certKey.toString(), tokenKey.toString());
     });
   }
+
+  // libp11 0.4.12 finds no key at all once the user it logs in as can see an Ed25519 key (docs/pkcs11.md).
+  // The workaround: Ed25519 keys under another crypto user, whose objects this user does not see.
+  test('an Ed25519 key of another crypto user leaves libp11 able to use this user\'s RSA key', async () => {
+    const officer = srv.hsm.callerOf(await srv.hsm.login(srv.credentials!.officer.username, srv.credentials!.officer.password), 'admin');
+    await srv.hsm.users.create(officer, 'ed-owner', 'user', 'ed-owner-password-1');
+    const edOwner = srv.hsm.callerOf(await srv.hsm.login('ed-owner', 'ed-owner-password-1'), 'admin');
+    await srv.hsm.keys.generateKeyPair(edOwner, CKM.EC_EDWARDS_KEY_PAIR_GEN, new Map(), new Map<number, boolean | string>([[CKA.TOKEN, true], [CKA.LABEL, 'someone-elses-ed25519']]));
+    const data = srv.file('engine-data.txt', 'signed by libp11 next to an Ed25519 key');
+    const sig = srv.file('engine-data.sig');
+    const uri = `pkcs11:token=Inkan%20default;object=engine-e1;type=private;pin-value=${encodeURIComponent(srv.pin)}`;
+    await srv.ok('openssl', ['dgst', '-sha256', '-engine', 'pkcs11', '-keyform', 'engine', '-sign', uri, '-out', sig, data], { env: env() });
+    const cert = new crypto.X509Certificate(fs.readFileSync(srv.file('cert-e1.pem')));
+    assert.ok(crypto.verify('sha256', fs.readFileSync(data), cert.publicKey, fs.readFileSync(sig)));
+  });
 });

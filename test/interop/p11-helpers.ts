@@ -67,6 +67,12 @@ export interface ChildServer {
   p11Address: string;
   pin: string;
   officerPin: string;
+  /** The dev accounts (officer, user, auditor) from dev-credentials.json. */
+  accounts: Record<'officer' | 'user' | 'auditor', { username: string; password: string }>;
+  /** What the server logged so far (one JSON object per line). */
+  logLines(): Record<string, unknown>[];
+  /** Logs in to the admin API and sends one request with the token. */
+  admin(account: 'officer' | 'user' | 'auditor', method: string, p: string, body?: unknown): Promise<{ status: number; text: string }>;
   close(): Promise<void>;
 }
 
@@ -85,6 +91,17 @@ export async function childServer(): Promise<ChildServer> {
     dir, url: info.url, p11Address: info.p11Address,
     pin: `${info.credentials.user.username}:${info.credentials.user.password}`,
     officerPin: `${info.credentials.officer.username}:${info.credentials.officer.password}`,
+    accounts: JSON.parse(fs.readFileSync(path.join(dir, 'dev-credentials.json'), 'utf8')),
+    logLines: () => fs.readFileSync(path.join(dir, 'server.log'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l)),
+    async admin(account, method, p, body) {
+      const creds = JSON.parse(fs.readFileSync(path.join(dir, 'dev-credentials.json'), 'utf8'))[account];
+      const login = await fetch(`${info.url}/v1/login`, { method: 'POST', body: JSON.stringify(creds) });
+      const { token } = await login.json() as { token: string };
+      const res = await fetch(`${info.url}${p}`, { method, headers: { authorization: `Bearer ${token}` }, body: body === undefined ? undefined : JSON.stringify(body) });
+      const text = await res.text();
+      await fetch(`${info.url}/v1/logout`, { method: 'POST', headers: { authorization: `Bearer ${token}` } });
+      return { status: res.status, text };
+    },
     async close() {
       const exited = new Promise((resolve) => child.once('exit', resolve));
       child.kill('SIGTERM');

@@ -19,11 +19,14 @@ export class Scratch {
   read(name: string): Buffer { return fs.readFileSync(this.path(name)); }
 }
 
-/** Runs `fn` with a fresh unsealed module and a scratch dir; always closes and removes both. */
-export async function withModule(fn: (m: TestModule, s: Scratch) => Promise<void>): Promise<void> {
+/** A fresh module for checking mechanisms against openssl. Legacy algorithms (SHA-1 signatures, short
+ *  HMAC keys, DES3) are allowed unless `approvedOnly`: these tests are about the algorithms; what
+ *  approved-only mode refuses is test/mechanisms/approved.test.ts. Always closes and removes both. */
+export async function withModule(fn: (m: TestModule, s: Scratch) => Promise<void>, opts: { approvedOnly?: boolean } = {}): Promise<void> {
   const m = await freshModule();
   const dir = tempDir('inkan-openssl-');
   try {
+    if (!opts.approvedOnly) await m.hsm.partitions.setPolicy(m.officer, { approvedOnly: false });
     await fn(m, new Scratch(dir));
   } finally {
     await m.close();

@@ -194,3 +194,25 @@ test('AES key wrap (RFC 3394) and key wrap with padding (RFC 5649) unwrap in ope
       tpl([CKA.CLASS, CKO.SECRET_KEY], [CKA.KEY_TYPE, CKK.AES], [CKA.ENCRYPT, true])), 'WRAPPED_KEY_INVALID');
   });
 });
+
+test('AES ECB and CBC wrap by zero-padding to whole blocks (§2.8.3) and unwrap to CKA_VALUE_LEN; openssl decrypts the same bytes', async () => {
+  await withModule(async (m, s) => {
+    const kekBytes = seq(16, 0x11);
+    const kek = await importAes(m, kekBytes, [[CKA.WRAP, true], [CKA.UNWRAP, true]]);
+    const iv = seq(16, 0x55);
+    const targetBytes = seq(20, 0x70);
+    const target = await m.hsm.keys.importKey(m.caller, targetBytes, 'secret', tpl([CKA.EXTRACTABLE, true], [CKA.SIGN, true]));
+    for (const [mech, mode, params] of [[CKM.AES_ECB, 'aes-128-ecb', {}], [CKM.AES_CBC, 'aes-128-cbc', { iv }]] as const) {
+      const wrapped = await m.hsm.crypto.wrap(m.caller, kek, mech, params, target);
+      assert.equal(wrapped.length, 32, `${mode}: 20 bytes padded to two blocks`);
+      const args = ['enc', '-d', `-${mode}`, '-nopad', '-K', hex(kekBytes), ...(mode.endsWith('cbc') ? ['-iv', hex(iv)] : [])];
+      assert.deepEqual(openssl([...args, '-in', s.put('w.bin', wrapped)]), Buffer.concat([targetBytes, Buffer.alloc(12)]), mode);
+      const back = await m.hsm.crypto.unwrap(m.caller, kek, mech, params, wrapped, tpl([CKA.CLASS, CKO.SECRET_KEY],
+        [CKA.KEY_TYPE, CKK.GENERIC_SECRET], [CKA.VALUE_LEN, 20], [CKA.SIGN, true], [CKA.EXTRACTABLE, true], [CKA.SENSITIVE, false]));
+      const value = (await m.hsm.lookup.readAttributes(m.caller, back, [CKA.VALUE])).get(CKA.VALUE) as { value: Buffer };
+      assert.deepEqual(value.value, targetBytes, `${mode}: unwrapped to CKA_VALUE_LEN`);
+      await rejectsWith(m.hsm.crypto.unwrap(m.caller, kek, mech, params, wrapped.subarray(0, 31), tpl([CKA.CLASS, CKO.SECRET_KEY],
+        [CKA.KEY_TYPE, CKK.GENERIC_SECRET])), 'WRAPPED_KEY_INVALID');
+    }
+  });
+});

@@ -1,10 +1,10 @@
 // Translates the admin API's friendly key specs ("rsa", size 3072, usage [sign]) and
 // parameter objects into PKCS#11 templates and mechanism parameters for the core.
-import { CKA, CKK, CKM, CKO } from '../../pkcs11/constants';
+import { CKA, CKM, CKO } from '../../pkcs11/constants';
 import { HsmError } from '../../errors/hsm-error';
 import { curveByName, ED25519_OID } from '../../mechanisms/key-types';
 import { HASHES } from '../../mechanisms/hashes';
-import { mechanismByName } from '../../mechanisms/registry';
+import { allMechanisms, defaultMechanism, mechanismByName } from '../../mechanisms/registry';
 import type { MechParams } from '../../mechanisms/types';
 import type { HsmObject } from '../../core/hsm-object';
 import type { AttrValue } from '../../core/attributes';
@@ -93,20 +93,16 @@ export function keyGenPlan(body: Body): KeyGenPlan {
   }
 }
 
-const DEFAULTS: Record<string, Record<number, number>> = {
-  sign: { [CKK.RSA]: CKM.SHA256_RSA_PKCS, [CKK.EC]: CKM.ECDSA_SHA256, [CKK.EC_EDWARDS]: CKM.EDDSA, [CKK.GENERIC_SECRET]: CKM.SHA256_HMAC, [CKK.AES]: CKM.SHA256_HMAC },
-  encrypt: { [CKK.RSA]: CKM.RSA_PKCS_OAEP, [CKK.AES]: CKM.AES_GCM },
-  wrap: { [CKK.RSA]: CKM.RSA_AES_KEY_WRAP, [CKK.AES]: CKM.AES_KEY_WRAP_PAD },
-  derive: { [CKK.EC]: CKM.ECDH1_DERIVE, [CKK.GENERIC_SECRET]: CKM.HKDF_DERIVE, [CKK.AES]: CKM.HKDF_DERIVE },
-};
+/** The operations a request may leave the mechanism of to the registry's defaults (MechanismDef.defaultFor). */
+export type DefaultedUse = 'sign' | 'encrypt' | 'wrap' | 'derive';
 
-/** The mechanism a request names, or the usual one for the key type and operation. */
-export function chooseMechanism(body: Body, key: HsmObject, op: keyof typeof DEFAULTS): number {
+/** The mechanism a request names, or the usual one for the key type and operation (the registry's data). */
+export function chooseMechanism(body: Body, key: HsmObject, op: DefaultedUse): number {
   const name = str(body, 'mechanism', false);
   if (name) return mechanismByName(name).type;
-  const m = DEFAULTS[op][key.keyType ?? -1];
+  const m = defaultMechanism(op, key.keyType ?? -1);
   if (m === undefined) throw new HsmError('MECHANISM_INVALID', `no default ${op} mechanism for this key; name one`);
-  return m;
+  return m.type;
 }
 
 /** Mechanism parameters from JSON: binary fields in base64, `hash` by name (sha256). */
@@ -122,5 +118,7 @@ export function mechParams(p: Body): MechParams {
   };
 }
 
-/** Modes that need an IV get a fresh random one when the caller gives none (returned in the answer). */
-export const IV_LENGTH: Record<number, number> = { [CKM.AES_CBC]: 16, [CKM.AES_CBC_PAD]: 16, [CKM.AES_CTR]: 16, [CKM.AES_GCM]: 12 };
+/** Modes that need an IV get a fresh random one when the caller gives none (returned in the answer);
+ *  the lengths are the registry's (MechanismDef.ivLength). */
+export const IV_LENGTH: Readonly<Record<number, number>> = Object.freeze(Object.fromEntries(
+  allMechanisms().filter((m) => m.ivLength !== undefined).map((m) => [m.type, m.ivLength!])));

@@ -6,7 +6,11 @@ import { int, str } from './http-util';
 import type { Route } from './router';
 
 export const MODULE_ROUTES: Route[] = [
-  { method: 'GET', path: '/v1/status', auth: false, handler: async ({ hsm }) => ({ body: await hsm.status() }) },
+  {
+    // The default partition's approved-only mode is part of the status, like a FIPS-mode indicator.
+    method: 'GET', path: '/v1/status', auth: false,
+    handler: async ({ hsm }) => ({ body: { ...await hsm.status(), approvedOnly: hsm.state === 'unsealed' ? (await hsm.partitions.policy('default')).approvedOnly : undefined } }),
+  },
   {
     method: 'POST', path: '/v1/init', auth: false,
     async handler({ hsm, body }) {

@@ -14,11 +14,12 @@ import { USER_ROUTES } from './routes-users';
 import { AUDIT_ROUTES } from './routes-audit';
 import { BACKUP_ROUTES } from './routes-backup';
 import { ACCESS_KEY_ROUTES } from './routes-access-keys';
+import { POLICY_ROUTES } from './routes-policy';
 import { AdminSessions } from './sessions';
 import { BodyBudget } from '../body-budget';
 
 export function createAdminHandler(hsm: Hsm, log: Logger, sessions = new AdminSessions(), bodies = new BodyBudget()) {
-  const routes = compile([...MODULE_ROUTES, ...USER_ROUTES, ...KEY_ROUTES, ...AUDIT_ROUTES, ...BACKUP_ROUTES, ...ACCESS_KEY_ROUTES]);
+  const routes = compile([...MODULE_ROUTES, ...USER_ROUTES, ...KEY_ROUTES, ...AUDIT_ROUTES, ...BACKUP_ROUTES, ...ACCESS_KEY_ROUTES, ...POLICY_ROUTES]);
 
   return async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const started = Date.now();

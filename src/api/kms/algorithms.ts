@@ -1,12 +1,14 @@
-// KMS algorithm names as data: which signing, encryption, MAC and key-agreement algorithms each
-// key spec offers (AWS KMS developer guide, "Key spec reference"), and the PKCS#11 mechanism and
-// parameters each one runs as in the core.
+// KMS algorithm names: which signing, encryption, MAC and key-agreement algorithms each key spec
+// offers (AWS KMS developer guide, "Key spec reference"), and the PKCS#11 mechanism and parameters
+// each one runs as in the core. Signing and MAC names live on the registry's mechanisms (kmsName);
+// OAEP and import-wrapping names are parameter sets of one mechanism and stay here.
 import { CKG, CKM } from '../../pkcs11/constants';
 import { HASHES } from '../../mechanisms/hashes';
-import type { MechParams } from '../../mechanisms/types';
+import { allMechanisms } from '../../mechanisms/registry';
+import type { MechanismDef, MechParams } from '../../mechanisms/types';
 import { SPECS, type KmsKeySpec, type KmsKeyUsage } from './key-specs';
 
-type Hash = 'sha1' | 'sha256' | 'sha384' | 'sha512';
+type Hash = 'sha1' | 'sha224' | 'sha256' | 'sha384' | 'sha512';
 const hashOf = (h: Hash) => HASHES.find((x) => x.name === h)!;
 
 export interface SigningAlgorithm {
@@ -21,22 +23,17 @@ export interface SigningAlgorithm {
   der?: boolean;
 }
 
-const pss = (h: Hash, raw: number): SigningAlgorithm => {
-  const d = hashOf(h);
-  return { hash: h, raw, digest: CKM.RSA_PKCS_PSS, params: { hashAlg: d.ckm, mgf: d.mgf, saltLength: d.len } };
-};
-export const SIGNING_ALGORITHMS: Readonly<Record<string, SigningAlgorithm>> = {
-  RSASSA_PSS_SHA_256: pss('sha256', CKM.SHA256_RSA_PKCS_PSS),
-  RSASSA_PSS_SHA_384: pss('sha384', CKM.SHA384_RSA_PKCS_PSS),
-  RSASSA_PSS_SHA_512: pss('sha512', CKM.SHA512_RSA_PKCS_PSS),
-  RSASSA_PKCS1_V1_5_SHA_256: { hash: 'sha256', raw: CKM.SHA256_RSA_PKCS, digest: CKM.RSA_PKCS, params: {}, digestInfo: true },
-  RSASSA_PKCS1_V1_5_SHA_384: { hash: 'sha384', raw: CKM.SHA384_RSA_PKCS, digest: CKM.RSA_PKCS, params: {}, digestInfo: true },
-  RSASSA_PKCS1_V1_5_SHA_512: { hash: 'sha512', raw: CKM.SHA512_RSA_PKCS, digest: CKM.RSA_PKCS, params: {}, digestInfo: true },
-  ECDSA_SHA_256: { hash: 'sha256', raw: CKM.ECDSA_SHA256, digest: CKM.ECDSA, params: {}, der: true },
-  ECDSA_SHA_384: { hash: 'sha384', raw: CKM.ECDSA_SHA384, digest: CKM.ECDSA, params: {}, der: true },
-  ECDSA_SHA_512: { hash: 'sha512', raw: CKM.ECDSA_SHA512, digest: CKM.ECDSA, params: {}, der: true },
-  ED25519_SHA_512: { hash: 'sha512', raw: CKM.EDDSA, params: {} },
-};
+/** A KMS signing algorithm from the registry mechanism that carries its name (MechanismDef.kms). */
+function signingAlgorithm(m: MechanismDef): SigningAlgorithm {
+  const h = hashOf(m.hash as Hash);
+  const params: MechParams = m.overDigest?.pssParams ? { hashAlg: h.ckm, mgf: h.mgf, saltLength: h.len } : {};
+  return {
+    hash: m.hash as Hash, raw: m.type, digest: m.overDigest?.type, params,
+    ...(m.overDigest?.digestInfo ? { digestInfo: true } : {}), ...(m.signature === 'ecdsa' ? { der: true } : {}),
+  };
+}
+export const SIGNING_ALGORITHMS: Readonly<Record<string, SigningAlgorithm>> = Object.freeze(Object.fromEntries(
+  allMechanisms().filter((m) => m.kms?.kind === 'signing').map((m) => [m.kms!.name, signingAlgorithm(m)])));
 /** Every name the model has, so an unsupported-but-valid name is a usage error, not a validation error. */
 export const SIGNING_ALGORITHM_NAMES = [...Object.keys(SIGNING_ALGORITHMS), 'SM2DSA', 'ML_DSA_SHAKE_256', 'ED25519_PH_SHA_512'] as const;
 
@@ -49,12 +46,9 @@ export const RSA_OAEP: Readonly<Record<string, MechParams>> = {
   RSAES_OAEP_SHA_256: { hashAlg: CKM.SHA256, mgf: CKG.MGF1_SHA256 },
 };
 
-export const MAC_ALGORITHMS: Readonly<Record<string, { mech: number; spec: KmsKeySpec }>> = {
-  HMAC_SHA_224: { mech: CKM.SHA224_HMAC, spec: 'HMAC_224' },
-  HMAC_SHA_256: { mech: CKM.SHA256_HMAC, spec: 'HMAC_256' },
-  HMAC_SHA_384: { mech: CKM.SHA384_HMAC, spec: 'HMAC_384' },
-  HMAC_SHA_512: { mech: CKM.SHA512_HMAC, spec: 'HMAC_512' },
-};
+/** KMS MAC algorithms from the registry's HMAC mechanisms; each needs the HMAC key spec of its hash length. */
+export const MAC_ALGORITHMS: Readonly<Record<string, { mech: number; spec: KmsKeySpec }>> = Object.freeze(Object.fromEntries(
+  allMechanisms().filter((m) => m.kms?.kind === 'mac').map((m) => [m.kms!.name, { mech: m.type, spec: `HMAC_${hashOf(m.hash as Hash).len * 8}` as KmsKeySpec }])));
 
 /** The algorithms a key offers for one usage (KeyMetadata's *Algorithms lists). */
 export function algorithmsFor(spec: KmsKeySpec, usage: KmsKeyUsage): {

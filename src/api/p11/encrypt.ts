@@ -1,9 +1,11 @@
 // Encryption and decryption functions (PKCS#11 2.40 §5.8-§5.9) and the dual-function updates
-// (§5.13). *Update gathers input and returns nothing yet; *Final returns the whole result,
-// which §5.8 allows. The dual functions are not offered.
+// (§5.13). *Update returns the whole blocks of modes whose blocks stand alone (ECB) at once, and
+// otherwise gathers input until *Final returns the whole result, which §5.8 allows. The dual
+// functions are not offered.
 import { HsmError } from '../../errors/hsm-error';
-import type { RequestArgs } from '../../protocol/p11rpc';
-import { active, addPart, beginKeyed, produce } from './operation';
+import { mechanism } from '../../mechanisms/registry';
+import type { BytesOutput, OutputBufferHint, RequestArgs } from '../../protocol/p11rpc';
+import { active, addPart, beginKeyed, produce, produceBlocks } from './operation';
 import type { Operation, P11Context, Session } from './state';
 
 type R = Promise<readonly unknown[]>;
@@ -22,10 +24,19 @@ export async function C_Encrypt(ctx: P11Context, [handle, data, hint]: RequestAr
   return [await produce(s, op, data ?? Buffer.alloc(0), hint, run(ctx, s, op, 'encrypt'))];
 }
 
-export async function C_EncryptUpdate(ctx: P11Context, [handle, part]: RequestArgs<'C_EncryptUpdate'>): R {
+/** Blocks that stand alone (ECB) come back as they are complete; other modes gather input until *Final. */
+async function update(ctx: P11Context, s: Session, op: Operation, dir: 'encrypt' | 'decrypt', part: Buffer | null, hint: OutputBufferHint): Promise<BytesOutput> {
+  const block = mechanism(op.mech.type).blockwise;
+  if (block === undefined) {
+    addPart(s, op, part);
+    return Buffer.alloc(0);
+  }
+  return produceBlocks(s, op, part ?? Buffer.alloc(0), block, hint, run(ctx, s, op, dir));
+}
+
+export async function C_EncryptUpdate(ctx: P11Context, [handle, part, hint]: RequestArgs<'C_EncryptUpdate'>): R {
   const s = ctx.conn.session(handle);
-  addPart(s, active(s, 'encrypt'), part);
-  return [Buffer.alloc(0)];
+  return [await update(ctx, s, active(s, 'encrypt'), 'encrypt', part, hint)];
 }
 
 export async function C_EncryptFinal(ctx: P11Context, [handle, hint]: RequestArgs<'C_EncryptFinal'>): R {
@@ -45,10 +56,9 @@ export async function C_Decrypt(ctx: P11Context, [handle, data, hint]: RequestAr
   return [await produce(s, op, data ?? Buffer.alloc(0), hint, run(ctx, s, op, 'decrypt'))];
 }
 
-export async function C_DecryptUpdate(ctx: P11Context, [handle, part]: RequestArgs<'C_DecryptUpdate'>): R {
+export async function C_DecryptUpdate(ctx: P11Context, [handle, part, hint]: RequestArgs<'C_DecryptUpdate'>): R {
   const s = ctx.conn.session(handle);
-  addPart(s, active(s, 'decrypt'), part);
-  return [Buffer.alloc(0)];
+  return [await update(ctx, s, active(s, 'decrypt'), 'decrypt', part, hint)];
 }
 
 export async function C_DecryptFinal(ctx: P11Context, [handle, hint]: RequestArgs<'C_DecryptFinal'>): R {

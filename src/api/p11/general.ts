@@ -1,14 +1,15 @@
 // General-purpose, slot and token functions (PKCS#11 2.40 §5.4-§5.5): C_Initialize … C_GetMechanismInfo,
 // C_InitToken and C_WaitForSlotEvent. One slot per partition (slots.ts).
 import { HsmError } from '../../errors/hsm-error';
-import { allMechanisms, mechanism } from '../../mechanisms/registry';
+import { mechanism, mechanismInfo, offeredMechanisms } from '../../mechanisms/registry';
+import { MAX_FAILED_LOGINS } from '../../core/users';
 import { CKF } from '../../pkcs11/constants';
 import {
   CK_EFFECTIVELY_INFINITE, CK_UNAVAILABLE_INFORMATION, fitUlongs, isRpcHandshake,
   type CkTokenInfo, type RequestArgs,
 } from '../../protocol/p11rpc';
 import {
-  CKF_DONT_BLOCK, CKF_SLOT, CKF_TOKEN, CRYPTOKI_VERSION, LIBRARY_VERSION, MANUFACTURER, MAX_PIN_LEN, MIN_PIN_LEN,
+  CKF_DONT_BLOCK, CKF_SLOT, CKF_TOKEN, CKU, CRYPTOKI_VERSION, LIBRARY_VERSION, MANUFACTURER, MAX_PIN_LEN, MIN_PIN_LEN,
 } from './constants';
 import type { P11Context } from './state';
 
@@ -54,13 +55,36 @@ export async function C_GetSlotInfo(ctx: P11Context, [slotId]: RequestArgs<'C_Ge
   }];
 }
 
+/** §3.2 CK_TOKEN_INFO PIN flags. The PIN is "username:password", so "the user PIN" is the account
+ *  this connection logged in as or last tried: COUNT_LOW after a wrong PIN on this connection or a
+ *  failed login of that account since its last success, FINAL_TRY before the lockout, LOCKED after it. */
+async function pinFlags(ctx: P11Context, partition: string): Promise<number> {
+  const login = ctx.conn.login;
+  const who = login ? { userType: login.userType, username: login.principal.username, failed: false } : ctx.conn.lastLogin;
+  if (!who) return 0;
+  const so = who.userType === CKU.SO;
+  const [low, final, locked] = so
+    ? [CKF_TOKEN.SO_PIN_COUNT_LOW, CKF_TOKEN.SO_PIN_FINAL_TRY, CKF_TOKEN.SO_PIN_LOCKED]
+    : [CKF_TOKEN.USER_PIN_COUNT_LOW, CKF_TOKEN.USER_PIN_FINAL_TRY, CKF_TOKEN.USER_PIN_LOCKED];
+  const u = who.username === undefined ? undefined : await ctx.hsm.users.find(partition, who.username);
+  if (u?.locked) return locked;
+  const failures = u?.failedLogins ?? 0;
+  let flags = who.failed || failures > 0 ? low : 0;
+  if (failures >= MAX_FAILED_LOGINS - 1) flags |= final;
+  return flags;
+}
+
+/** The model field says the partition's mode (Luna: "NOT in FIPS approved operation mode"). */
+const modelOf = (approvedOnly: boolean) => (approvedOnly ? 'Inkan approved' : 'Inkan legacy ok');
+
 export async function C_GetTokenInfo(ctx: P11Context, [slotId]: RequestArgs<'C_GetTokenInfo'>): R {
   const slot = ctx.conn.slot(slotId);
   ctx.hsm.requireUnsealed();
   const open = [...ctx.conn.sessions.values()].filter((s) => s.slot === slot);
+  const policy = await ctx.hsm.partitions.policy(slot.partition);
   const info: CkTokenInfo = {
-    label: slot.label, manufacturerID: MANUFACTURER, model: 'Inkan software', serialNumber: ctx.hsm.node.slice(0, 16),
-    flags: CKF_TOKEN.RNG | CKF_TOKEN.LOGIN_REQUIRED | CKF_TOKEN.USER_PIN_INITIALIZED | CKF_TOKEN.TOKEN_INITIALIZED,
+    label: slot.label, manufacturerID: MANUFACTURER, model: modelOf(policy.approvedOnly), serialNumber: ctx.hsm.node.slice(0, 16),
+    flags: CKF_TOKEN.RNG | CKF_TOKEN.LOGIN_REQUIRED | CKF_TOKEN.USER_PIN_INITIALIZED | CKF_TOKEN.TOKEN_INITIALIZED | await pinFlags(ctx, slot.partition),
     ulMaxSessionCount: CK_EFFECTIVELY_INFINITE, ulSessionCount: open.length,
     ulMaxRwSessionCount: CK_EFFECTIVELY_INFINITE, ulRwSessionCount: open.filter((s) => s.rw).length,
     ulMaxPinLen: MAX_PIN_LEN, ulMinPinLen: MIN_PIN_LEN,
@@ -71,18 +95,20 @@ export async function C_GetTokenInfo(ctx: P11Context, [slotId]: RequestArgs<'C_G
   return [info];
 }
 
-/** Every registered mechanism; the 0.24.1 client hides those it cannot carry (§5.6). */
+/** The registry's mechanisms the partition offers (approved-only leaves out DES3); the 0.24.1 client
+ *  hides those it cannot carry (§5.6). */
 export async function C_GetMechanismList(ctx: P11Context, [slotId, capacity]: RequestArgs<'C_GetMechanismList'>): R {
-  ctx.conn.slot(slotId);
-  const types = allMechanisms().map((m) => m.type);
-  return [fitUlongs(capacity, types)];
+  const slot = ctx.conn.slot(slotId);
+  const { approvedOnly } = await ctx.hsm.partitions.policy(slot.partition);
+  return [fitUlongs(capacity, offeredMechanisms(approvedOnly).map((m) => m.type))];
 }
 
 export async function C_GetMechanismInfo(ctx: P11Context, [slotId, type]: RequestArgs<'C_GetMechanismInfo'>): R {
-  ctx.conn.slot(slotId);
-  const m = mechanism(type);
+  const slot = ctx.conn.slot(slotId);
+  const { approvedOnly } = await ctx.hsm.partitions.policy(slot.partition);
+  const info = mechanismInfo(mechanism(type), approvedOnly);
   // CKF_HW: the operation runs inside the module, not in the calling library (pkcs11-tool --test looks for it).
-  return [{ ulMinKeySize: m.minKeySize, ulMaxKeySize: m.maxKeySize, flags: m.flags | CKF.HW }];
+  return [{ ulMinKeySize: info.minKeySize, ulMaxKeySize: info.maxKeySize, flags: info.flags | CKF.HW }];
 }
 
 /** Tokens are partitions made by crypto officers through the admin face, never re-initialised over PKCS#11. */

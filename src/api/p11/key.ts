@@ -38,7 +38,7 @@ export async function C_WrapKey(ctx: P11Context, [handle, m, wrappingKey, key, h
   const s: Session = ctx.conn.session(handle);
   const caller = ctx.conn.userCaller(s);
   const mech = mechFromWire(m);
-  const wrapping = await ctx.conn.key(s, wrappingKey);
+  const wrapping = await ctx.conn.key(s, wrappingKey, 'WRAPPING_KEY_HANDLE_INVALID');
   const target = await ctx.conn.key(s, key);
   const id = Buffer.from(`${mech.type}/${wrappingKey}/${key}`);
   const op = s.ops.get('wrap') ?? { kind: 'wrap' as const, mech, parts: [], partsLength: 0 };
@@ -50,7 +50,7 @@ export async function C_UnwrapKey(ctx: P11Context, [handle, m, unwrappingKey, wr
   const s = ctx.conn.session(handle);
   const caller = ctx.conn.userCaller(s);
   const mech = mechFromWire(m);
-  const key = await ctx.conn.key(s, unwrappingKey);
+  const key = await ctx.conn.key(s, unwrappingKey, 'UNWRAPPING_KEY_HANDLE_INVALID');
   const t = templateFromWire(template);
   ctx.conn.requireWritable(s, isToken(t));
   const obj = await ctx.hsm.crypto.unwrap(caller, key, mech.type, mech.params, Buffer.from(wrapped ?? Buffer.alloc(0)), t);

@@ -50,8 +50,16 @@ export async function C_GetObjectSize(ctx: P11Context, [handle, object]: Request
   return [CK_UNAVAILABLE_INFORMATION];
 }
 
+/** §4.8: a key that was not generated in the module has CKA_KEY_GEN_MECHANISM = CK_UNAVAILABLE_INFORMATION
+ *  (~0, beyond a JS number: the codec writes the bigint; AttributeOut types CK_ULONG values as numbers). */
+const KEY_GEN_UNAVAILABLE = { type: CKA.KEY_GEN_MECHANISM, kind: 'ulong', length: 8, value: CK_UNAVAILABLE_INFORMATION as unknown as number } as const;
+
 /** One entry of docs/p11kit-rpc.md §8.2's table, and the rv it contributes. */
-function entry(req: AttributeRequest, read: AttrRead | undefined): { out: AttributeOut; rv: number } {
+function entry(req: AttributeRequest, read: AttrRead | undefined, isKey: boolean): { out: AttributeOut; rv: number } {
+  if (isKey && req.type === CKA.KEY_GEN_MECHANISM && read && 'error' in read && read.error === 'invalid') {
+    if (req.length !== 0 && req.length < 8) return { out: unavailableAttribute(req.type), rv: CKR.BUFFER_TOO_SMALL };
+    return { out: KEY_GEN_UNAVAILABLE, rv: CKR.OK };
+  }
   if (!read || 'error' in read) {
     const rv = read?.error === 'sensitive' ? CKR.ATTRIBUTE_SENSITIVE : CKR.ATTRIBUTE_TYPE_INVALID;
     return { out: unavailableAttribute(req.type), rv };
@@ -72,7 +80,7 @@ export async function C_GetAttributeValue(ctx: P11Context, [handle, object, requ
   let rv: number = CKR.OK;
   const out: AttributeOut[] = [];
   for (const req of requests) {
-    const e = entry(req, reads.get(req.type));
+    const e = entry(req, reads.get(req.type), obj.isKey);
     out.push(e.out);
     if (e.rv !== CKR.OK) rv = e.rv;
   }
@@ -100,11 +108,14 @@ export async function C_FindObjectsInit(ctx: P11Context, [handle, template]: Req
   return [];
 }
 
-/** §7.2: always the handles themselves, at most `capacity`, never a count-only answer. */
+/** §7.2: always the handles themselves, at most `capacity`, never a count-only answer. The 0.24.1
+ *  client sends a NULL array as capacity 0, and asking for at most 0 handles finds nothing either:
+ *  both are CKR_ARGUMENTS_BAD (§5.7), and the search stays active. */
 export async function C_FindObjects(ctx: P11Context, [handle, capacity]: RequestArgs<'C_FindObjects'>): R {
   const s = ctx.conn.session(handle);
   const op = s.ops.get('find');
   if (!op?.found) throw new HsmError('OPERATION_NOT_INITIALIZED');
+  if (capacity.capacity === 0) throw new HsmError('BAD_REQUEST', 'C_FindObjects needs room for at least one handle');
   return [op.found.splice(0, capacity.capacity)];
 }
 

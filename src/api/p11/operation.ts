@@ -16,7 +16,7 @@ export async function beginKeyed(ctx: P11Context, s: Session, kind: OpKind, use:
   const mech = mechFromWire(m);
   const key = await ctx.conn.key(s, keyHandle);
   try {
-    await ctx.hsm.crypto.checkUse(caller, key, use, mech.type);
+    await ctx.hsm.crypto.checkUse(caller, key, use, mech.type, mech.params);
   } catch (err) {
     // A key the caller may see but not use is, for an *Init, no key at all (§5.8: CKR_KEY_HANDLE_INVALID).
     throw err instanceof HsmError && err.code === 'KEY_NOT_FOUND' ? new HsmError('KEY_HANDLE_INVALID') : err;
@@ -30,11 +30,24 @@ export function active(s: Session, kind: OpKind): Operation {
   return op;
 }
 
+/** §5.2: an operation is single-part or multi-part from its first call on; C_Digest after C_DigestUpdate,
+ *  or C_DigestFinal after a C_Digest size query, is CKR_OPERATION_ACTIVE and, like any failed call
+ *  other than a too-small buffer, ends the operation. */
+export function enterMode(s: Session, op: Operation, mode: 'single' | 'multi'): void {
+  if (op.mode !== undefined && op.mode !== mode) {
+    s.ops.delete(op.kind);
+    releaseParts(op);
+    throw new HsmError('OPERATION_ACTIVE', `a ${op.mode}-part operation is active in this session`);
+  }
+  op.mode = mode;
+}
+
 /**
  * *Update: input is copied (request bodies are zeroed after each call) and gathered up to a cap
  * per operation and a budget over all sessions (CKR_DEVICE_MEMORY); either ends the operation.
  */
 export function addPart(s: Session, op: Operation, part: Buffer | null): void {
+  enterMode(s, op, 'multi');
   const data = part ?? Buffer.alloc(0);
   try {
     if (op.partsLength + data.length > MAX_MULTIPART) throw new HsmError('DATA_LEN_RANGE', 'multi-part input too large');
@@ -63,6 +76,7 @@ export function takeParts(op: Operation): Buffer {
  */
 export async function produce(s: Session, op: Operation, input: Buffer | 'final', hint: OutputBufferHint,
   compute: (data: Buffer) => Promise<Buffer>): Promise<BytesOutput> {
+  enterMode(s, op, input === 'final' ? 'multi' : 'single');
   try {
     const held = op.held;
     const same = held !== undefined && (held.input === 'final' ? input === 'final' : input !== 'final' && held.input.equals(input));
@@ -77,4 +91,38 @@ export async function produce(s: Session, op: Operation, input: Buffer | 'final'
     releaseParts(op);
     throw err;
   }
+}
+
+/**
+ * *Update of a mechanism whose blocks stand alone (ECB, `MechanismDef.blockwise`): the whole blocks
+ * gathered so far are processed now and returned, the rest waits for the next part (§5.8: output
+ * as it becomes available). Each processed run is one core operation, checked and recorded like any.
+ * A result too big for the buffer is held for the same part, as single-part results are.
+ */
+export async function produceBlocks(s: Session, op: Operation, part: Buffer, block: number, hint: OutputBufferHint,
+  compute: (data: Buffer) => Promise<Buffer>): Promise<BytesOutput> {
+  enterMode(s, op, 'multi');
+  const held = op.held;
+  if (held && held.input !== 'final' && held.input.equals(part)) return deliver(s, op, part, held.output, hint);
+  addPart(s, op, part);
+  const ready = op.partsLength - (op.partsLength % block);
+  if (ready === 0) return Buffer.alloc(0);
+  const all = takeParts(op);
+  let output: Buffer;
+  try {
+    const rest = all.subarray(ready);
+    if (rest.length) addPart(s, op, rest);
+    output = await compute(all.subarray(0, ready));
+  } catch (err) {
+    s.ops.delete(op.kind);
+    releaseParts(op);
+    throw err;
+  } finally { all.fill(0); }
+  return deliver(s, op, part, output, hint);
+}
+
+function deliver(s: Session, op: Operation, part: Buffer, output: Buffer, hint: OutputBufferHint): BytesOutput {
+  const out = output.length === 0 ? output : fitBytes(hint, output);
+  op.held = isLengthOnly(out) ? { input: Buffer.from(part), output } : undefined;
+  return out;
 }

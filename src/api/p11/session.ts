@@ -60,11 +60,15 @@ export async function C_Login(ctx: P11Context, [handle, userType, pin]: RequestA
   if (!role) throw new HsmError('USER_TYPE_INVALID');
   if (current) throw new HsmError(current.userType === userType ? 'USER_ALREADY_LOGGED_IN' : 'USER_ANOTHER_ALREADY_LOGGED_IN');
   if (userType === CKU.SO && [...ctx.conn.sessions.values()].some((o) => o.slot === s.slot && !o.rw)) throw new HsmError('SESSION_READ_ONLY_EXISTS');
+  // Remembered for C_GetTokenInfo's PIN flags (§3.2: COUNT_LOW after a wrong PIN, until a login succeeds).
+  ctx.conn.lastLogin = { userType, failed: true };
   const { username, password } = parsePin(pin);
+  ctx.conn.lastLogin = { userType, username, failed: true };
   const principal = await ctx.hsm.login(username, password, 'p11', { partition: s.slot.partition, source: ctx.conn.id });
   // A correct password for the wrong kind of user is still the wrong PIN for this user type.
   if (principal.role !== role) throw new HsmError('LOGIN_FAILED');
   ctx.conn.login = { userType, principal };
+  ctx.conn.lastLogin = { userType, username, failed: false };
   return [];
 }
 

@@ -2,7 +2,7 @@
 // and signed at *Final (the core signs whole messages); recovery mechanisms are not offered.
 import { HsmError } from '../../errors/hsm-error';
 import type { RequestArgs } from '../../protocol/p11rpc';
-import { active, addPart, beginKeyed, produce, takeParts } from './operation';
+import { active, addPart, beginKeyed, enterMode, produce, takeParts } from './operation';
 import type { Operation, P11Context, Session } from './state';
 
 type R = Promise<readonly unknown[]>;
@@ -46,7 +46,9 @@ async function finishVerify(ctx: P11Context, s: Session, op: Operation, data: Bu
 
 export async function C_Verify(ctx: P11Context, [handle, data, signature]: RequestArgs<'C_Verify'>): R {
   const s = ctx.conn.session(handle);
-  await finishVerify(ctx, s, active(s, 'verify'), data ?? Buffer.alloc(0), signature);
+  const op = active(s, 'verify');
+  enterMode(s, op, 'single');
+  await finishVerify(ctx, s, op, data ?? Buffer.alloc(0), signature);
   return [];
 }
 
@@ -59,6 +61,7 @@ export async function C_VerifyUpdate(ctx: P11Context, [handle, part]: RequestArg
 export async function C_VerifyFinal(ctx: P11Context, [handle, signature]: RequestArgs<'C_VerifyFinal'>): R {
   const s = ctx.conn.session(handle);
   const op = active(s, 'verify');
+  enterMode(s, op, 'multi');
   await finishVerify(ctx, s, op, takeParts(op), signature);
   return [];
 }

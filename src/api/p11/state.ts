@@ -29,6 +29,8 @@ export interface Operation {
   held?: { input: Buffer | 'final'; output: Buffer };
   /** C_FindObjects results not yet returned. */
   found?: number[];
+  /** Single-part (C_Encrypt, C_Sign …) or multi-part (*Update/*Final), fixed by the first call after *Init (§5.2). */
+  mode?: 'single' | 'multi';
 }
 
 /** Data one multi-part operation may gather before *Final (the core caps single inputs the same way). */
@@ -68,6 +70,8 @@ export interface Login { userType: number; principal: Principal }
 export class ConnectionState {
   initialized = false;
   login?: Login;
+  /** The account of the last C_Login attempt, for the PIN flags of C_GetTokenInfo (never the password). */
+  lastLogin?: { userType: number; username?: string; failed: boolean };
   readonly sessions = new Map<number, Session>();
   readonly handles = new HandleTable();
   private nextSession = 1;
@@ -142,12 +146,13 @@ export class ConnectionState {
     return this.hsm.lookup.get(this.caller(s), id);
   }
 
-  /** A key for an operation: an unknown or invisible handle is CKR_KEY_HANDLE_INVALID. */
-  async key(s: Session, handle: number): Promise<HsmObject> {
+  /** A key for an operation: an unknown or invisible handle is CKR_KEY_HANDLE_INVALID (or, for the
+   *  key that wraps or unwraps, CKR_(UN)WRAPPING_KEY_HANDLE_INVALID, §5.14). */
+  async key(s: Session, handle: number, invalid: 'KEY_HANDLE_INVALID' | 'WRAPPING_KEY_HANDLE_INVALID' | 'UNWRAPPING_KEY_HANDLE_INVALID' = 'KEY_HANDLE_INVALID'): Promise<HsmObject> {
     try {
       return await this.object(s, handle);
     } catch (err) {
-      if (err instanceof HsmError && err.code === 'KEY_NOT_FOUND') throw new HsmError('KEY_HANDLE_INVALID');
+      if (err instanceof HsmError && err.code === 'KEY_NOT_FOUND') throw new HsmError(invalid);
       throw err;
     }
   }

@@ -128,6 +128,9 @@ const KEY_TABLES: Record<string, ReadonlyMap<number, AttrRule>> = {
   [`${CKO.PRIVATE_KEY}/${CKK.EC_EDWARDS}`]: table(STORAGE, KEY, PRIVATE, EC_PRIVATE),
   [`${CKO.SECRET_KEY}/${CKK.AES}`]: table(STORAGE, KEY, SECRET),
   [`${CKO.SECRET_KEY}/${CKK.GENERIC_SECRET}`]: table(STORAGE, KEY, SECRET),
+  // §2.9 DES and §2.10 DES3 keys (legacy: approved-only partitions refuse them, mechanisms/approved.ts)
+  [`${CKO.SECRET_KEY}/${CKK.DES}`]: table(STORAGE, KEY, SECRET),
+  [`${CKO.SECRET_KEY}/${CKK.DES3}`]: table(STORAGE, KEY, SECRET),
 };
 const CERT_TABLE = table(STORAGE, CERTIFICATE);
 const DATA_TABLE = table(STORAGE, DATA);

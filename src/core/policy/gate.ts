@@ -23,6 +23,8 @@ export interface GatePolicy {
   publicObjectsVisible: boolean;
   /** Legacy algorithms and key sizes are refused (FIPS style). */
   approvedOnly: boolean;
+  /** Token objects may be made in a PKCS#11 public session (owned by no user); absent means yes. */
+  publicTokenObjects?: boolean;
 }
 
 /** What the gate needs to know of users to keep revocation immediate. */
@@ -153,8 +155,9 @@ export class Gate {
     const end = obj.attrs.get(CKA.END_DATE) as string | undefined;
     const now = today();
     if ((start && now < start) || (end && now > end)) throw new HsmError('KEY_EXPIRED');
-    if (typeof mech[use] !== 'function') throw new HsmError('MECHANISM_INVALID', `${mech.name} cannot ${use}`);
+    // The key type first: an RSA mechanism on an AES key is the wrong key (§5.8 CKR_KEY_TYPE_INCONSISTENT) whatever it offers.
     if (!mech.keyTypes.includes(obj.keyType!)) throw new HsmError('KEY_TYPE_INCONSISTENT', `${mech.name} does not take this key type`);
+    if (typeof mech[use] !== 'function') throw new HsmError('MECHANISM_INVALID', `${mech.name} cannot ${use}`);
   }
 
   /** C_WrapKey's target (§4.9): a secret or private key the caller may use, extractable, and wrapped
