@@ -47,9 +47,16 @@ export const FIELDS: readonly (keyof AuditBody)[] = ['seq', 'time', 'node', 'act
 const ISO_TIME = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
 const HEX64 = /^[0-9a-f]{64}$/;
 
-/** Fixed field order, absent fields as null: the same bytes on every implementation. */
+/** Fixed field order (FIELDS), absent fields as null: the same bytes on every implementation. */
 export function canonical(body: AuditBody): string {
-  return JSON.stringify(FIELDS.map((f) => body[f] ?? null));
+  return canonicalAt(body, body.seq);
+}
+
+/** Written out rather than mapped over FIELDS: this runs once per record on every append,
+ *  export and verification, and the literal is several times faster. */
+function canonicalAt(b: Omit<AuditBody, 'seq'>, seq: number): string {
+  return JSON.stringify([seq ?? null, b.time ?? null, b.node ?? null, b.actor ?? null, b.role ?? null, b.face ?? null, b.partition ?? null,
+    b.op ?? null, b.object ?? null, b.outcome ?? null, b.code ?? null, b.detail ?? null]);
 }
 
 /** A stored canonical text back to a record body (null fields are left out). */
@@ -78,7 +85,7 @@ export function linkRecords(chain: string, head: AuditHead, bodies: Omit<AuditBo
   let { seq, hash } = head;
   return bodies.map((b) => {
     if (!ISO_TIME.test(b.time)) throw new Error(`audit record time must be ISO 8601 UTC with milliseconds, not ${JSON.stringify(b.time)}`);
-    const body = canonical({ ...b, seq: seq + 1 });
+    const body = canonicalAt(b, seq + 1);
     const row: AuditRecordRow = { chain, seq: ++seq, time: b.time, prev: hash, hash: chainHashOf(chain, hash, body), body };
     hash = row.hash;
     return row;

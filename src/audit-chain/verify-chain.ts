@@ -26,6 +26,11 @@ export interface ChainReport {
 const RECORD_KEYS = new Set<string>(['type', 'chain', 'prev', 'hash', ...FIELDS]);
 type Line = Record<string, unknown>;
 
+function extraField(l: Line): string | undefined {
+  for (const k in l) if (!RECORD_KEYS.has(k)) return k;
+  return undefined;
+}
+
 export class ChainCheck {
   readonly report: ChainReport;
   private started = false;
@@ -84,7 +89,7 @@ export class ChainCheck {
     if (seq < this.expect) return this.fail(seq, `record ${seq} appears twice or was inserted (expected ${this.expect})`);
     if (seq > this.expect) { this.gap = { expected: this.expect, found: seq }; return; }
     if ('unreadable' in l) return this.fail(seq, `record ${seq} was edited (its stored body is not a record)`);
-    const extra = Object.keys(l).find((k) => !RECORD_KEYS.has(k));
+    const extra = extraField(l);
     if (extra) return this.fail(seq, `record ${seq} was edited (it has a field "${extra}" that records do not have)`);
     if (l.prev !== this.last.hash) {
       return this.fail(seq, seq === this.report.fromSeq && seq > 1

@@ -71,7 +71,7 @@ export class ExportVerifier {
 
   push(text: string): void {
     const n = ++this.lineNo;
-    if (this.stopped || text.trim() === '') return;
+    if (this.stopped || (text.charCodeAt(0) !== 123 /* { */ && text.trim() === '')) return;
     let l: Line;
     try { l = JSON.parse(text) as Line; } catch { return this.stop(`line ${n} is not JSON (the file is damaged or was edited)`); }
     if (!l || typeof l !== 'object' || Array.isArray(l)) return this.stop(`line ${n} is not an export line`);

