@@ -143,7 +143,7 @@ export class ExportVerifier {
 export async function verifyExport(chunks: Chunks, opts: VerifyOptions): Promise<VerifyReport> {
   const key = publicKey(opts.publicKey);
   const src = await peekFirstLine(chunks);
-  if (!isHeader(src.first)) {
+  if (!isHeader(src.first) && !isExportLine(src.first)) {
     if (opts.anchors?.length) { await src.close(); throw new ExportFormatError('--after checks inkan-audit/v2 exports (NDJSON); this file is not one'); }
     return verifyV1(await readAll(src.all(), MAX_V1_BYTES, 'an inkan-audit/v1 export'), opts.publicKey);
   }
@@ -164,9 +164,13 @@ export async function readAnchors(chunks: Chunks): Promise<CheckpointRow[]> {
   const src = await peekFirstLine(chunks);
   if (isHeader(src.first)) {
     const finals = new Map<string, CheckpointRow>();
+    let lineNo = 0;
     for await (const text of splitLines(src.all())) {
+      lineNo++;
       if (!text.includes('"final"')) continue;
-      const { type, ...cp } = JSON.parse(text) as Line;
+      let l: Line;
+      try { l = JSON.parse(text) as Line; } catch { throw new ExportFormatError(`the earlier export is damaged (line ${lineNo} is not JSON)`); }
+      const { type, ...cp } = l;
       if (type === 'final' && isCheckpointRow(cp)) finals.set(cp.chain, { chain: cp.chain, seq: cp.seq, hash: cp.hash, time: cp.time, node: cp.node, signature: cp.signature });
     }
     if (!finals.size) throw new ExportFormatError('the earlier export has no final checkpoint');
@@ -203,6 +207,11 @@ function publicKey(pem: string): c.KeyObject {
 
 function isHeader(first: string): boolean {
   try { return (JSON.parse(first) as Line)?.type === 'header'; } catch { return false; }
+}
+
+/** An NDJSON export line other than the header (a v2 export whose header was damaged). */
+function isExportLine(first: string): boolean {
+  try { const l = JSON.parse(first) as Line; return !!l && typeof l === 'object' && typeof l.type === 'string'; } catch { return false; }
 }
 
 function verifyV1(data: Buffer, pem: string): VerifyReport {

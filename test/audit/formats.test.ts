@@ -90,6 +90,7 @@ test('damaged exports are findings, each named: not JSON, cut off, padded, overl
     const header = parse(lines[0]);
     assert.match(await problems([JSON.stringify({ ...header, scheme: 'inkan-audit/v9' }), ...lines.slice(1)]), /unsupported export format/);
     assert.match(await problems([JSON.stringify({ ...header, chains: 'node-1' }), ...lines.slice(1)]), /header line is malformed/);
+    assert.match(await problems(lines.slice(1)), /does not start with its header line/);
     // Windows line ends and blank lines are harmless.
     assert.equal((await f.verify(lines.map((l) => l.replace('\n', '\r\n')).flatMap((l) => [l, '\n']))).ok, true);
   } finally { await f.close(); }

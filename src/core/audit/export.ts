@@ -69,8 +69,8 @@ function checkRange(r: ExportRange): ExportRange {
   if (r.fromSeq !== undefined && (!Number.isSafeInteger(r.fromSeq) || r.fromSeq < 1)) throw new HsmError('BAD_REQUEST', 'the start seq must be a whole number from 1');
   let since: string | undefined;
   if (r.since !== undefined) {
-    const t = Date.parse(r.since);
-    if (typeof r.since !== 'string' || Number.isNaN(t)) throw new HsmError('BAD_REQUEST', 'the start time must be an ISO 8601 time');
+    const t = typeof r.since === 'string' ? Date.parse(r.since) : NaN;
+    if (Number.isNaN(t)) throw new HsmError('BAD_REQUEST', 'the start time must be an ISO 8601 time');
     since = new Date(t).toISOString();
   }
   if (r.chain !== undefined && (typeof r.chain !== 'string' || r.chain.length === 0 || r.chain.length > 256)) throw new HsmError('BAD_REQUEST', 'the chain must be a node name');
