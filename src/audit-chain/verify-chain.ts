@@ -43,7 +43,8 @@ export class ChainCheck {
   private missingCp?: number;
 
   constructor(readonly chain: string, private readonly key: c.KeyObject, private readonly anchor?: CheckpointRow,
-    /** The start the header's range asks for: 1 for a whole chain, else at most this. */
+    /** The header's range: a start seq the export may not begin after, and whether it is
+     *  ranged at all (a whole chain must begin at record 1). */
     private readonly wantFrom?: number, private readonly ranged = false) {
     this.report = { chain, ok: true, records: 0, checkpoints: 0 };
   }

@@ -142,7 +142,7 @@ function readStream(file: string): fs.ReadStream {
 function summary(r: VerifyReport, after: boolean): string {
   if (!r.ok) return r.findings.map((f) => `TAMPERED: ${sentence(f)}`).join('\n');
   if (r.scheme !== AUDIT_SCHEME) return `OK: ${r.scheme} export, ${r.records} records, ${r.checkpoints} signed checkpoints, chain intact`;
-  const per = r.chains.map((ch) => `  ${ch.chain}: records ${ch.fromSeq ?? 1}-${ch.lastSeq ?? (ch.fromSeq ?? 1) - 1}, `
+  const per = r.chains.map((ch) => `  ${ch.chain}: ${ch.records ? `records ${ch.fromSeq}-${ch.lastSeq}` : `no records from ${ch.fromSeq}`}, `
     + `signed at export up to ${ch.final?.seq}${ch.consistentWith !== undefined ? `, consistent with the earlier checkpoint at ${ch.consistentWith}` : ''}`);
   return [`OK: ${r.chains.length} chain(s), ${r.records} records, ${r.checkpoints} stored checkpoints, chain intact${after ? ', and only grown since the earlier checkpoints' : ''}`, ...per].join('\n');
 }
