@@ -112,9 +112,14 @@ export function checkpointValid(cp: CheckpointRow, key: c.KeyObject): boolean {
 
 export function isCheckpointRow(v: unknown): v is CheckpointRow {
   const cp = v as Record<string, unknown>;
-  return !!cp && typeof cp === 'object' && typeof cp.chain === 'string' && Number.isSafeInteger(cp.seq) && (cp.seq as number) >= 0
+  return !!cp && typeof cp === 'object' && isChainName(cp.chain) && Number.isSafeInteger(cp.seq) && (cp.seq as number) >= 0
     && typeof cp.hash === 'string' && HEX64.test(cp.hash) && typeof cp.time === 'string' && typeof cp.node === 'string'
     && typeof cp.signature === 'string';
+}
+
+/** Chain (node) names reach findings printed on a terminal: printable and bounded. */
+export function isChainName(v: unknown): v is string {
+  return typeof v === 'string' && v.length > 0 && v.length <= 256 && !/[\u0000-\u001f\u007f-\u009f]/.test(v);
 }
 
 export function isHash(v: unknown): v is string { return typeof v === 'string' && HEX64.test(v); }

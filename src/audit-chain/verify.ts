@@ -6,7 +6,7 @@
 import { constants as bufferConstants } from 'node:buffer';
 import * as c from '../crypto/node-crypto';
 import type { CheckpointRow } from '../keystore/types';
-import { AUDIT_SCHEME, AUDIT_SCHEME_V1, checkpointValid, EXPORT_FORMAT, isCheckpointRow, verifyExportV1 } from './chain';
+import { AUDIT_SCHEME, AUDIT_SCHEME_V1, checkpointValid, EXPORT_FORMAT, isChainName, isCheckpointRow, verifyExportV1 } from './chain';
 import { ChainCheck, ChainReport } from './verify-chain';
 
 export type { ChainReport } from './verify-chain';
@@ -80,26 +80,26 @@ export class ExportVerifier {
     switch (l.type) {
       case 'start': case 'record': case 'checkpoint': case 'final': {
         const check = typeof l.chain === 'string' ? this.checks.get(l.chain) : undefined;
-        if (!check) return this.stop(`line ${n} names chain ${JSON.stringify(l.chain)}, which the header does not list`);
+        if (!check) return this.stop(`line ${n} names chain ${shown(l.chain)}, which the header does not list`);
         if (!check.failed) check[l.type](l);
         return;
       }
       case 'end': this.end = l; return;
-      default: return this.stop(`line ${n} has an unknown type ${JSON.stringify(l.type)}`);
+      default: return this.stop(`line ${n} has an unknown type ${shown(l.type)}`);
     }
   }
 
   private header(l: Line): void {
     this.headerSeen = true;
     if (l.type !== 'header') return this.stop('the export does not start with its header line');
-    if (l.format !== EXPORT_FORMAT || l.scheme !== AUDIT_SCHEME) return this.stop(`unsupported export format ${String(l.format)} / ${String(l.scheme)}`);
+    if (l.format !== EXPORT_FORMAT || l.scheme !== AUDIT_SCHEME) return this.stop(`unsupported export format ${shown(l.format)} / ${shown(l.scheme)}`);
     const chains = l.chains;
     const range = (l.range ?? {}) as { fromSeq?: unknown; since?: unknown; chain?: unknown };
-    if (!Array.isArray(chains) || chains.length > MAX_CHAINS || !chains.every((x) => typeof x === 'string') || new Set(chains).size !== chains.length
+    if (!Array.isArray(chains) || chains.length > MAX_CHAINS || !chains.every(isChainName) || new Set(chains).size !== chains.length
       || typeof range !== 'object' || (range.fromSeq !== undefined && !Number.isSafeInteger(range.fromSeq))) {
       return this.stop('the header line is malformed');
     }
-    if (range.chain !== undefined && (chains.length !== 1 || chains[0] !== range.chain)) return this.stop(`the export was asked for chain ${String(range.chain)} only, but its header lists ${chains.join(', ')}`);
+    if (range.chain !== undefined && (chains.length !== 1 || chains[0] !== range.chain)) return this.stop(`the export was asked for chain ${shown(range.chain)} only, but its header lists ${chains.length} chains`);
     const ranged = range.fromSeq !== undefined || range.since !== undefined;
     for (const name of chains as string[]) {
       this.checks.set(name, new ChainCheck(name, this.key, this.anchors.get(name), range.fromSeq as number | undefined, ranged));
@@ -185,7 +185,7 @@ export async function readAnchors(chunks: Chunks): Promise<CheckpointRow[]> {
   const list = v && typeof v.chains === 'object' && v.chains !== null && !Array.isArray(v.chains) ? Object.entries(v.chains as Record<string, unknown>) : [];
   if (!list.length) throw new ExportFormatError('the earlier file holds no checkpoint');
   return list.map(([name, cp]) => {
-    if (!isCheckpointRow(cp) || cp.chain !== name) throw new ExportFormatError(`the earlier checkpoint for chain ${name} is malformed`);
+    if (!isCheckpointRow(cp) || cp.chain !== name) throw new ExportFormatError(`the earlier checkpoint for chain ${shown(name)} is malformed`);
     return cp;
   });
 }
@@ -193,6 +193,12 @@ export async function readAnchors(chunks: Chunks): Promise<CheckpointRow[]> {
 /** "record 5 was edited (...) [chain node-1]" */
 export function sentence(f: Finding): string {
   return f.chain && !f.problem.includes(`chain ${f.chain}`) ? `${f.problem} [chain ${f.chain}]` : f.problem;
+}
+
+/** A value from the file, quoted and cut short, for a message (no control characters get through). */
+function shown(v: unknown): string {
+  const s = JSON.stringify(v) ?? String(v);
+  return (s.length > 80 ? `${s.slice(0, 80)}…` : s).replace(/[\u007f-\u009f]/g, '?');
 }
 
 function stripType(v: Line): unknown {
@@ -220,7 +226,7 @@ function verifyV1(data: Buffer, pem: string): VerifyReport {
   if (e?.scheme !== AUDIT_SCHEME_V1 || !Array.isArray(e.records) || !Array.isArray(e.checkpoints)) throw new ExportFormatError('the file is not an audit export');
   let r;
   try { r = verifyExportV1(e.records, e.checkpoints, pem); } catch { throw new ExportFormatError('the v1 export is malformed'); }
-  const chain = typeof e.records[0]?.node === 'string' ? e.records[0].node as string : 'v1';
+  const chain = isChainName(e.records[0]?.node) ? e.records[0].node : 'v1';
   const report: ChainReport = { chain, ok: r.ok, records: r.records, checkpoints: r.checkpoints, ...(r.problem ? { problem: r.problem, firstBadSeq: r.firstBadSeq } : {}) };
   const findings: Finding[] = r.problem ? [{ chain, problem: r.problem, seq: r.firstBadSeq }] : [];
   return { ok: r.ok, scheme: AUDIT_SCHEME_V1, records: r.records, checkpoints: r.checkpoints, chains: [report], findings, ...(r.problem ? { problem: sentence(findings[0]) } : {}) };

@@ -91,6 +91,8 @@ test('damaged exports are findings, each named: not JSON, cut off, padded, overl
     assert.match(await problems([JSON.stringify({ ...header, scheme: 'inkan-audit/v9' }), ...lines.slice(1)]), /unsupported export format/);
     assert.match(await problems([JSON.stringify({ ...header, chains: 'node-1' }), ...lines.slice(1)]), /header line is malformed/);
     assert.match(await problems(lines.slice(1)), /does not start with its header line/);
+    // A chain name that would write control characters to the auditor's terminal.
+    assert.match(await problems([JSON.stringify({ ...header, chains: ['node-1\u001b[2J'] }), ...lines.slice(1)]), /header line is malformed/);
     // Windows line ends and blank lines are harmless.
     assert.equal((await f.verify(lines.map((l) => l.replace('\n', '\r\n')).flatMap((l) => [l, '\n']))).ok, true);
   } finally { await f.close(); }
