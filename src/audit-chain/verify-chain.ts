@@ -41,6 +41,8 @@ export class ChainCheck {
   private gap?: { expected: number; found: number };
   /** A valid stored checkpoint named a record not seen yet. */
   private missingCp?: number;
+  /** The range's first link is checked against the earlier checkpoint (its record is not stored). */
+  private linkedToAnchor = false;
 
   constructor(readonly chain: string, private readonly key: c.KeyObject, private readonly anchor?: CheckpointRow,
     /** The header's range: a start seq the export may not begin after, and whether it is
@@ -67,7 +69,14 @@ export class ChainCheck {
     if (!this.ranged && from !== 1) return this.fail(1, `records 1-${from - 1} were removed from the start of the log (the export starts at ${from})`);
     if (this.wantFrom !== undefined && from > this.wantFrom) return this.fail(this.wantFrom, `the export was asked to start at record ${this.wantFrom} but starts at ${from}`);
     if (from === 1 && l.prev !== GENESIS) return this.fail(1, 'record 1 does not start from the genesis hash');
-    if (l.prev === null) return this.fail(from - 1, `record ${from - 1}, which the export starts after, is missing from the log`);
+    if (l.prev === null) {
+      // The record before the range is gone from the store; an earlier checkpoint naming it can
+      // still anchor the range's first link.
+      if (this.anchor?.seq !== from - 1) return this.fail(from - 1, `record ${from - 1}, which the export starts after, is missing from the log`);
+      this.last = { seq: from - 1, hash: this.anchor.hash };
+      this.linkedToAnchor = true;
+      return;
+    }
     if (this.anchor && this.anchor.seq === from - 1 && this.anchor.hash !== l.prev) {
       return this.fail(from - 1, `rolled back or rewritten: record ${from - 1} differs from the earlier checkpoint`);
     }
@@ -93,6 +102,7 @@ export class ChainCheck {
     const extra = extraField(l);
     if (extra) return this.fail(seq, `record ${seq} was edited (it has a field "${extra}" that records do not have)`);
     if (l.prev !== this.last.hash) {
+      if (this.linkedToAnchor && seq === this.report.fromSeq) return this.fail(seq - 1, `rolled back or rewritten: record ${seq - 1} differs from the earlier checkpoint`);
       return this.fail(seq, seq === this.report.fromSeq && seq > 1
         ? `record ${seq} does not link to record ${seq - 1}, which the export starts after (its first link was changed)`
         : `record ${seq} does not link to the record before it (inserted, removed or reordered)`);
@@ -119,7 +129,11 @@ export class ChainCheck {
     const cp = this.checked(l, 'checkpoint');
     if (!cp) return;
     if (this.ended) return this.fail(cp.seq, `a checkpoint comes after the final checkpoint`);
-    if (cp.seq === this.last.seq && cp.hash !== this.last.hash) return this.fail(cp.seq, `record ${cp.seq} or one before it differs from what was signed at the checkpoint`);
+    if (cp.seq === this.last.seq && cp.hash !== this.last.hash) {
+      return this.fail(cp.seq, this.linkedToAnchor && this.report.records === 0
+        ? `rolled back or rewritten: record ${cp.seq} differs from the earlier checkpoint`
+        : `record ${cp.seq} or one before it differs from what was signed at the checkpoint`);
+    }
     if (cp.seq < this.last.seq) return this.fail(cp.seq, `the signed checkpoint at record ${cp.seq} is out of place (after record ${this.last.seq})`);
     if (cp.seq > this.last.seq && this.missingCp === undefined) this.missingCp = cp.seq;
     this.report.checkpoints++;

@@ -89,6 +89,15 @@ test('--after accepts a genuine extension, as an export, a sidecar or one checkp
     // The sidecar the module keeps, and one checkpoint (also copied as an export line).
     const sidecar = JSON.stringify({ chains: Object.fromEntries(finals(first).map((cp) => [cp.chain, cp])) });
     assert.deepEqual(await anchorsOf([sidecar]), finals(first));
+    // The record the earlier checkpoint names may be gone from the store: a range that starts
+    // right after it still links to the checkpoint, and a different history there does not.
+    f.sql("DELETE FROM audit WHERE chain = 'node-1' AND seq = 20");
+    const anchored = await f.verify(await f.lines({ fromSeq: 21, chain: 'node-1' }), anchors.filter((a) => a.chain === 'node-1'));
+    assert.equal(anchored.ok, true, anchored.problem);
+    const other = { ...anchors[0], hash: 'c'.repeat(64) };
+    other.signature = c.signSync(null, checkpointMessage(other), f.key.privateKey).toString('base64');
+    const differs = await f.verify(await f.lines({ fromSeq: 21, chain: 'node-1' }), [other]);
+    assert.equal(differs.chains[0].problem, 'rolled back or rewritten: record 20 differs from the earlier checkpoint');
     const one = finals(first)[0];
     assert.deepEqual(await anchorsOf([JSON.stringify(one)]), [one]);
     assert.deepEqual(await anchorsOf([JSON.stringify({ type: 'final', ...one })]), [one]);
