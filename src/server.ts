@@ -170,9 +170,12 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
       };
       addDevCredentials(cfg.dataDir, 'p11', entry);
       credentials.p11 = entry;
-      const kmsEntry = await devKmsCredentials(hsm, credentials, url);
-      addDevCredentials(cfg.dataDir, 'kms', kmsEntry);
-      credentials.kms = kmsEntry;
+      // Unsealing may have found the store cut or rolled back (error state): then nothing is read from it.
+      if (hsm.state !== 'error') {
+        const kmsEntry = await devKmsCredentials(hsm, credentials, url);
+        addDevCredentials(cfg.dataDir, 'kms', kmsEntry);
+        credentials.kms = kmsEntry;
+      }
     }
   } catch (err) {
     server.close();
