@@ -20,6 +20,8 @@ import { BodyBudget } from './api/body-budget';
 import { createKmsApi } from './api/kms';
 import { createLogger, Logger } from './logger';
 import { addDevCredentials, bootstrapDev, DEV_KEY_FILE, DevCredentials, devKmsCredentials } from './runtime/dev-mode';
+import { startCloudFaces, type CloudConfig, type CloudFaces } from './runtime/cloud-faces';
+import { devAkvCredentials, devXksCredentials } from './runtime/dev-cloud';
 import { ANCHOR_FILE, AnchorFiles } from './runtime/anchor-file';
 import { privateDir } from './runtime/files';
 import { backupTask, parseDuration, watchTamper } from './runtime/tasks';
@@ -63,6 +65,9 @@ export interface ServerConfig {
   p11Limits?: Partial<P11Limits>;
   /** Limits of the HTTP listener (docs/limits.md); unset ones keep their defaults. */
   httpLimits?: Partial<HttpLimits>;
+  /** The Key Vault and XKS faces (runtime/cloud-faces.ts): tenant, token authority, resource, the dev
+   *  TLS listener's port, deletion retention; XKS's own TLS listener and mutual TLS. */
+  cloud?: Omit<CloudConfig, 'dataDir' | 'dev' | 'url' | 'tls'>;
 }
 
 
@@ -73,6 +78,8 @@ export interface RunningServer {
   p11Address: string;
   /** The PKCS#11 listener (its socket file, limits and live counts). */
   p11: P11Listener;
+  /** Where the Key Vault and XKS faces are reachable. */
+  cloud?: Pick<CloudFaces, 'akv' | 'xks'>;
   credentials?: DevCredentials;
   close(): Promise<void>;
 }
@@ -110,14 +117,20 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
   const sessions = new AdminSessions();
   metrics.addSessions('admin', () => sessions.active());
   const bodies = new BodyBudget(httpLimits.bodyBytes, httpLimits.bodyBytesPerUser);
-  const admin = createAdminHandler(hsm, log, sessions, bodies);
+  let cloud: CloudFaces | undefined;
+  const admin = createAdminHandler(hsm, log, sessions, bodies, () => ({ akv: cloud?.akv, xks: cloud?.xks }));
   const ops = createOpsHandler(hsm, metrics, log);
   const kms = createKmsApi(hsm, log);
-  // One listener, two faces: AWS SDKs always send X-Amz-Target; the admin API never does.
-  // /metrics, /healthz and /readyz come first: unauthenticated, for scrapers and load balancers.
+  // The front router. /metrics, /healthz and /readyz come first: unauthenticated, for scrapers and
+  // load balancers. AWS SDKs always send X-Amz-Target (KMS); the admin API lives under /v1; Key Vault
+  // (/keys, /deletedkeys, /rng, /{tenant}/oauth2…) and XKS ({prefix}/kms/xks/v1/…) once mounted.
   const handler = (req: http.IncomingMessage, res: http.ServerResponse) => {
     if (ops(req, res)) return;
-    void (req.headers['x-amz-target'] !== undefined ? kms(req, res) : admin(req, res));
+    if (req.headers['x-amz-target'] !== undefined) { void kms(req, res); return; }
+    const target = req.url ?? '/';
+    const p = target.split('?')[0];
+    if (p !== '/v1' && !p.startsWith('/v1/') && cloud?.route(req, res, p)) return;
+    void admin(req, res);
   };
   const server = tls
     ? https.createServer({ cert: fs.readFileSync(cfg.tlsCert!), key: fs.readFileSync(cfg.tlsKey!) }, handler)
@@ -177,13 +190,26 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
         credentials.kms = kmsEntry;
       }
     }
+    cloud = await startCloudFaces(hsm, { ...cfg.cloud, dataDir: cfg.dataDir, dev: Boolean(cfg.dev), url, tls }, handler, log);
+    if (credentials && cloud.akv && hsm.state !== 'error') {
+      const akvEntry = await devAkvCredentials(hsm, credentials, cloud.akv);
+      addDevCredentials(cfg.dataDir, 'akv', akvEntry);
+      credentials.akv = akvEntry;
+    }
+    if (credentials && cloud.xks && hsm.state !== 'error') {
+      const xksEntry = await devXksCredentials(hsm, credentials, cloud.xks, cloud.akvBackend);
+      addDevCredentials(cfg.dataDir, 'xks', xksEntry);
+      credentials.xks = xksEntry;
+    }
   } catch (err) {
     server.close();
+    await cloud?.close();
     await p11?.close();
     await store.close();
     throw err;
   }
   const p11Listener = p11;
+  const cloudFaces = cloud;
   log.info('listening', { url, p11: p11Listener.address, state: hsm.state, dev: Boolean(cfg.dev) });
   const scheduler = new Scheduler(hsm, { onError: (task, err) => log.error('scheduled task failed', { task, error: (err as Error)?.message }) });
   scheduler.start();
@@ -193,11 +219,12 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
   const stopTamper = watchTamper(hsm, cfg.tamperFile, log);
 
   return {
-    hsm, url, credentials, p11Address: p11Listener.address, p11: p11Listener,
+    hsm, url, credentials, p11Address: p11Listener.address, p11: p11Listener, cloud: cloud && { akv: cloud.akv, xks: cloud.xks },
     async close() {
       scheduler.stop();
       stopTamper();
       await new Promise<void>((resolve) => { server.close(() => resolve()); server.closeAllConnections(); });
+      await cloudFaces?.close();
       await p11Listener.close();
       if (hsm.state === 'unsealed') await hsm.lifecycle.seal();
       await store.close();

@@ -70,8 +70,23 @@ export function registerModuleCommands(program: Command, ctx: Ctx): void {
     .option('--new-domain', 'allow initialising this data directory although it belonged to a domain (a local, deliberate action)', false)
     .option('--durable-uses', 'fsync the audit records of key uses too (power-loss durable; slower)', false)
     .option('--login-delay-ms <ms>', 'first delay after a failed login, doubling with each failure (0 turns it off)', '250')
+    .option('--akv-tenant <id>', 'Key Vault face: the tenant id clients name (default: the domain id)')
+    .option('--akv-authority <url>', 'Key Vault face: the https URL of the token endpoints as clients reach them (default: this server\'s https URL)')
+    .option('--akv-resource <url>', 'Key Vault face: the token audience; serve vaults on subdomains of its host (default: the vault URL)')
+    .option('--akv-port <port>', 'Key Vault face in --dev: port of the loopback TLS listener (default: 7281 with the default --http, else any free port)')
+    .option('--akv-retention-days <n>', 'Key Vault face: days a deleted key stays recoverable (7-90)', '90')
+    .option('--akv-purge-protection', 'Key Vault face: deleted keys cannot be purged before their retention ends', false)
+    .option('--xks-tls-cert <file>', 'XKS proxy: its own TLS listener\'s certificate chain')
+    .option('--xks-tls-key <file>', 'XKS proxy: that listener\'s private key')
+    .option('--xks-client-ca <file>', 'XKS proxy: require client certificates from this CA (mutual TLS)')
+    .option('--xks-client-cn <cn>', 'XKS proxy: allowed client certificate CN, repeatable (AWS KMS: cks.kms.<region>.amazonaws.com)', (v: string, acc: string[]) => [...acc, v], [] as string[])
+    .option('--xks-listen <host:port>', 'XKS proxy: address of its own TLS listener', '127.0.0.1:7443')
     .action(async (o) => {
       const { host, port } = parseListen(o.http);
+      const xks = parseListen(o.xksListen);
+      const days = Number(o.akvRetentionDays);
+      if (!Number.isInteger(days) || days < 7 || days > 90) throw new CliError('BAD_ARGUMENT', '--akv-retention-days: a whole number of days from 7 to 90');
+      if (Boolean(o.xksTlsCert) !== Boolean(o.xksTlsKey)) throw new CliError('BAD_ARGUMENT', '--xks-tls-cert and --xks-tls-key go together');
       // Loaded here only: every other command is a small HTTP client and starts faster without it.
       const { startServer } = await import('../server');
       const server = await startServer({
@@ -82,6 +97,12 @@ export function registerModuleCommands(program: Command, ctx: Ctx): void {
         tamperFile: o.tamperFile ? path.resolve(o.tamperFile) : undefined,
         anchorCopy: o.anchorCopy ? path.resolve(o.anchorCopy) : undefined, expectDomain: o.domain, newDomain: o.newDomain,
         durableUses: o.durableUses, loginDelayMs: Number(o.loginDelayMs),
+        cloud: {
+          akvTenant: o.akvTenant, akvAuthority: o.akvAuthority, akvResource: o.akvResource, akvTlsPort: o.akvPort !== undefined ? Number(o.akvPort) : o.http === '127.0.0.1:7280' ? 7281 : undefined,
+          akvRetentionDays: days, akvPurgeProtection: o.akvPurgeProtection,
+          xksTlsCert: o.xksTlsCert && path.resolve(o.xksTlsCert), xksTlsKey: o.xksTlsKey && path.resolve(o.xksTlsKey),
+          xksClientCa: o.xksClientCa && path.resolve(o.xksClientCa), xksClientCns: o.xksClientCn.length ? o.xksClientCn : undefined, xksHost: xks.host, xksPort: xks.port,
+        },
       });
       const creds = server.credentials;
       const lines = [`Inkan ${server.hsm.state} — admin API at ${server.url}`,
@@ -93,6 +114,9 @@ export function registerModuleCommands(program: Command, ctx: Ctx): void {
           `  crypto user:    ${creds.user.username} / ${creds.user.password}  (PKCS#11 user PIN: ${creds.user.username}:${creds.user.password})`,
           ...(creds.kms ? [`  KMS (any AWS SDK): AWS_ENDPOINT_URL_KMS=${server.url} AWS_REGION=${(creds.kms as { region: string }).region} `
             + `AWS_ACCESS_KEY_ID=${(creds.kms as { accessKeyId: string }).accessKeyId} AWS_SECRET_ACCESS_KEY=<in dev-credentials.json>`] : []),
+          ...(creds.akv ? [`  Key Vault: ${(creds.akv as { vaultUrl: string }).vaultUrl} (tokens from ${(creds.akv as { authorityHost: string }).authorityHost}; `
+            + `NODE_EXTRA_CA_CERTS=${(creds.akv as { caFile?: string }).caFile ?? '-'}; client id and secret in dev-credentials.json)`] : []),
+          ...(creds.xks ? [`  XKS proxy: ${(creds.xks as { endpoint: string }).endpoint}${(creds.xks as { uriPrefix: string }).uriPrefix}/kms/xks/v1 (SigV4 credentials in dev-credentials.json)`] : []),
           `  written to ${path.join(path.resolve(o.data), 'dev-credentials.json')}`);
       }
       ctx.print(lines.join('\n'), { url: server.url, p11Address: server.p11Address, state: server.hsm.state, credentials: creds });

@@ -10,13 +10,15 @@ import { registerBackupCommands } from './commands-backup';
 import { registerP11Commands } from './commands-p11';
 import { registerAccessKeyCommands } from './commands-access-keys';
 import { registerPolicyCommands } from './commands-policy';
+import { registerAkvCommands } from './commands-akv';
+import { registerXksCommands } from './commands-xks';
 import type { Ctx } from './context';
 
 export const DEFAULT_SERVER = 'http://127.0.0.1:7280';
 
 export function buildProgram(): Command {
   const program = new Command('inkan')
-    .description('Inkan HSM: keys generated and used inside the module, over PKCS#11, a KMS-compatible API and this CLI')
+    .description('Inkan HSM: keys generated and used inside the module, over PKCS#11, KMS-, Key Vault- and XKS-compatible APIs and this CLI')
     .option('--server <url>', 'admin API URL (or INKAN_SERVER)', process.env.INKAN_SERVER ?? DEFAULT_SERVER)
     .option('--json', 'machine-readable output', false)
     .option('--user <name>', 'log in as this user (or INKAN_USER; password from INKAN_PASSWORD or a prompt)')
@@ -41,6 +43,8 @@ export function buildProgram(): Command {
   registerP11Commands(program);
   registerAccessKeyCommands(program, ctx);
   registerPolicyCommands(program, ctx);
+  registerAkvCommands(program, ctx);
+  registerXksCommands(program, ctx);
   return program;
 }
 

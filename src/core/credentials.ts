@@ -14,6 +14,7 @@ import type { Gate } from './policy/gate';
 import type { Caller, Principal, PrincipalRegistry, Role } from './principal';
 import type { Records } from './records';
 import type { UserService } from './users';
+import { ClientCredentials } from './client-credentials';
 
 export const MAX_ACCESS_KEYS_PER_USER = 10;
 const BASE32 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
@@ -33,12 +34,15 @@ function newAccessKeyId(): string {
 const sealId = (id: string) => `credential/${id}`;
 
 export class CredentialService {
+  /** The cloud faces' credentials: Key Vault OAuth clients and XKS key stores (client-credentials.ts). */
+  readonly clients: ClientCredentials;
   private readonly cache = new LruCache<{ row: RecordRow; user: { id: string; username: string; role: Role; partition: string; epoch: number } }>(10_000);
 
   constructor(private readonly records: Records, private readonly keys: () => DomainKeys, private readonly gate: Gate,
     private readonly ops: Operations, private readonly users: UserService, private readonly registry: PrincipalRegistry, coherence: Coherence) {
     coherence.register('credentials', (id) => this.cache.delete(id), () => this.cache.clear());
     coherence.register('users', () => this.cache.clear(), () => this.cache.clear());
+    this.clients = new ClientCredentials(records, keys, gate, ops, users, registry, users.throttle, coherence);
   }
 
   /** A crypto user issues a key for itself; an officer for any crypto user of its partition. */
@@ -84,7 +88,7 @@ export class CredentialService {
     return this.ops.run(caller, 'access-key.delete', async (a, change, rec) => {
       rec.object = String(accessKeyId).slice(0, 64);
       const row = typeof accessKeyId === 'string' && accessKeyId.length <= 64 ? await this.records.get('credentials', accessKeyId) : undefined;
-      if (!row) throw new HsmError('ACCESS_KEY_NOT_FOUND');
+      if (!row || row.cols.kind !== 'sigv4') throw new HsmError('ACCESS_KEY_NOT_FOUND');
       this.gate.authorize(a, 'credential.delete', { kind: 'credential', userId: String(row.cols.user_id), partition: row.partition });
       change.delete('credentials', row).onCommit(() => this.cache.delete(row.id));
     });
@@ -97,7 +101,7 @@ export class CredentialService {
     let hit = this.cache.get(accessKeyId);
     if (!hit) {
       const row = await this.records.get('credentials', accessKeyId);
-      if (!row) return undefined;
+      if (!row || row.cols.kind !== 'sigv4') return undefined;
       const user = await this.users.byId(String(row.cols.user_id));
       const state = user && await this.users.userState(user.id);
       if (!user || !state || state.locked || user.role !== 'user' || user.partition !== row.partition) return undefined;

@@ -4,7 +4,7 @@
 // converted here, so no face does crypto. Nothing here logs data or key bytes.
 import * as c from '../crypto/node-crypto';
 import { derToRaw, rawToDer } from '../crypto/raw-ecdsa';
-import { CKA, CKO } from '../pkcs11/constants';
+import { CKA, CKK, CKM, CKO } from '../pkcs11/constants';
 import { HsmError } from '../errors/hsm-error';
 import { fixedKeyLength, mechanism, requireApprovedUse } from '../mechanisms/registry';
 import type { MechanismDef, MechParams, KeyMaterial } from '../mechanisms/types';
@@ -87,6 +87,55 @@ export class CryptoService {
       const { mech, material } = await this.prepare(a, obj, 'decrypt', mechType, rec, params);
       return mech.decrypt!(material, data, params);
     });
+  }
+
+  /** Encryption whose IV the module makes (`ivBytes` fresh random bytes; AES-GCM, AES-CBC): no caller
+   *  can choose, and so reuse, one. Returns the IV with the mechanism's output. */
+  encryptWithIv(caller: Caller, obj: HsmObject, mechType: number, params: Omit<MechParams, 'iv'>, data: Buffer, ivBytes: number): Promise<{ iv: Buffer; data: Buffer }> {
+    return this.ops.run(caller, 'key.encrypt', async (a, _c, rec) => {
+      checkSize(data);
+      if (!Number.isSafeInteger(ivBytes) || ivBytes < 8 || ivBytes > 16) throw new HsmError('MECHANISM_PARAM_INVALID', 'IVs are 8-16 bytes');
+      const { mech, material } = await this.prepare(a, obj, 'encrypt', mechType, rec);
+      const iv = c.randomBytes(ivBytes);
+      return { iv, data: await mech.encrypt!(material, data, { ...params, iv }) };
+    });
+  }
+
+  /** Wraps bytes the caller gives (Key Vault wrapKey: a key held outside the module) under a key
+   *  whose CKA_WRAP allows it; unlike C_WrapKey no object of the module is wrapped. */
+  wrapData(caller: Caller, obj: HsmObject, mechType: number, params: MechParams, data: Buffer): Promise<Buffer> {
+    return this.ops.run(caller, 'key.wrap', async (a, _c, rec) => {
+      checkSize(data);
+      const { mech, material } = await this.prepare(a, obj, 'wrap', mechType, rec);
+      if (!mech.wrap) throw new HsmError('MECHANISM_INVALID', `${mech.name} cannot wrap`);
+      return mech.wrap(material, data, params);
+    });
+  }
+
+  /** The inverse of wrapData: the bytes go back to the caller (CKA_UNWRAP), no object is made. */
+  unwrapData(caller: Caller, obj: HsmObject, mechType: number, params: MechParams, wrapped: Buffer): Promise<Buffer> {
+    return this.ops.run(caller, 'key.unwrap', async (a, _c, rec) => {
+      checkSize(wrapped);
+      const { mech, material } = await this.prepare(a, obj, 'unwrap', mechType, rec);
+      if (!mech.unwrap) throw new HsmError('MECHANISM_INVALID', `${mech.name} cannot unwrap`);
+      return mech.unwrap(material, wrapped, params);
+    });
+  }
+
+  /** A deep health check that uses no customer key (XKS GetHealthStatus): an AES-256-GCM round trip
+   *  through the registry's mechanism with a fresh key, and the random generator. Refusals recorded. */
+  selfCheck(caller: Caller): Promise<void> {
+    return this.ops.run(caller, 'module.health', async (a) => {
+      this.gate.authorize(a, 'random');
+      const gcm = mechanism(CKM.AES_GCM);
+      const value = c.randomBytes(32);
+      const material = { keyType: CKK.AES, secret: c.secretKey(value), size: 32 };
+      value.fill(0);
+      const probe = c.randomBytes(32);
+      const params = { iv: c.randomBytes(12), aad: Buffer.from('inkan-health'), tagBits: 128 };
+      const back = await gcm.decrypt!(material, await gcm.encrypt!(material, probe, params), params);
+      if (!c.timingSafeEqual(back, probe)) throw new HsmError('INTERNAL', 'the health check round trip failed');
+    }, { recordSuccess: false });
   }
 
   digest(caller: Caller, mechType: number, data: Buffer): Promise<Buffer> {

@@ -26,6 +26,10 @@ import { Caller, callerOf, Face, Principal, PrincipalRegistry } from './principa
 import { Quotas } from './quotas';
 import { Records } from './records';
 import { UserService } from './users';
+import { TokenKeys } from './token-keys';
+import { KeyBackups } from './key-backups';
+import { KeyUsageReads } from './key-usage';
+import { KeyGrants } from './managed-key-grants';
 import type { HsmOptions, ModuleContext, ModuleCore, ModuleState, Status } from './module-context';
 
 export type { HsmOptions, ModuleCore, ModuleState, Status } from './module-context';
@@ -48,6 +52,12 @@ export class Hsm implements ModuleContext {
   readonly names: NameService;
   readonly managed: ManagedKeyService;
   readonly credentials: CredentialService;
+  /** The Key Vault face's token-signing key (derived from the DMK). */
+  readonly tokens: TokenKeys;
+  /** One-key backups sealed to this domain and partition. */
+  readonly keyBackups: KeyBackups;
+  /** When a key was last used, from the audit trail. */
+  readonly keyUsage: KeyUsageReads;
   readonly lifecycle: Lifecycle;
   readonly backups: Backups;
   readonly core: ModuleCore = { initialized: false, selfTests: [] };
@@ -78,9 +88,13 @@ export class Hsm implements ModuleContext {
     this.names = new NameService(this.records, this.objects, this.gate, this.ops);
     this.managed = new ManagedKeyService(this.records, this.objects, this.keys, this.lookup, this.names, this.gate, this.ops, this.coherence);
     const lifecycleOf = (o: Parameters<ManagedKeyService['lifecycleOf']>[0]) => this.managed.lifecycleOf(o);
+    this.managed.grants = new KeyGrants(this.managed, this.users, this.lookup);
     this.lookup.lifecycle = lifecycleOf;
     this.crypto.lifecycle = lifecycleOf;
     this.credentials = new CredentialService(this.records, keys, this.gate, this.ops, this.users, this.registry, this.coherence);
+    this.tokens = new TokenKeys(keys);
+    this.keyBackups = new KeyBackups(this.records, this.objects, this.managed, this.names, this.gate, this.ops, quotas, keys);
+    this.keyUsage = new KeyUsageReads(store, this.managed, this.ops);
     this.lifecycle = new Lifecycle(this);
     this.backups = new Backups(this);
   }

@@ -34,6 +34,45 @@ export function checkSpec(spec: KeySpec, purpose: KeyPurpose): void {
   if (spec.kind === 'ec' && !CURVES.some((c) => c.name === spec.curve)) throw new HsmError('CURVE_NOT_SUPPORTED');
 }
 
+/** What one version of a key may be used for (the gate's KeyUse): a face-neutral list that is kept
+ *  as the PKCS#11 usage flags of the version's objects, so every face is bound by it. */
+export type VersionUse = 'encrypt' | 'decrypt' | 'sign' | 'verify' | 'wrap' | 'unwrap' | 'derive';
+
+/** Which uses each kind of key may have at all. */
+export const KIND_USES: Readonly<Record<KeyKind, readonly VersionUse[]>> = {
+  aes: ['encrypt', 'decrypt', 'wrap', 'unwrap'], hmac: ['sign', 'verify'], rsa: ['encrypt', 'decrypt', 'sign', 'verify', 'wrap', 'unwrap'],
+  ec: ['sign', 'verify', 'derive'], ed25519: ['sign', 'verify'],
+};
+
+const USE_FLAG: Readonly<Record<VersionUse, number>> = {
+  encrypt: CKA.ENCRYPT, decrypt: CKA.DECRYPT, sign: CKA.SIGN, verify: CKA.VERIFY, wrap: CKA.WRAP, unwrap: CKA.UNWRAP, derive: CKA.DERIVE,
+};
+/** In a pair, the public half encrypts, verifies and wraps (PKCS#11 2.40 §4.8); the private half does the rest. */
+const PUBLIC_USES: readonly VersionUse[] = ['encrypt', 'verify', 'wrap'];
+
+export function checkUses(kind: KeyKind, uses: readonly VersionUse[]): void {
+  const bad = uses.find((u) => !KIND_USES[kind].includes(u));
+  if (bad !== undefined) throw new HsmError('BAD_REQUEST', `a ${kind} key cannot be used to ${String(bad).slice(0, 16)}`);
+}
+
+/** The usage flags of one object of a version for an explicit list of uses. */
+export function flagsForUses(cls: number, uses: readonly VersionUse[]): [number, boolean][] {
+  const mine = (Object.keys(USE_FLAG) as VersionUse[]).filter((u) => cls === CKO.SECRET_KEY || (cls === CKO.PUBLIC_KEY) === PUBLIC_USES.includes(u));
+  return mine.map((u) => [USE_FLAG[u], uses.includes(u)]);
+}
+
+/** The uses a version's objects allow. Without a public half, a private key's SIGN and DECRYPT also
+ *  stand for verify and encrypt (gate.ts: the private half is governed by them). */
+export function usesOfObjects(main: HsmObject, pub?: HsmObject): VersionUse[] {
+  const all = Object.keys(USE_FLAG) as VersionUse[];
+  if (main.cls === CKO.SECRET_KEY) return all.filter((u) => main.bool(USE_FLAG[u]));
+  return all.filter((u) => {
+    if (!PUBLIC_USES.includes(u)) return main.bool(USE_FLAG[u]);
+    if (pub) return pub.bool(USE_FLAG[u]);
+    return u === 'verify' ? main.bool(CKA.SIGN) : u === 'encrypt' ? main.bool(CKA.DECRYPT) : false;
+  });
+}
+
 /** The usage flags of each half for one purpose: nothing beyond what the purpose needs. */
 function usageFlags(purpose: KeyPurpose, cls: number): [number, boolean][] {
   const on = (attrs: number[]) => (a: number): [number, boolean] => [a, attrs.includes(a)];
@@ -48,28 +87,30 @@ function usageFlags(purpose: KeyPurpose, cls: number): [number, boolean][] {
 }
 
 /** Template for one object of a managed key: token, sensitive, never extractable, labelled, usage-limited. */
-export function versionTemplate(cls: number, purpose: KeyPurpose, label: string, ckaId: Buffer): Template {
+export function versionTemplate(cls: number, purpose: KeyPurpose, label: string, ckaId: Buffer, uses?: readonly VersionUse[]): Template {
   const t = new Map<number, AttrValue>([[CKA.TOKEN, true], [CKA.LABEL, label], [CKA.ID, ckaId]]);
   if (cls !== CKO.PUBLIC_KEY) { t.set(CKA.SENSITIVE, true); t.set(CKA.EXTRACTABLE, false); }
-  for (const [a, v] of usageFlags(purpose, cls)) t.set(a, v);
+  for (const [a, v] of uses ? flagsForUses(cls, uses) : usageFlags(purpose, cls)) t.set(a, v);
   return t;
 }
 
 export interface GenerationPlan { pair: boolean; mechanism: number; template: Template; publicTemplate: Template }
 
-export function generationPlan(spec: KeySpec, purpose: KeyPurpose, label: string, ckaId: Buffer): GenerationPlan {
+/** How to generate one version; `uses` (checked against the kind) replaces the purpose's usage flags. */
+export function generationPlan(spec: KeySpec, purpose: KeyPurpose, label: string, ckaId: Buffer, uses?: readonly VersionUse[]): GenerationPlan {
   checkSpec(spec, purpose);
+  if (uses) checkUses(spec.kind, uses);
   if (spec.kind === 'aes' || spec.kind === 'hmac') {
-    const template = versionTemplate(CKO.SECRET_KEY, purpose, label, ckaId);
+    const template = versionTemplate(CKO.SECRET_KEY, purpose, label, ckaId, uses);
     template.set(CKA.VALUE_LEN, spec.size! / 8);
     return { pair: false, mechanism: spec.kind === 'aes' ? CKM.AES_KEY_GEN : CKM.GENERIC_SECRET_KEY_GEN, template, publicTemplate: new Map() };
   }
-  const publicTemplate = versionTemplate(CKO.PUBLIC_KEY, purpose, label, ckaId);
+  const publicTemplate = versionTemplate(CKO.PUBLIC_KEY, purpose, label, ckaId, uses);
   if (spec.kind === 'rsa') publicTemplate.set(CKA.MODULUS_BITS, spec.size!);
   if (spec.kind === 'ec') publicTemplate.set(CKA.EC_PARAMS, CURVES.find((c) => c.name === spec.curve)!.oid);
   if (spec.kind === 'ed25519') publicTemplate.set(CKA.EC_PARAMS, ED25519_OID);
   const mechanism = spec.kind === 'rsa' ? CKM.RSA_PKCS_KEY_PAIR_GEN : spec.kind === 'ec' ? CKM.EC_KEY_PAIR_GEN : CKM.EC_EDWARDS_KEY_PAIR_GEN;
-  return { pair: true, mechanism, template: versionTemplate(CKO.PRIVATE_KEY, purpose, label, ckaId), publicTemplate };
+  return { pair: true, mechanism, template: versionTemplate(CKO.PRIVATE_KEY, purpose, label, ckaId, uses), publicTemplate };
 }
 
 /** A private or secret key object described in these terms, with the purposes its flags allow

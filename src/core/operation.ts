@@ -45,7 +45,8 @@ export class Operations {
     const change = new Change();
     const event = (outcome: 'success' | 'failure', code?: string): AuditEvent => ({
       actor: rec.actor ?? caller.principal?.username ?? '-', role: caller.principal?.role ?? '-', face: caller.face,
-      partition: caller.partition || undefined, op, object: rec.object, outcome, code, detail: rec.detail,
+      partition: caller.partition || undefined, op, object: rec.object, outcome, code,
+      detail: caller.context ? `${rec.detail ? `${rec.detail} ` : ''}[${caller.context}]` : rec.detail,
     });
     const observe = (e: AuditEvent) => {
       try { this.observer?.(e, Number(process.hrtime.bigint() - started) / 1e9); } catch { /* ignored */ }

@@ -74,6 +74,9 @@ export interface Caller {
   session?: string;
   /** Where the request came from, for throttling (an address, a peer uid); never a secret. */
   source?: string;
+  /** What the face knows about the request, for the audit record's detail (XKS requestMetadata:
+   *  the AWS principal, KMS operation and request id). Never a secret or data. */
+  context?: string;
 }
 
 /** The caller of a logged-in principal, addressed to its own partition. */

@@ -1,12 +1,13 @@
 // Elliptic-curve mechanisms (PKCS#11 2.40 §2.3): key generation on the named curves,
-// ECDSA (raw digest and SHA-2 hash-and-sign, raw r‖s output), ECDH1 derive, and EdDSA.
+// ECDSA (raw digest and SHA-2 hash-and-sign, raw r‖s output), ECDH1 derive, and EdDSA (Ed25519, Ed25519ph).
 import * as c from '../crypto/node-crypto';
 import * as raw from '../crypto/raw-ecdsa';
+import * as ph from '../crypto/ed25519ph';
 import { CKF, CKK, CKM } from '../pkcs11/constants';
 import { HsmError } from '../errors/hsm-error';
 import { curveByParams, CURVES, describe, isEd25519Params, publicKeyFromPoint } from './key-types';
 import type { HashName } from './hashes';
-import type { KeyMaterial, MechanismDef } from './types';
+import type { KeyMaterial, MechanismDef, MechParams } from './types';
 
 const ecBase = { keyTypes: [CKK.EC], minKeySize: 256, maxKeySize: 521 };
 const curveFlags = CKF.EC_F_P | CKF.EC_NAMEDCURVE | CKF.EC_UNCOMPRESS;
@@ -71,13 +72,25 @@ const edKeyGen: MechanismDef = {
   },
 };
 
+/** The SHA-512 digest Ed25519ph signs: given (prehashed) or made here. */
+function phDigest(data: Buffer, p: MechParams): Buffer {
+  if (!p.prehashed) return ph.sha512(data);
+  if (data.length !== 64) throw new HsmError('DATA_LEN_RANGE', 'an Ed25519ph digest is 64 bytes (SHA-512)');
+  return data;
+}
+
+/** CKM_EDDSA: pure Ed25519, or Ed25519ph with CK_EDDSA_PARAMS.phFlag (no context). */
 const eddsa: MechanismDef = {
   type: CKM.EDDSA, name: 'CKM_EDDSA', keyTypes: [CKK.EC_EDWARDS], minKeySize: 255, maxKeySize: 255,
   extraFlags: CKF.EC_NAMEDCURVE, defaultFor: [{ use: 'sign', keyTypes: [CKK.EC_EDWARDS] }],
   hash: 'sha512', kms: { kind: 'signing', name: 'ED25519_SHA_512' }, // RFC 8032: Ed25519 hashes the message with SHA-512 itself
-  sign: (k, data) => c.sign(null, data, priv(k)),
-  async verify(k, data, sig) {
+  async sign(k, data, p) {
+    if (p.phFlag) return ph.ed25519phSignDigest(priv(k), phDigest(data, p));
+    return c.sign(null, data, priv(k));
+  },
+  async verify(k, data, sig, p) {
     if (sig.length !== 64) throw new HsmError('SIGNATURE_LEN_RANGE');
+    if (p.phFlag) return ph.ed25519phVerifyDigest(k.publicKey!, phDigest(data, p), sig);
     return c.verify(null, data, k.publicKey!, sig);
   },
 };

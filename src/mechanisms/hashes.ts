@@ -14,6 +14,7 @@ export const HASHES: readonly { ckm: number; name: HashName; mgf: number; len: n
 ];
 
 export function hashByCkm(ckm: number | undefined) { return HASHES.find((h) => h.ckm === ckm); }
+export function hashByName(name: HashName) { return HASHES.find((h) => h.name === name)!; }
 
 function digestMech(ckm: number, name: string, hash: HashName): MechanismDef {
   return {

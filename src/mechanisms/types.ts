@@ -38,6 +38,10 @@ export interface MechParams {
    *  from the template's CKA_VALUE_LEN or the key type, or 'der' for a private key (its PKCS#8
    *  encoding says its length). Set by the core, never by a face. */
   valueLen?: number | 'der';
+  /** CKM_EDDSA: CK_EDDSA_PARAMS.phFlag (PKCS#11 3.0 §2.3.14), Ed25519ph over SHA-512 of the data. */
+  phFlag?: boolean;
+  /** With phFlag: the data already is the SHA-512 digest (KMS ED25519_PH_SHA_512, MessageType DIGEST). */
+  prehashed?: boolean;
 }
 
 export interface GenerateSpec {

@@ -73,6 +73,8 @@ export interface ChildServer {
   logLines(): Record<string, unknown>[];
   /** Logs in to the admin API and sends one request with the token. */
   admin(account: 'officer' | 'user' | 'auditor', method: string, p: string, body?: unknown): Promise<{ status: number; text: string }>;
+  /** The child's dev-credentials (kms, akv, xks entries…). */
+  credentials: Record<string, any>;
   close(): Promise<void>;
 }
 
@@ -86,9 +88,9 @@ export async function childServer(): Promise<ChildServer> {
     child.stdout!.on('data', (d: Buffer) => { buf += d; if (buf.includes('\n')) resolve(buf.split('\n')[0]); });
     child.once('exit', (code) => reject(new Error(`server child exited (${code})`)));
   });
-  const info = JSON.parse(line) as { url: string; p11Address: string; credentials: { user: { username: string; password: string }; officer: { username: string; password: string } } };
+  const info = JSON.parse(line) as { url: string; p11Address: string; credentials: { user: { username: string; password: string }; officer: { username: string; password: string } } & Record<string, any> };
   return {
-    dir, url: info.url, p11Address: info.p11Address,
+    dir, url: info.url, p11Address: info.p11Address, credentials: info.credentials,
     pin: `${info.credentials.user.username}:${info.credentials.user.password}`,
     officerPin: `${info.credentials.officer.username}:${info.credentials.officer.password}`,
     accounts: JSON.parse(fs.readFileSync(path.join(dir, 'dev-credentials.json'), 'utf8')),

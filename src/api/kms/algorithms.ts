@@ -17,6 +17,8 @@ export interface SigningAlgorithm {
   raw: number;
   digest?: number;
   params: MechParams;
+  /** Parameters for MessageType DIGEST when they differ from RAW's (Ed25519ph: the digest is given). */
+  digestParams?: MechParams;
   /** PKCS#1 v1.5 over a digest needs the DigestInfo prefix in front of it. */
   digestInfo?: boolean;
   /** ECDSA: KMS speaks DER (the core converts from PKCS#11's raw r‖s). */
@@ -32,10 +34,14 @@ function signingAlgorithm(m: MechanismDef): SigningAlgorithm {
     ...(m.overDigest?.digestInfo ? { digestInfo: true } : {}), ...(m.signature === 'ecdsa' ? { der: true } : {}),
   };
 }
-export const SIGNING_ALGORITHMS: Readonly<Record<string, SigningAlgorithm>> = Object.freeze(Object.fromEntries(
-  allMechanisms().filter((m) => m.kms?.kind === 'signing').map((m) => [m.kms!.name, signingAlgorithm(m)])));
+export const SIGNING_ALGORITHMS: Readonly<Record<string, SigningAlgorithm>> = Object.freeze({
+  ...Object.fromEntries(allMechanisms().filter((m) => m.kms?.kind === 'signing').map((m) => [m.kms!.name, signingAlgorithm(m)])),
+  // Ed25519ph (RFC 8032 §5.1) is CKM_EDDSA with phFlag, a parameter set of the mechanism that
+  // already carries ED25519_SHA_512: RAW is hashed in the module, DIGEST is SHA-512(M) given.
+  ED25519_PH_SHA_512: { hash: 'sha512', raw: CKM.EDDSA, digest: CKM.EDDSA, params: { phFlag: true }, digestParams: { phFlag: true, prehashed: true } },
+});
 /** Every name the model has, so an unsupported-but-valid name is a usage error, not a validation error. */
-export const SIGNING_ALGORITHM_NAMES = [...Object.keys(SIGNING_ALGORITHMS), 'SM2DSA', 'ML_DSA_SHAKE_256', 'ED25519_PH_SHA_512'] as const;
+export const SIGNING_ALGORITHM_NAMES = [...Object.keys(SIGNING_ALGORITHMS), 'SM2DSA', 'ML_DSA_SHAKE_256'] as const;
 
 export const digestLength = (a: SigningAlgorithm) => hashOf(a.hash).len;
 export const digestInfo = (a: SigningAlgorithm) => hashOf(a.hash).digestInfo;
@@ -59,7 +65,7 @@ export function algorithmsFor(spec: KmsKeySpec, usage: KmsKeyUsage): {
   if (usage === 'GENERATE_VERIFY_MAC') return { mac: Object.keys(MAC_ALGORITHMS).filter((m) => MAC_ALGORITHMS[m].spec === spec) };
   if (usage === 'KEY_AGREEMENT') return { keyAgreement: ['ECDH'] };
   if (kind === 'rsa') return { signing: Object.keys(SIGNING_ALGORITHMS).filter((a) => a.startsWith('RSASSA_')) };
-  if (kind === 'ed25519') return { signing: ['ED25519_SHA_512'] };
+  if (kind === 'ed25519') return { signing: ['ED25519_SHA_512', 'ED25519_PH_SHA_512'] };
   const ecdsa: Partial<Record<KmsKeySpec, string>> = {
     ECC_NIST_P256: 'ECDSA_SHA_256', ECC_SECG_P256K1: 'ECDSA_SHA_256', ECC_NIST_P384: 'ECDSA_SHA_384', ECC_NIST_P521: 'ECDSA_SHA_512',
   };

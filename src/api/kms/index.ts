@@ -19,6 +19,10 @@ import { generateDataKey, generateDataKeyPair, generateDataKeyPairWithoutPlainte
 import { generateRandom } from './ops/generate-random';
 import { getPublicKey } from './ops/get-public-key';
 import { getParametersForImport, importKeyMaterial } from './ops/import';
+import { getKeyPolicy, listKeyPolicies, putKeyPolicy } from './ops/key-policy';
+import { getKeyLastUsage } from './ops/key-last-usage';
+import { deleteImportedKeyMaterial } from './ops/delete-imported-key-material';
+import { createGrant, listGrants, listRetirableGrants, retireGrant, revokeGrant } from './ops/grants';
 import { cancelKeyDeletion, disableKey, enableKey, scheduleKeyDeletion, updateKeyDescription } from './ops/key-state';
 import { listKeys } from './ops/list-keys';
 import { generateMac, verifyMac } from './ops/mac';
@@ -63,6 +67,17 @@ export const OPERATIONS: ReadonlyMap<string, KmsOperation> = new Map<string, Kms
   ['ListKeyRotations', listKeyRotations],
   ['GetParametersForImport', getParametersForImport],
   ['ImportKeyMaterial', importKeyMaterial],
+  ['DeleteImportedKeyMaterial', deleteImportedKeyMaterial],
+  ['GetKeyPolicy', getKeyPolicy],
+  ['PutKeyPolicy', putKeyPolicy],
+  ['ListKeyPolicies', listKeyPolicies],
+  ['GetKeyLastUsage', getKeyLastUsage],
+  // Grants: the core's scoped sharing as this branch's own rule (core/managed-key-grants.ts).
+  ['CreateGrant', createGrant],
+  ['ListGrants', listGrants],
+  ['ListRetirableGrants', listRetirableGrants],
+  ['RetireGrant', retireGrant],
+  ['RevokeGrant', revokeGrant],
 ]);
 
 /** The node:http listener for requests carrying X-Amz-Target. Logs metadata only (never bodies). */

@@ -10,6 +10,7 @@ import type { ManagedKey, ManagedKeyData } from '../../core/managed-keys';
 import { specOfObject } from '../../core/key-specs';
 import type { AttrValue } from '../../core/attributes';
 import type { Caller } from '../../core/principal';
+import type { KeyAccessList } from '../../core/managed-keys';
 import { checkSpecUsage, kmsSpecOf, purposeOf, SPECS, usageOf, type KmsKeySpec, type KmsKeyUsage } from './key-specs';
 
 export type KmsKeyState = 'Enabled' | 'Disabled' | 'PendingDeletion' | 'PendingImport';
@@ -76,11 +77,13 @@ export class KmsKeys {
     return new KmsKey(key, usages.length ? usages : undefined);
   }
 
-  async create(caller: Caller, o: { keySpec: KmsKeySpec; keyUsage: KmsKeyUsage; description?: string; tags?: [string, string][]; origin?: KmsOrigin }): Promise<KmsKey> {
+  async create(caller: Caller, o: { keySpec: KmsKeySpec; keyUsage: KmsKeyUsage; description?: string; tags?: [string, string][]; origin?: KmsOrigin;
+    policy?: { text: string; access: KeyAccessList } }): Promise<KmsKey> {
     checkSpecUsage(o.keySpec, o.keyUsage);
     const key = await this.hsm.managed.create(caller, {
-      spec: SPECS[o.keySpec].core, purpose: purposeOf(o.keyUsage), description: o.description, tags: o.tags,
-      origin: o.origin === 'EXTERNAL' ? 'external' : 'generated', face: { kms: { keySpec: o.keySpec, keyUsage: o.keyUsage, origin: o.origin ?? 'AWS_KMS' } },
+      spec: SPECS[o.keySpec].core, purpose: purposeOf(o.keyUsage), description: o.description, tags: o.tags, access: o.policy?.access,
+      origin: o.origin === 'EXTERNAL' ? 'external' : 'generated',
+      face: { kms: { keySpec: o.keySpec, keyUsage: o.keyUsage, origin: o.origin ?? 'AWS_KMS', policy: o.policy?.text } },
     });
     return new KmsKey(key);
   }

@@ -3,7 +3,7 @@
 // src/protocol/xks/listener.ts). It talks to the core only through the XksBackend port.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../../logger';
-import { XksError, createXksHandler, type XksOperation, type XksRequest } from '../../protocol/xks';
+import { XksError, createXksHandler, type XksOperation, type XksRequest, type XksStorePaths } from '../../protocol/xks';
 import type { XksBackend } from './backend';
 import { toXksError } from './errors';
 import { decrypt, encrypt, getHealthStatus, getKeyMetadata, type XksOpContext, type XksProduct } from './ops';
@@ -16,8 +16,8 @@ const OPERATIONS: Readonly<Record<XksOperation, (ctx: XksOpContext) => Promise<o
 });
 
 export interface XksApiOptions {
-  /** Key store URI prefixes before /kms/xks/v1, e.g. ['/keystores/ks1'] ('' = none). */
-  storePaths: readonly string[];
+  /** Key store URI prefixes before /kms/xks/v1, e.g. ['/keystores/ks1'] ('' = none), or the module's check. */
+  storePaths: XksStorePaths;
   product?: Partial<XksProduct>;
   now?: () => number;
   log?: Logger;

@@ -19,7 +19,8 @@ export const CHECKPOINT_SECONDS = 60;
 const MAX_BATCH = 512;
 /** Operations waiting for the log at most; beyond this the module answers busy (bounded memory). */
 export const MAX_QUEUED = 20_000;
-const MAX_DETAIL = 200;
+/** A detail carries the operation's own words and a face's request context (XKS metadata). */
+const MAX_DETAIL = 512;
 
 export type AuditEvent = Omit<AuditBody, 'seq' | 'time' | 'node'>;
 export type AuditSubscriber = (record: AuditBody) => void;

@@ -26,6 +26,8 @@ export type Action =
   | 'credential.create' | 'credential.list' | 'credential.delete'
   // objects and keys
   | 'key.create' | 'key.see' | 'key.use' | 'key.manage' | 'key.export' | 'key.share' | 'key.name'
+  // managed keys as a whole: their description, a purge of a soft-deleted key, a sealed one-key backup
+  | 'key.describe' | 'key.purge' | 'key.backup'
   // scheduled key lifecycle (rotation, deletion when the waiting period is over)
   | 'key.lifecycle'
   // everything else
@@ -81,6 +83,9 @@ export const ACCESS_MATRIX: readonly AccessRule[] = Object.freeze([
   rule('key.name', ['user'], ['owner'], 'names (aliases) point at keys their creator owns'),
   rule('key.lifecycle', ['system'], ['owner', 'shared', 'unowned', 'public', 'partition', 'module'], 'scheduled rotation and deletion run as the system actor'),
   rule('key.lifecycle', ['user'], ['owner'], 'the owner rotates or deletes on demand'),
+  rule('key.describe', ['officer', 'auditor'], ['module'], 'officers and auditors read the metadata of the managed keys of their partition, never their material or use (Managed HSM Crypto Officer, Crypto Auditor)'),
+  rule('key.purge', ['officer'], ['module'], 'an officer purges a soft-deleted key of its partition before its retention ends (Managed HSM Crypto Officer)'),
+  rule('key.backup', ['user'], ['owner'], 'the owner takes a one-key backup, sealed so that it opens only in this domain and partition'),
 
   rule('audit.read', ['auditor'], ['module'], 'auditors read and export the audit trail'),
   rule('random', ['officer', 'user', 'auditor', 'anonymous'], ['module'], 'random bytes: any caller, even a public session (PKCS#11 §5.15)'),

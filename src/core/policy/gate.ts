@@ -11,6 +11,7 @@ import type { MechanismDef } from '../../mechanisms/types';
 import type { HsmObject } from '../hsm-object';
 import type { Caller, Principal, PrincipalRegistry } from '../principal';
 import { Action, Actor, allowed, mayEver, Relation } from './access';
+import { keyAccessAllows, type KeyAccessAction, type KeyAccessList } from './key-access';
 
 export type KeyUse = 'sign' | 'verify' | 'encrypt' | 'decrypt' | 'wrap' | 'unwrap' | 'derive';
 
@@ -53,6 +54,14 @@ export type Target =
 /** The managed-key state a key use is checked against (core/managed-keys.ts). */
 export interface KeyLifecycle {
   state: 'enabled' | 'disabled' | 'pending-deletion' | 'pending-import' | 'deleted';
+  /** Validity of the version used (ms since the epoch): nothing before notBefore; after notAfter
+   *  it still decrypts, unwraps and verifies, but makes nothing new (Key Vault's nbf/exp). */
+  notBefore?: number;
+  notAfter?: number;
+  /** The key's access list (key-access.ts), consulted after the matrix allowed the use. */
+  access?: KeyAccessList;
+  /** What each grantee's grants on the key give it (user id → actions); a grantee is held to them. */
+  grants?: Readonly<Record<string, readonly KeyAccessAction[]>>;
 }
 
 /** The usage attribute each operation needs (PKCS#11 2.40 §4.8-4.10). A verify or encrypt done with
@@ -145,7 +154,10 @@ export class Gate {
   checkUse(a: Admitted, obj: HsmObject, use: KeyUse, mech: MechanismDef, lifecycle?: KeyLifecycle): void {
     this.authorize(a, 'key.use', { kind: 'object', object: obj });
     if (!obj.isKey) throw new HsmError('KEY_TYPE_INCONSISTENT', 'the object is not a key');
-    checkLifecycle(lifecycle);
+    checkLifecycle(lifecycle, use);
+    if (a.actor !== 'system' && !keyAccessAllows(lifecycle?.access, a.principal?.id, use, lifecycle?.grants?.[a.principal?.id ?? ''])) {
+      throw new HsmError('KEY_ACCESS_DENIED');
+    }
     const usage = USAGE_ATTRIBUTE[use];
     const attr = obj.cls === CKO.PRIVATE_KEY && usage.onPrivate !== undefined ? usage.onPrivate : usage.attr;
     if (!obj.bool(attr)) throw new HsmError('KEY_FUNCTION_NOT_PERMITTED', `the key does not permit ${use}`);
@@ -199,8 +211,17 @@ export class Gate {
   }
 }
 
-function checkLifecycle(l: KeyLifecycle | undefined): void {
-  if (!l || l.state === 'enabled') return;
+/** Uses that make something new: refused once the version's validity has ended. */
+const PRODUCING: ReadonlySet<KeyUse> = new Set<KeyUse>(['sign', 'encrypt', 'wrap', 'derive']);
+
+function checkLifecycle(l: KeyLifecycle | undefined, use?: KeyUse): void {
+  if (!l) return;
+  const now = Date.now();
+  if (l.state === 'enabled') {
+    if (l.notBefore !== undefined && now < l.notBefore) throw new HsmError('KEY_NOT_YET_VALID');
+    if (l.notAfter !== undefined && now >= l.notAfter && (use === undefined || PRODUCING.has(use))) throw new HsmError('KEY_EXPIRED');
+    return;
+  }
   if (l.state === 'disabled') throw new HsmError('KEY_DISABLED');
   if (l.state === 'pending-deletion') throw new HsmError('KEY_PENDING_DELETION');
   if (l.state === 'deleted') throw new HsmError('KEY_NOT_FOUND');

@@ -6,6 +6,6 @@ export type { XksInput, RequestMetadata } from './shapes';
 export {
   XKS_SERVICE, XKS_MAX_SKEW_MS, XKS_MAX_BODY_BYTES, createXksHandler, readXksRequest, parseXksPath, checkStorePath,
 } from './transport';
-export type { XksOperation, XksRequest, XksHandlerOptions, XksSecretLookup } from './transport';
+export type { XksOperation, XksRequest, XksHandlerOptions, XksSecretLookup, XksStorePaths } from './transport';
 export { createXksServer, loadXksTlsOptions } from './listener';
 export type { XksTlsOptions } from './listener';

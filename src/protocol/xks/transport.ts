@@ -37,9 +37,12 @@ export interface XksRequest<P> {
 
 export type XksSecretLookup<P> = (storePath: string, accessKeyId: string) => Promise<{ secretAccessKey: string; principal: P } | undefined>;
 
+/** The key stores served: a fixed list of path prefixes ('' or '/a/b', each ≤ 128 characters with
+ *  /kms/xks/v1), or a check the module answers (stores come and go with their credentials). */
+export type XksStorePaths = readonly string[] | ((storePath: string) => Promise<boolean>);
+
 export interface XksHandlerOptions<P> {
-  /** The key stores served: their path prefixes ('' or '/a/b'), each ≤ 128 characters with /kms/xks/v1. */
-  storePaths: readonly string[];
+  storePaths: XksStorePaths;
   lookupSecret: XksSecretLookup<P>;
   dispatch: (request: XksRequest<P>) => Promise<object>;
   mapError?: (err: unknown) => XksError | undefined;
@@ -55,15 +58,16 @@ export function checkStorePath(p: string): void {
   }
 }
 
-/** Splits `{storePath}/kms/xks/v1/{keys/<id>/<op> | health}`; unknown prefixes and shapes are InvalidUriPath. */
-export function parseXksPath(target: string, storePaths: readonly string[]): { storePath: string; operation: XksOperation; keyId?: string } {
+/** Splits `{storePath}/kms/xks/v1/{keys/<id>/<op> | health}`; unknown prefixes and shapes are InvalidUriPath.
+ *  Without a list, any well-formed prefix passes here (the caller checks it is served). */
+export function parseXksPath(target: string, storePaths?: readonly string[]): { storePath: string; operation: XksOperation; keyId?: string } {
   const q = target.indexOf('?');
   if (q >= 0) throw invalidPath(); // no XKS API takes a query (spec Appendix A, Task 1)
   if (target.length > 512) throw invalidPath();
   const at = target.lastIndexOf(API_PATH + '/');
   if (at < 0) throw invalidPath();
   const storePath = target.slice(0, at);
-  if (!storePaths.includes(storePath)) throw invalidPath();
+  if (storePaths ? !storePaths.includes(storePath) : !STORE_PATH.test(storePath) || storePath.length + API_PATH.length > 128) throw invalidPath();
   const rest = target.slice(at + API_PATH.length + 1).split('/');
   if (rest.length === 1 && rest[0] === 'health') return { storePath, operation: 'GetHealthStatus' };
   if (rest.length === 3 && rest[0] === 'keys' && KEY_ID.test(rest[1]) && Object.prototype.hasOwnProperty.call(BY_SUFFIX, rest[2])) {
@@ -93,7 +97,9 @@ function authFailed(err: KmsError): XksError {
 /** Path → method → media type → body (capped) → SigV4 → JSON. Nothing is parsed before it is authenticated. */
 export async function readXksRequest<P>(req: IncomingMessage, opts: XksHandlerOptions<P>, requestId: string): Promise<XksRequest<P>> {
   const target = req.url ?? '/';
-  const route = parseXksPath(target, opts.storePaths);
+  const dynamic = typeof opts.storePaths === 'function' ? opts.storePaths : undefined;
+  const route = parseXksPath(target, dynamic ? undefined : opts.storePaths as readonly string[]);
+  if (dynamic && !(await dynamic(route.storePath))) throw invalidPath();
   if (req.method !== 'POST') throw new XksError('ValidationException', 'XKS API requests use POST (spec: GET is refused with 405).', 405);
   if (mediaType(req) !== 'application/json') throw validation('Content-Type must be application/json.');
   if (!identityEncoded(req)) throw validation('Content-Encoding is not supported.');
@@ -144,7 +150,7 @@ function toXksError<P>(err: unknown, opts: XksHandlerOptions<P>, requestId: stri
 
 /** A node:http request listener for every path under the configured XKS prefixes; never throws. */
 export function createXksHandler<P>(opts: XksHandlerOptions<P>): (req: IncomingMessage, res: ServerResponse) => Promise<void> {
-  opts.storePaths.forEach(checkStorePath);
+  if (typeof opts.storePaths !== 'function') opts.storePaths.forEach(checkStorePath);
   return async (req, res) => {
     const requestId = randomUuid();
     try {

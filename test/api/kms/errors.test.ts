@@ -3,7 +3,7 @@
 import { after, before, test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import {
-  CreateGrantCommand, CreateKeyCommand, DecryptCommand, DescribeKeyCommand, EncryptCommand, GenerateDataKeyCommand,
+  ReplicateKeyCommand, CreateCustomKeyStoreCommand, CreateKeyCommand, DecryptCommand, DescribeKeyCommand, EncryptCommand, GenerateDataKeyCommand,
   GenerateRandomCommand, SignCommand, TagResourceCommand, VerifyCommand,
 } from '@aws-sdk/client-kms';
 import { client, kmsFixture, rejectsWith, type KmsFixture } from './helpers';
@@ -107,7 +107,8 @@ test('SigV4: wrong secret, stale signature, unknown or deleted access key', asyn
 });
 
 test('operations Inkan does not offer are UnsupportedOperationException', async () => {
-  await expectError(f.kms.send(new CreateGrantCommand({ KeyId: symmetric, GranteePrincipal: 'x', Operations: ['Encrypt'] })), 'UnsupportedOperationException', 400);
+  await expectError(f.kms.send(new ReplicateKeyCommand({ KeyId: symmetric, ReplicaRegion: 'eu-west-1' })), 'UnsupportedOperationException', 400);
+  await expectError(f.kms.send(new CreateCustomKeyStoreCommand({ CustomKeyStoreName: 'x' })), 'UnsupportedOperationException', 400);
   await expectError(f.kms.send(new CreateKeyCommand({ MultiRegion: true })), 'UnsupportedOperationException', 400);
   await expectError(f.kms.send(new TagResourceCommand({ KeyId: symmetric, Tags: Array.from({ length: 51 }, (_, i) => ({ TagKey: `k${i}`, TagValue: 'v' })) })), 'TagException', 400);
 });

@@ -27,23 +27,34 @@ export const loopbackLookup: LookupFunction = (hostname, options, callback) => {
   else cb(null, '127.0.0.1', 4);
 };
 
-export interface AkvFixture {
-  port: InMemoryKeyPort;
-  api: AkvApi;
-  pki: TestPki;
+/** What the SDK tests need of a vault, whichever backend serves it (this file's memory port, or
+ *  the real server: test/api/akv/fixture.ts). */
+export interface AkvTarget {
   agent: https.Agent;
   tlsPort: number;
-  /** The same handler on plain HTTP (for the brief's allowInsecureConnection configuration). */
-  httpPort: number;
+  /** The host name requests are addressed to (and the TLS server name). */
+  vaultHost: string;
   vaultUrl: string;
   authorityHost: string;
-  /** Mutable clock (epoch ms) the face and the port share. */
-  clock: { now: number | undefined };
+  /** The token audience: scopes are `${resource}/.default`. */
+  resource: string;
   credential(clientId?: string, secret?: string): ClientSecretCredential;
   keyClient(clientId?: string, secret?: string): KeyClient;
   cryptoClient(keyId: string, clientId?: string, secret?: string): CryptographyClient;
-  addClient(clientId: string, secret: string, role: Role): void;
+  /** A client of that role whose id and secret the tests name (the real server maps them to its own). */
+  addClient(clientId: string, secret: string, role: Role): void | Promise<void>;
   close(): Promise<void>;
+}
+
+export interface AkvFixture extends AkvTarget {
+  port: InMemoryKeyPort;
+  api: AkvApi;
+  pki: TestPki;
+  /** The same handler on plain HTTP (for the brief's allowInsecureConnection configuration). */
+  httpPort: number;
+  /** Mutable clock (epoch ms) the face and the port share. */
+  clock: { now: number | undefined };
+  addClient(clientId: string, secret: string, role: Role): void;
 }
 
 let sharedPki: TestPki | undefined;
@@ -82,7 +93,7 @@ export async function startAkv(opts: { port?: MemoryPortOptions; api?: Partial<A
   const credential = (id = CLIENT_ID, secret = CLIENT_SECRET) =>
     new ClientSecretCredential(TENANT, id, secret, { authorityHost, disableInstanceDiscovery: true, agent });
   return {
-    port, api, pki: the, agent, tlsPort, httpPort, vaultUrl, authorityHost, clock, credential,
+    port, api, pki: the, agent, tlsPort, httpPort, vaultUrl, authorityHost, clock, credential, vaultHost: 'vault1.inkan.test', resource: RESOURCE,
     keyClient: (id, secret) => new KeyClient(vaultUrl, credential(id, secret), { agent }),
     cryptoClient: (keyId, id, secret) => new CryptographyClient(keyId, credential(id, secret), { agent }),
     addClient: (id, secret, role) => port.addClient(id, secret, role),
@@ -97,11 +108,11 @@ export async function startAkv(opts: { port?: MemoryPortOptions; api?: Partial<A
 }
 
 /** A raw HTTPS request to the fixture (for bad input the SDK never sends). */
-export function raw(f: AkvFixture, method: string, path: string, opts: { headers?: Record<string, string>; body?: string | Buffer; host?: string } = {}):
+export function raw(f: AkvTarget, method: string, path: string, opts: { headers?: Record<string, string>; body?: string | Buffer; host?: string } = {}):
   Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string; json: () => any }> {
   return new Promise((resolve, reject) => {
     const req = https.request({
-      host: opts.host ?? 'vault1.inkan.test', servername: opts.host ?? 'vault1.inkan.test', port: f.tlsPort, method, path, agent: f.agent,
+      host: opts.host ?? f.vaultHost, servername: (opts.host ?? f.vaultHost) === '127.0.0.1' ? '' : opts.host ?? f.vaultHost, port: f.tlsPort, method, path, agent: f.agent,
       // Content-Length always: node sends a GET body unframed otherwise.
       headers: { ...(opts.body !== undefined ? { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(opts.body)) } : {}), ...opts.headers },
     }, (res) => {
@@ -118,8 +129,8 @@ export function raw(f: AkvFixture, method: string, path: string, opts: { headers
 }
 
 /** A bearer token the way the SDK gets one (through @azure/identity and our issuer). */
-export async function token(f: AkvFixture, clientId = CLIENT_ID, secret = CLIENT_SECRET): Promise<string> {
-  const t = await f.credential(clientId, secret).getToken(`${RESOURCE}/.default`);
+export async function token(f: AkvTarget, clientId = CLIENT_ID, secret = CLIENT_SECRET): Promise<string> {
+  const t = await f.credential(clientId, secret).getToken(`${f.resource}/.default`);
   return t.token;
 }
 

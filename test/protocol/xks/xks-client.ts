@@ -31,6 +31,8 @@ export interface XksClientOptions {
   key?: string;
   /** Signing time (default now), to test clock skew. */
   signingDate?: Date;
+  /** A keep-alive agent (benchmarks); default: a new connection per request. */
+  agent?: https.Agent;
 }
 
 export interface XksResponse { status: number; body: Record<string, any> }
@@ -69,7 +71,7 @@ export class XksClient {
     const o = this.opts;
     return new Promise((resolve, reject) => {
       const r = https.request({
-        host: '127.0.0.1', servername: o.host, port: o.port, method, path, ca: o.ca, cert: o.cert, key: o.key, agent: false,
+        host: '127.0.0.1', servername: o.host, port: o.port, method, path, ca: o.ca, cert: o.cert, key: o.key, agent: o.agent ?? false,
         headers: { ...headers, 'content-length': String(Buffer.byteLength(body)) },
       }, (res) => {
         const chunks: Buffer[] = [];

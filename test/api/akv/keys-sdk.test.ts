@@ -9,11 +9,11 @@ import * as nc from 'node:crypto';
 import { p256, p384, p521 } from '@noble/curves/nist';
 import { secp256k1 } from '@noble/curves/secp256k1';
 import type { KeyClient, KeyVaultKey } from '@azure/keyvault-keys';
-import { startAkv, type AkvFixture } from './harness';
+import { startAkvCore, type AkvCoreFixture } from './fixture';
 
-let f: AkvFixture;
+let f: AkvCoreFixture;
 let kc: KeyClient;
-before(async () => { f = await startAkv({ port: { retentionDays: 7 } }); kc = f.keyClient(); });
+before(async () => { f = await startAkvCore({ retentionDays: 7 }); kc = f.keyClient(); });
 after(async () => { await f.close(); });
 
 const poll = { intervalInMs: 10 };
@@ -125,10 +125,10 @@ test('soft delete, deleted key reads, recover; purge needs a Crypto Officer; nam
   assert.equal(recovered.name, 'doomed');
   await (await kc.beginDeleteKey('doomed', poll)).pollUntilDone();
   await assert.rejects(kc.purgeDeletedKey('doomed'), (e: { code?: string; statusCode?: number }) => e.code === 'Forbidden' && e.statusCode === 403);
-  f.addClient('app-officer', 'officer-secret-0123456789', 'officer');
+  await f.addClient('app-officer', 'officer-secret-0123456789', 'officer');
   await f.keyClient('app-officer', 'officer-secret-0123456789').purgeDeletedKey('doomed');
   await assert.rejects(kc.getDeletedKey('doomed'), (e: { code?: string }) => e.code === 'KeyNotFound');
-  assert.equal(f.port.keys.has('doomed'), false);
+  assert.ok(!(await f.names()).includes('doomed'));
 });
 
 test('backup and restore bring back every version with the same public key', async () => {

@@ -8,14 +8,15 @@ import assert from 'node:assert/strict';
 import * as nc from 'node:crypto';
 import { secp256k1 } from '@noble/curves/secp256k1';
 import type { KeyClient } from '@azure/keyvault-keys';
-import { API, raw, startAkv, token, type AkvFixture } from './harness';
+import { API, raw, token } from '../../protocol/akv/harness';
+import { startAkvCore, type AkvCoreFixture } from './fixture';
 
-let f: AkvFixture;
+let f: AkvCoreFixture;
 let kc: KeyClient;
 const AES_KEY = nc.randomBytes(32);
 let rsaId: string;
 before(async () => {
-  f = await startAkv();
+  f = await startAkvCore();
   kc = f.keyClient();
   rsaId = (await kc.createRsaKey('rsa', { keySize: 2048 })).id!;
   await kc.importKey('aes', { kty: 'oct-HSM', k: AES_KEY });
@@ -150,9 +151,20 @@ test('a disabled key, an expired key, missing key_ops and the Auditor role are F
   await kc.updateKeyProperties('gated', key.properties.version!, { expiresOn: new Date(Date.now() + 86_400_000), keyOps: ['verify'] });
   r = await post(`/keys/gated/${key.properties.version}/sign`, sign, jwt);
   assert.deepEqual([r.status, r.json().error.innererror.code], [403, 'KeyOperationForbidden']);
-  f.addClient('app-auditor', 'auditor-secret-0123456789', 'auditor');
+  await f.addClient('app-auditor', 'auditor-secret-0123456789', 'auditor');
   const auditor = await token(f, 'app-auditor', 'auditor-secret-0123456789');
   r = await post('/keys/rsa//sign', { alg: 'RS256', value: b64u(Buffer.alloc(32)) }, auditor);
   assert.deepEqual([r.status, r.json().error.innererror.code], [403, 'AccessDenied']);
   assert.equal((await raw(f, 'GET', `/keys/rsa/?${API}`, { headers: { authorization: `Bearer ${auditor}` } })).status, 200);
+});
+
+test('no key byte, plaintext, token or client secret reaches the server log', async () => {
+  const jwt = await token(f);
+  const secret = (f.server.credentials!.akv as { clientSecret: string }).clientSecret;
+  const text = f.server.logs.join('\n');
+  for (const [name, form] of [['AES key', AES_KEY.toString('base64url')], ['AES key', AES_KEY.toString('base64')], ['AES key', AES_KEY.toString('hex')],
+    ['plaintext', data.toString('base64url')], ['plaintext', data.toString()], ['token', jwt], ['token signature', jwt.split('.')[2]], ['client secret', secret]] as const) {
+    assert.ok(!text.includes(form), `${name} in the log`);
+  }
+  assert.ok(text.includes('"face":"akv"'), 'the log has the Key Vault face\'s audit records');
 });

@@ -4,12 +4,13 @@
 // oversize and unexpected bodies, and the request-target forms the SDK uses (%2D, empty version).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { API, raw, startAkv, token, type AkvFixture } from './harness';
+import { API, raw, token } from '../../protocol/akv/harness';
+import { startAkvCore, type AkvCoreFixture } from './fixture';
 
-let f: AkvFixture;
+let f: AkvCoreFixture;
 let auth: Record<string, string>;
 before(async () => {
-  f = await startAkv();
+  f = await startAkvCore();
   auth = { authorization: `Bearer ${await token(f)}` };
   await f.keyClient().createEcKey('present', { curve: 'P-256' });
 });
@@ -22,9 +23,9 @@ async function call(method: string, path: string, body?: string, headers: Record
   return { ...r, error: r.body ? (r.json().error ?? {}) : {} };
 }
 
-function assertUnchanged(): void {
-  assert.deepEqual([...f.port.keys.keys()], ['present']);
-  assert.equal(f.port.keys.get('present')!.versions.length, 1);
+async function assertUnchanged(): Promise<void> {
+  assert.deepEqual(await f.names(), ['present']);
+  assert.equal(await f.versionCount('present'), 1);
 }
 
 test('api-version: the SDK form %2D is accepted; missing and unknown versions are BadParameter', async () => {
@@ -54,7 +55,7 @@ test('unknown keys and versions are KeyNotFound 404; unknown paths 404; wrong me
     const r = await call(method, path);
     assert.deepEqual([r.status, r.error.code], [status, code], `${method} ${path}`);
   }
-  assertUnchanged();
+  await assertUnchanged();
 });
 
 test('malformed bodies: not JSON, not an object, not UTF-8, wrong member types, bad base64url', async () => {
@@ -75,7 +76,7 @@ test('malformed bodies: not JSON, not an object, not UTF-8, wrong member types, 
   }
   const enc = await call('POST', `/keys/present//encrypt?${API}`, JSON.stringify({ alg: 'RSA-OAEP', value: SECRET_MARK }));
   assert.ok(!enc.body.includes(SECRET_MARK));
-  assertUnchanged();
+  await assertUnchanged();
 });
 
 test('bodies: too large (413, refused on its Content-Length), present where none is taken, compressed', async () => {
@@ -87,7 +88,7 @@ test('bodies: too large (413, refused on its Content-Length), present where none
   assert.equal(gz.status, 415);
   const host = await raw(f, 'GET', `/keys/present/?${API}`, { headers: { ...auth, host: 'bad host/x' } });
   assert.equal(host.status, 400);
-  assertUnchanged();
+  await assertUnchanged();
 });
 
 test('paging input: maxresults out of range and a bad $skiptoken are BadParameter', async () => {
@@ -101,11 +102,11 @@ test('responses carry x-ms-request-id and JSON content type; purge answers 204 w
   const r = await call('GET', `/keys/present/?${API}`);
   assert.match(String(r.headers['x-ms-request-id']), /^[0-9a-f-]{36}$/);
   assert.match(String(r.headers['content-type']), /^application\/json/);
-  f.addClient('app-officer', 'officer-secret-0123456789', 'officer');
+  await f.addClient('app-officer', 'officer-secret-0123456789', 'officer');
   await f.keyClient().createEcKey('tmp', { curve: 'P-256' });
   await call('DELETE', `/keys/tmp?${API}`);
   const officer = { authorization: `Bearer ${await token(f, 'app-officer', 'officer-secret-0123456789')}` };
   const purge = await raw(f, 'DELETE', `/deletedkeys/tmp?${API}`, { headers: officer });
   assert.deepEqual([purge.status, purge.body], [204, '']);
-  assertUnchanged();
+  await assertUnchanged();
 });

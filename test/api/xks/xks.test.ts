@@ -1,51 +1,45 @@
-// The XKS proxy face over the in-memory test port, on its own TLS listener (test CA from the
-// openssl CLI), driven by a spec-derived client that signs with @smithy/signature-v4. Results
-// are checked independently: GCM ciphertexts are decrypted with node:crypto from the key the
-// test imported, and the CDIV is recomputed from the spec's Appendix C formula.
+// The XKS proxy face on the real server (startServer, dev mode): the dev key store from
+// dev-credentials.json (its URI prefix, SigV4 credentials and its four keys: an AES-256 key, an
+// encrypt-only, a decrypt-only and an impotent one), driven by a spec-derived client that signs
+// with @smithy/signature-v4. Results are checked independently: GCM ciphertexts are decrypted
+// with node:crypto from a key the test imported through Key Vault, the CDIV is recomputed from
+// the spec's Appendix C formula; the request metadata reaches the audit record. A second server
+// runs XKS on its own mutual-TLS listener (--xks-tls-cert/key, --xks-client-ca, --xks-client-cn).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
 import * as nc from 'node:crypto';
-import type { AddressInfo } from 'node:net';
-import type * as https from 'node:https';
-import { createXksApi } from '../../../src/api/xks';
-import { createXksServer } from '../../../src/protocol/xks';
-import { InMemoryKeyPort } from '../../helpers/memory-port';
+import type { KeyClient } from '@azure/keyvault-keys';
 import { makeTestPki, type TestPki } from '../../helpers/test-ca';
-import { XksClient, metadata } from './xks-client';
+import { devServer } from '../../helpers/harness';
+import { XksClient, metadata } from '../../protocol/xks/xks-client';
+import { startAkvCore, type AkvCoreFixture } from '../akv/fixture';
 
-const PREFIX = '/example/uri/path/prefix';
-const AKID = 'BETWEEN2TENAND3TENCHARACTERS';
-const SECRET = 'PleaseReplaceThisWithSomeSecretOfLength43To64';
+interface DevXks { endpoint: string; uriPrefix: string; region: string; accessKeyId: string; secretAccessKey: string; caFile: string;
+  keyId: string; encryptOnlyKeyId: string; decryptOnlyKeyId: string; impotentKeyId: string }
+
 const KEY = nc.randomBytes(32);
-const HOST = 'xks.inkan.test';
-
-let pki: TestPki;
-let port: InMemoryKeyPort;
-let server: https.Server;
+let f: AkvCoreFixture;
+let kc: KeyClient;
+let dev: DevXks;
 let client: XksClient;
-let listenPort = 0;
-const user = { caller: { subject: 'setup', role: 'user' as const }, face: 'xks' as const, requestId: 'setup' };
+let PREFIX = '';
+let AKID = '';
+let SECRET = '';
 
 before(async () => {
-  pki = makeTestPki([HOST]);
-  port = new InMemoryKeyPort();
-  port.addXksCredential(PREFIX, AKID, SECRET);
-  await port.importKey(user, 'foo', { type: 'aes', key: Buffer.from(KEY) }, { uses: ['encrypt', 'decrypt'] });
-  await port.createKey(user, 'encrypt_only_key', { type: 'aes', bits: 256 }, { uses: ['encrypt'] });
-  await port.createKey(user, 'decrypt_only_key', { type: 'aes', bits: 256 }, { uses: ['decrypt'] });
-  await port.createKey(user, 'impotent_key', { type: 'aes', bits: 256 }, { uses: [] });
-  await port.createKey(user, 'aes128', { type: 'aes', bits: 128 }, { uses: ['encrypt', 'decrypt'] });
-  const api = createXksApi(port, { storePaths: [PREFIX] });
-  server = createXksServer({ cert: pki.server.cert, key: pki.server.key }, (req, res) => { void api.handler(req, res); });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  listenPort = (server.address() as AddressInfo).port;
-  client = new XksClient({ host: HOST, port: listenPort, prefix: PREFIX, accessKeyId: AKID, secretAccessKey: SECRET, ca: pki.ca });
+  f = await startAkvCore();
+  kc = f.keyClient();
+  dev = f.server.credentials!.xks as DevXks;
+  PREFIX = dev.uriPrefix;
+  AKID = dev.accessKeyId;
+  SECRET = dev.secretAccessKey;
+  await kc.importKey('foo', { kty: 'oct-HSM', k: KEY, keyOps: ['encrypt', 'decrypt'] });
+  await kc.createOctKey('aes128', { keySize: 128, keyOps: ['encrypt', 'decrypt'] });
+  client = new XksClient({ host: 'localhost', port: Number(new URL(dev.endpoint).port), prefix: PREFIX, accessKeyId: AKID, secretAccessKey: SECRET,
+    ca: fs.readFileSync(dev.caFile, 'utf8'), region: dev.region });
 });
-after(async () => {
-  server.closeAllConnections();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  pki.cleanup();
-});
+after(async () => { await f.close(); });
 
 const withOpts = (over: Partial<ConstructorParameters<typeof XksClient>[0]>) => new XksClient({ ...client.opts, ...over });
 const plaintext = Buffer.from('Hello World!');
@@ -68,9 +62,20 @@ test('GetKeyMetadata: AES_256, usages and status; unknown key; metadata fields r
   assert.deepEqual((await client.metadata('non_existing_key')).body.errorName, 'KeyNotFoundException');
   assert.equal((await client.metadata('non_existing_key')).status, 404);
   assert.equal((await client.post('keys/foo/metadata', { requestMetadata: { kmsOperation: 'CreateKey' } })).body.errorName, 'ValidationException');
-  const last = port.calls.filter((c) => c.method === 'getKey').at(-1)!;
-  assert.equal(last.ctx.audit!.awsPrincipalArn, 'arn:aws:iam::123456789012:user/Alice');
-  assert.equal(last.ctx.face, 'xks');
+});
+
+test('every call is one audited core operation of the xks face with the request metadata in its detail', async () => {
+  const md = metadata('Encrypt');
+  const r = await client.post('keys/foo/encrypt', { requestMetadata: md, plaintext: plaintext.toString('base64'), encryptionAlgorithm: 'AES_GCM' });
+  assert.equal(r.status, 200);
+  const line = f.server.logs.find((l) => l.includes('"op":"key.encrypt"') && l.includes(md.kmsRequestId));
+  assert.ok(line, 'an audit record names the KMS request id');
+  const rec = JSON.parse(line!);
+  assert.equal(rec.face, 'xks');
+  assert.equal(rec.outcome, 'success');
+  assert.match(rec.detail, /kmsOperation=Encrypt/);
+  assert.match(rec.detail, /awsPrincipalArn=arn:aws:iam::123456789012:user\/Alice/);
+  assert.ok(!line!.includes(plaintext.toString('base64')));
 });
 
 test('Encrypt then Decrypt with and without AAD; node:crypto decrypts with the spec AAD construction', async () => {
@@ -121,31 +126,37 @@ test('tampered ciphertext, IV, tag, metadata or AAD is InvalidCiphertextExceptio
 });
 
 test('encrypt-only, decrypt-only and impotent keys; a non-AES-256 key; a disabled key', async () => {
-  const eo = await client.encrypt('encrypt_only_key', plaintext);
+  const eo = await client.encrypt(dev.encryptOnlyKeyId, plaintext);
   assert.equal(eo.status, 200);
-  assert.equal((await client.decrypt('encrypt_only_key', eo.body)).body.errorName, 'InvalidKeyUsageException');
-  assert.equal((await client.encrypt('encrypt_only_key', plaintext, { cdiv: true })).body.errorName, 'InvalidKeyUsageException');
-  for (const key of ['decrypt_only_key', 'impotent_key', 'aes128']) {
+  assert.equal((await client.decrypt(dev.encryptOnlyKeyId, eo.body)).body.errorName, 'InvalidKeyUsageException');
+  assert.equal((await client.encrypt(dev.encryptOnlyKeyId, plaintext, { cdiv: true })).body.errorName, 'InvalidKeyUsageException');
+  for (const key of [dev.decryptOnlyKeyId, dev.impotentKeyId, 'aes128']) {
     for (const opts of [{}, { aad }, { aad, cdiv: true }, { cdiv: true }]) {
       assert.equal((await client.encrypt(key, plaintext, opts)).body.errorName, 'InvalidKeyUsageException', key);
     }
   }
-  assert.deepEqual((await client.metadata('impotent_key')).body.keyUsage, []);
-  const v = port.keys.get('foo')!.versions[0].info;
-  v.enabled = false;
+  assert.deepEqual((await client.metadata(dev.impotentKeyId)).body.keyUsage, []);
+  const version = (await kc.getKey('foo')).properties.version!;
+  await kc.updateKeyProperties('foo', version, { enabled: false });
   try {
     assert.equal((await client.metadata('foo')).body.keyStatus, 'DISABLED');
     const r = await client.encrypt('foo', plaintext);
     assert.deepEqual([r.status, r.body.errorName], [400, 'InvalidStateException']);
   } finally {
-    v.enabled = true;
+    await kc.updateKeyProperties('foo', version, { enabled: true });
   }
+  // The dev key store's own keys: the AES-256 one encrypts and decrypts.
+  const enc = await client.encrypt(dev.keyId, plaintext, { cdiv: true });
+  assert.equal(enc.status, 200);
+  assert.deepEqual(Buffer.from((await client.decrypt(dev.keyId, enc.body)).body.plaintext, 'base64'), plaintext);
+  // A decrypt-only key decrypts what the same material encrypted: it cannot here, as its material is its own.
+  assert.equal((await client.decrypt(dev.decryptOnlyKeyId, enc.body)).body.errorName, 'InvalidCiphertextException');
 });
 
 test('a rotated key still decrypts what its old version encrypted (version in ciphertextMetadata)', async () => {
-  await port.createKey(user, 'rotating', { type: 'aes', bits: 256 }, { uses: ['encrypt', 'decrypt'] });
+  await kc.createOctKey('rotating', { keySize: 256, keyOps: ['encrypt', 'decrypt'] });
   const old = (await client.encrypt('rotating', plaintext)).body;
-  await port.rotateKey(user, 'rotating');
+  await kc.rotateKey('rotating');
   const fresh = (await client.encrypt('rotating', plaintext)).body;
   assert.notEqual(fresh.ciphertextMetadata, old.ciphertextMetadata);
   assert.deepEqual(Buffer.from((await client.decrypt('rotating', old)).body.plaintext, 'base64'), plaintext);
@@ -199,23 +210,58 @@ test('paths, methods and bodies: GET is 405, unknown operations and bad key ids 
   assert.ok(!JSON.stringify(leak.body).includes(secret));
 });
 
-test('mutual TLS: the listener refuses clients without a certificate, from another CA, or with another CN', async () => {
-  const api = createXksApi(port, { storePaths: [PREFIX] });
-  const mtls = createXksServer({ cert: pki.server.cert, key: pki.server.key, clientCa: pki.ca, clientCommonNames: ['cks.kms.us-east-1.amazonaws.com'] },
-    (req, res) => { void api.handler(req, res); });
-  await new Promise<void>((resolve) => mtls.listen(0, '127.0.0.1', resolve));
-  const p = (mtls.address() as AddressInfo).port;
+test('mutual TLS on its own listener: refuses clients without a certificate, from another CA, or with another CN', async () => {
+  const pki: TestPki = makeTestPki(['xks.inkan.test']);
+  const server = await devServer(undefined, { cloud: {
+    xksTlsCert: pki.server.certFile, xksTlsKey: pki.server.keyFile, xksClientCa: pki.caFile, xksClientCns: ['cks.kms.us-east-1.amazonaws.com'],
+  } });
   try {
+    const x = server.credentials!.xks as DevXks;
+    assert.equal(x.caFile, undefined);
+    const base = new XksClient({ host: 'xks.inkan.test', port: Number(new URL(x.endpoint).port), prefix: x.uriPrefix, accessKeyId: x.accessKeyId,
+      secretAccessKey: x.secretAccessKey, ca: pki.ca });
+    const as = (over: Partial<ConstructorParameters<typeof XksClient>[0]>) => new XksClient({ ...base.opts, ...over });
     const good = pki.client('cks.kms.us-east-1.amazonaws.com');
-    const ok = await withOpts({ port: p, cert: good.cert, key: good.key }).health();
-    assert.equal(ok.status, 200);
+    const ok = await as({ cert: good.cert, key: good.key }).encrypt(x.keyId, plaintext);
+    assert.equal(ok.status, 200, JSON.stringify(ok.body));
     const wrongCn = pki.client('cks.kms.eu-west-1.amazonaws.com');
     const foreign = pki.client('cks.kms.us-east-1.amazonaws.com', { foreign: true });
-    for (const c of [withOpts({ port: p }), withOpts({ port: p, cert: wrongCn.cert, key: wrongCn.key }), withOpts({ port: p, cert: foreign.cert, key: foreign.key })]) {
+    for (const c of [as({}), as({ cert: wrongCn.cert, key: wrongCn.key }), as({ cert: foreign.cert, key: foreign.key })]) {
       await assert.rejects(c.health());
     }
   } finally {
-    mtls.closeAllConnections();
-    await new Promise<void>((resolve) => mtls.close(() => resolve()));
+    await server.close();
+    pki.cleanup();
+  }
+});
+
+test('key stores: a second credential of the same store works while both are live; one store\'s key opens no other store; deleted credentials stop at once', async () => {
+  const hsm = f.server.hsm;
+  const creds = f.server.credentials!;
+  const user = hsm.callerOf(await hsm.login(creds.user.username, creds.user.password), 'internal');
+  const second = await hsm.credentials.clients.createXks(user, { uriPrefix: PREFIX });
+  const rotated = withOpts({ accessKeyId: second.accessKeyId, secretAccessKey: second.secretAccessKey });
+  assert.equal((await rotated.encrypt('foo', plaintext)).status, 200);
+  assert.equal((await client.encrypt('foo', plaintext)).status, 200);
+  const other = await hsm.credentials.clients.createXks(user);
+  assert.notEqual(other.uriPrefix, PREFIX);
+  const cross = await withOpts({ prefix: other.uriPrefix }).health();
+  assert.deepEqual([cross.status, cross.body.errorName], [401, 'AuthenticationFailedException']);
+  assert.equal((await withOpts({ prefix: other.uriPrefix, accessKeyId: other.accessKeyId, secretAccessKey: other.secretAccessKey }).health()).status, 200);
+  await hsm.credentials.clients.delete(user, 'sigv4-xks', second.accessKeyId);
+  assert.equal((await rotated.health()).body.errorName, 'AuthenticationFailedException');
+  assert.equal((await client.health()).status, 200);
+  // Another crypto user's store does not reach this user's keys.
+  const officer = await f.officer();
+  await hsm.users.create(officer, 'xks-other', 'user', 'user-password-1');
+  const theirs = await hsm.credentials.clients.createXks(officer, { username: 'xks-other' });
+  const r = await withOpts({ prefix: theirs.uriPrefix, accessKeyId: theirs.accessKeyId, secretAccessKey: theirs.secretAccessKey }).metadata('foo');
+  assert.deepEqual([r.status, r.body.errorName], [404, 'KeyNotFoundException']);
+});
+
+test('no key byte, plaintext or SigV4 secret reaches the server log', async () => {
+  const text = f.server.logs.join('\n');
+  for (const form of [KEY.toString('base64'), KEY.toString('hex'), plaintext.toString('base64'), plaintext.toString(), SECRET]) {
+    assert.ok(!text.includes(form), 'a secret in the log');
   }
 });
