@@ -2,6 +2,7 @@
 // key sizes, sharing and visibility (PKCS#11 2.40 §4 and the ownership model of DESIGN.md).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import * as nc from 'node:crypto';
 import { CKA, CKK, CKM, CKO } from '../../src/pkcs11/constants';
 import { freshModule } from '../helpers/harness';
 
@@ -159,5 +160,28 @@ test('a sealed module refuses key operations; unsealing restores them', async ()
     await m.hsm.lifecycle.unseal(m.shares[0]);
     const again = await m.hsm.lookup.resolve(m.caller, k.id);
     assert.equal((await m.hsm.crypto.encrypt(m.caller, again, CKM.AES_GCM, { iv: Buffer.alloc(12) }, Buffer.from('x'))).length, 17);
+  } finally { await m.close(); }
+});
+
+test('an imported private key that does not match the public key it carries is refused; a matching one imports', async () => {
+  const m = await freshModule();
+  try {
+    // node:crypto builds such keys without complaint: a's public point (or modulus) with b's secret.
+    const mixed = (type: 'ec' | 'rsa') => {
+      const gen = () => (type === 'ec' ? nc.generateKeyPairSync('ec', { namedCurve: 'prime256v1' }) : nc.generateKeyPairSync('rsa', { modulusLength: 2048 }))
+        .privateKey.export({ format: 'jwk' });
+      const a = gen();
+      const b = gen();
+      const jwk = type === 'ec' ? { ...a, d: b.d } : { ...b, n: a.n, e: a.e };
+      return nc.createPrivateKey({ key: jwk, format: 'jwk' }).export({ format: 'der', type: 'pkcs8' });
+    };
+    const before = (await m.hsm.lookup.find(m.caller)).length;
+    for (const type of ['ec', 'rsa'] as const) {
+      await assert.rejects(m.hsm.keys.importKey(m.caller, mixed(type), 'key', T([[CKA.LABEL, `mixed-${type}`]])), code('KEY_IMPORT_INVALID'));
+    }
+    assert.equal((await m.hsm.lookup.find(m.caller)).length, before, 'nothing was stored');
+    const good = nc.generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).privateKey.export({ format: 'der', type: 'pkcs8' });
+    const k = await m.hsm.keys.importKey(m.caller, good, 'key', T([[CKA.LABEL, 'good-ec']]));
+    assert.equal(k.cls, CKO.PRIVATE_KEY);
   } finally { await m.close(); }
 });

@@ -1,17 +1,18 @@
 // Key Vault's ImportKey over the core: the caller's JWK material becomes the objects of one version
 // (the private key and its public half, or the AES key), made inside the core operation that makes
 // the version, with the usage flags of the requested key_ops. The private half is checked against
-// its public half before anything is stored (RSA: a test signature; EC: the public point from d).
+// its public half before anything is stored, by the core (key-material.ts keyPairFromJwk): the face
+// only maps the JWK members.
 import * as c from '../../crypto/node-crypto';
 import { CKO } from '../../pkcs11/constants';
+import { HsmError } from '../../errors/hsm-error';
+import { keyPairFromJwk } from '../../core/key-material';
 import type { Hsm } from '../../core/hsm';
 import type { HsmObject } from '../../core/hsm-object';
 import type { CreateKeyOptions } from '../../core/managed-keys';
 import { versionTemplate, type KeyPurpose, type VersionUse } from '../../core/key-specs';
 import { KeyPortError, type ImportedMaterial, type KeyKind } from '../key-port';
 
-const NODE_CRV: Record<string, string> = { 'P-256': 'P-256', 'P-384': 'P-384', 'P-521': 'P-521', secp256k1: 'secp256k1' };
-const b64u = (b: Buffer) => b.toString('base64url');
 const invalid = (what: string) => new KeyPortError('invalid-input', `The JSON Web Key is not a valid ${what} key.`);
 
 function unsignedBits(n: Buffer): number {
@@ -32,25 +33,6 @@ export function specOfMaterial(m: ImportedMaterial): KeyKind {
   return { type: 'rsa', bits, publicExponent: Number(BigInt('0x' + m.e.toString('hex'))) };
 }
 
-function privateKeyOf(m: Exclude<ImportedMaterial, { type: 'aes' }>): c.KeyObject {
-  let key: c.KeyObject;
-  try {
-    key = m.type === 'rsa'
-      ? c.privateKeyFromJwk({ kty: 'RSA', n: b64u(m.n), e: b64u(m.e), d: b64u(m.d), p: b64u(m.p), q: b64u(m.q), dp: b64u(m.dp), dq: b64u(m.dq), qi: b64u(m.qi) })
-      : c.privateKeyFromJwk({ kty: 'EC', crv: NODE_CRV[m.curve], x: b64u(m.x), y: b64u(m.y), d: b64u(m.d) });
-  } catch { throw invalid(m.type === 'rsa' ? 'RSA' : 'EC'); }
-  // Pairwise consistency: the private half must belong to the public half the caller gave.
-  const pub = c.publicOf(key);
-  if (m.type === 'ec') {
-    const jwk = c.exportJwk(pub);
-    if (jwk.x !== b64u(m.x) || jwk.y !== b64u(m.y)) throw invalid('EC');
-  } else {
-    const probe = Buffer.from('inkan import pairwise check');
-    if (!c.verifySync('sha256', probe, pub, c.signSync('sha256', probe, key))) throw invalid('RSA');
-  }
-  return key;
-}
-
 /** What the core hands a builder of an imported version: the admitted caller and the operation's change. */
 type BuildArgs = Parameters<NonNullable<CreateKeyOptions['firstVersion']>>;
 
@@ -62,11 +44,18 @@ export async function importedObjects(hsm: Hsm, a: BuildArgs[0], change: BuildAr
     const key = Buffer.from(m.key);
     try { return [await hsm.keys.importKeyIn(a, change, key, 'aes', versionTemplate(CKO.SECRET_KEY, purpose, label, ckaId, uses))]; } finally { key.fill(0); }
   }
-  const priv = privateKeyOf(m);
-  const pkcs8 = c.exportPkcs8(priv);
+  let pair: { pkcs8: Buffer; spki: Buffer };
   try {
-    const main = await hsm.keys.importKeyIn(a, change, pkcs8, 'key', versionTemplate(CKO.PRIVATE_KEY, purpose, label, ckaId, uses));
-    const pub = await hsm.keys.importKeyIn(a, change, c.exportSpki(c.publicOf(priv)), 'key', versionTemplate(CKO.PUBLIC_KEY, purpose, label, ckaId, uses));
+    pair = keyPairFromJwk(m.type === 'rsa'
+      ? { kty: 'RSA', n: m.n, e: m.e, d: m.d, p: m.p, q: m.q, dp: m.dp, dq: m.dq, qi: m.qi }
+      : { kty: 'EC', crv: m.curve, x: m.x, y: m.y, d: m.d });
+  } catch (err) {
+    if (err instanceof HsmError && err.code === 'KEY_IMPORT_INVALID') throw invalid(m.type === 'rsa' ? 'RSA' : 'EC');
+    throw err;
+  }
+  try {
+    const main = await hsm.keys.importKeyIn(a, change, pair.pkcs8, 'key', versionTemplate(CKO.PRIVATE_KEY, purpose, label, ckaId, uses));
+    const pub = await hsm.keys.importKeyIn(a, change, pair.spki, 'key', versionTemplate(CKO.PUBLIC_KEY, purpose, label, ckaId, uses));
     return [main, pub];
-  } finally { pkcs8.fill(0); }
+  } finally { pair.pkcs8.fill(0); }
 }

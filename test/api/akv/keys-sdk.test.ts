@@ -186,6 +186,18 @@ test('import RSA and EC JWKs made by node:crypto; the vault returns their exact 
   assert.equal(ecKey.key!.d, undefined);
   await assert.rejects(kc.importKey('bad-ec', { kty: 'EC', crv: 'P-256', x: b(ec.x), y: b(ec.y), d: b(ec.d) }),
     (e: { code?: string }) => e.code === 'BadParameter');
+  // Halves that do not belong together are refused before anything is stored: another key's d
+  // under this public point, and an RSA key whose d is another modulus's.
+  const other = nc.generateKeyPairSync('ec', { namedCurve: 'secp256k1' }).privateKey.export({ format: 'jwk' });
+  await assert.rejects(kc.importKey('mixed-ec', { kty: 'EC', crv: 'P-256K', x: b(ec.x), y: b(ec.y), d: b(other.d) }),
+    (e: { code?: string }) => e.code === 'BadParameter');
+  const rsa2 = nc.generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ format: 'jwk' });
+  await assert.rejects(kc.importKey('mixed-rsa', {
+    kty: 'RSA', n: b(rsaJwk.n), e: b(rsaJwk.e), d: b(rsa2.d), p: b(rsa2.p), q: b(rsa2.q), dp: b(rsa2.dp), dq: b(rsa2.dq), qi: b(rsa2.qi),
+  }), (e: { code?: string }) => e.code === 'BadParameter');
+  for (const name of ['mixed-ec', 'mixed-rsa']) {
+    await assert.rejects(kc.getKey(name), (e: { code?: string }) => e.code === 'KeyNotFound', `${name} left nothing`);
+  }
 });
 
 test('random bytes: 1 to 128 per call', async () => {
