@@ -43,7 +43,7 @@ async function fails(args: string[], env: Record<string, string>, code: string, 
   const h = await inkan(args, env, input);
   assert.equal(h.code, 1);
   assert.equal(h.stdout.length, 0, 'nothing on stdout when a command fails');
-  assert.match(h.err, new RegExp(`^inkan: .+ \\[${code}\\]\\n$`));
+  assert.match(h.err, new RegExp(`^inkan: .+ \\[${code}\\]\\n(  next: .+\\n)?$`));
   return e.message;
 }
 
