@@ -20,6 +20,7 @@ import { registerAkvCommands } from './commands-akv';
 import { registerXksCommands } from './commands-xks';
 import { registerSessionCommands } from './commands-session';
 import { registerHelpCommands } from './commands-help';
+import { registerObjectCommands } from './commands-objects';
 import type { Ctx } from './context';
 
 export { DEFAULT_SERVER };
@@ -91,6 +92,7 @@ export function buildProgram(): Command {
   registerModuleCommands(program, ctx);
   registerSessionCommands(program, ctx);
   registerKeyCommands(program, ctx);
+  registerObjectCommands(program, ctx);
   registerAuditCommands(program, ctx);
   registerBackupCommands(program, ctx);
   registerP11Commands(program);

@@ -124,3 +124,81 @@ describe('keys through the CLI', () => {
     assert.equal(fs.statSync(file).mode & 0o777, 0o600);
   });
 });
+
+describe('key lifecycle verbs and certificates through the CLI', () => {
+  let srv: TestServer;
+  let work: string;
+  let asUser: Record<string, string>;
+  before(async () => {
+    srv = await devServer();
+    work = tempDir('inkan-cli-objects-');
+    const u = srv.credentials!.user;
+    asUser = { INKAN_SERVER: srv.url, INKAN_USER: u.username, INKAN_PASSWORD: u.password };
+  });
+  after(async () => { await srv.close(); fs.rmSync(work, { recursive: true, force: true }); });
+
+  test('disable refuses use on every face, enable restores it; rotate makes a new signing version', async () => {
+    ok(await inkan(['key', 'generate', '-t', 'ec', '-l', 'life'], asUser));
+    const data = writeTemp(work, 'm.txt', 'lifecycle');
+    const off = json(await inkan(['--json', 'key', 'disable', 'life'], asUser));
+    assert.equal(off.key.state, 'disabled');
+    const refused = await inkan(['--json', 'sign', 'life', '-i', data], asUser);
+    assert.equal(refused.code, 1);
+    assert.equal(JSON.parse(refused.out).error.code, 'KEY_DISABLED');
+    assert.equal(json(await inkan(['--json', 'key', 'enable', 'life'], asUser)).key.state, 'enabled');
+    ok(await inkan(['sign', 'life', '-i', data, '-o', path.join(work, 'life.sig')], asUser));
+    const rotated = json(await inkan(['--json', 'key', 'rotate', 'life'], asUser));
+    assert.equal(rotated.key.versions, 2);
+  });
+
+  test('key set changes label and usage; tags and aliases are seen by the KMS API (AWS SDK)', async () => {
+    ok(await inkan(['key', 'generate', '-t', 'aes', '-l', 'old-name'], asUser));
+    const set = json(await inkan(['--json', 'key', 'set', 'old-name', '--label', 'new-name', '--usage', 'encrypt,decrypt'], asUser));
+    assert.equal(set.key.label, 'new-name');
+    assert.deepEqual([...set.key.usage].sort(), ['decrypt', 'encrypt']);
+    assert.equal(JSON.parse((await inkan(['--json', 'key', 'show', 'old-name'], asUser)).out).error.code, 'KEY_NOT_FOUND');
+    const tagged = json(await inkan(['--json', 'key', 'tag', 'new-name', 'team=payments', 'env=prod'], asUser));
+    assert.deepEqual(tagged.key.tags, { team: 'payments', env: 'prod' });
+    assert.deepEqual(json(await inkan(['--json', 'key', 'tag', 'new-name', '--remove', 'env'], asUser)).key.tags, { team: 'payments' });
+    const aliased = json(await inkan(['--json', 'key', 'alias', 'new-name', 'payments-data'], asUser));
+    assert.deepEqual(aliased.key.aliases, ['alias/payments-data']);
+
+    const { KMSClient, EncryptCommand, ListResourceTagsCommand } = await import('@aws-sdk/client-kms');
+    const k = srv.credentials!.kms as { endpoint: string; region: string; accessKeyId: string; secretAccessKey: string };
+    const kms = new KMSClient({ endpoint: k.endpoint, region: k.region, credentials: { accessKeyId: k.accessKeyId, secretAccessKey: k.secretAccessKey }, maxAttempts: 1 });
+    try {
+      const e = await kms.send(new EncryptCommand({ KeyId: 'alias/payments-data', Plaintext: Buffer.from('via alias') }));
+      assert.equal(e.KeyId?.endsWith(aliased.key.id), true, `${e.KeyId} is the key the CLI aliased`);
+      const tags = await kms.send(new ListResourceTagsCommand({ KeyId: aliased.key.id }));
+      assert.deepEqual(tags.Tags, [{ TagKey: 'team', TagValue: 'payments' }]);
+    } finally { kms.destroy(); }
+    ok(await inkan(['key', 'alias', 'new-name', 'payments-data', '--delete'], asUser));
+    assert.deepEqual(json(await inkan(['--json', 'key', 'alias', 'new-name'], asUser)).key.aliases, []);
+  });
+
+  test('cert import beside its key (same CKA_ID), list, export as PEM and DER (openssl compares), delete', async () => {
+    const gen = json(await inkan(['--json', 'key', 'generate', '-t', 'ec', '-l', 'tls'], asUser));
+    const certPem = path.join(work, 'tls.crt');
+    const r = require('node:child_process').spawnSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes',
+      '-keyout', path.join(work, 'throwaway.key'), '-out', certPem, '-subj', '/CN=inkan cli test', '-days', '1']);
+    assert.equal(r.status, 0, String(r.stderr));
+    const imp = json(await inkan(['--json', 'cert', 'import', '-i', certPem, '--key', 'tls'], asUser));
+    assert.equal(imp.certificate.ckaId, gen.key.ckaId, 'the certificate takes its key\'s CKA_ID');
+    assert.equal(imp.certificate.label, 'tls');
+    const list = ok(await inkan(['cert', 'list'], asUser)).out;
+    assert.match(list, /^ID +LABEL +CKA_ID +BYTES +CREATED\n/);
+    assert.match(list, new RegExp(`${imp.certificate.id} +tls +${gen.key.ckaId}`));
+    const outPem = path.join(work, 'out.pem');
+    ok(await inkan(['cert', 'export', 'tls', '--out', outPem], asUser));
+    const der = (f: string) => require('node:child_process').spawnSync('openssl', ['x509', '-in', f, '-outform', 'der']).stdout as Buffer;
+    assert.deepEqual(der(outPem), der(certPem));
+    const rawDer = ok(await inkan(['cert', 'export', 'tls', '--format', 'der'], asUser)).stdout;
+    assert.deepEqual(rawDer, der(certPem));
+    assert.match((await inkan(['cert', 'export', 'tls', '--out', outPem], asUser)).err, /\[EXISTS\]/);
+    const bad = await inkan(['--json', 'cert', 'import', '-i', writeTemp(work, 'junk.crt', 'not a certificate')], asUser);
+    assert.equal(JSON.parse(bad.out).error.code, 'BAD_REQUEST');
+    ok(await inkan(['cert', 'delete', 'tls'], asUser));
+    assert.match(ok(await inkan(['cert', 'list'], asUser)).out, /\(no certificates\)/);
+    assert.ok(json(await inkan(['--json', 'key', 'show', 'tls'], asUser)).key, 'the key stays');
+  });
+});
