@@ -93,7 +93,7 @@ describe('login, logout and profiles', () => {
   });
 });
 
-test('completion scripts complete commands in the real bash and zsh', async () => {
+test('completion scripts complete commands in the real bash and zsh', async (t) => {
   const dir = tempDir('inkan-compl-');
   try {
     const bash = ok(await inkan(['completion', 'bash'], {})).out;
@@ -103,7 +103,7 @@ test('completion scripts complete commands in the real bash and zsh', async () =
     assert.equal(b.status, 0, b.stderr);
     assert.deepEqual(b.stdout.trim().split('\n'), ['generate', '--type', 'backup']);
     const zshPath = spawnSync('sh', ['-c', 'command -v zsh'], { encoding: 'utf8' }).stdout.trim();
-    if (!zshPath) { test.skip?.('zsh is not installed'); return; }
+    if (!zshPath) { t.skip('zsh is not installed (apt-get install zsh)'); return; }
     const zsh = ok(await inkan(['completion', 'zsh'], {})).out;
     fs.writeFileSync(path.join(dir, '_inkan'), zsh);
     assert.equal(spawnSync('zsh', ['-n', path.join(dir, '_inkan')]).status, 0, 'zsh parses it');
