@@ -71,7 +71,7 @@ export function buildProgram(): Command {
       // A saved `inkan login` session serves unless a password is given in the environment or
       // another user is asked for; it is never sent to another server (loadSession checks).
       const saved = process.env.INKAN_PASSWORD === undefined ? loadSession(s) : undefined;
-      if (saved && (!wanted || wanted === saved.username)) {
+      if (saved && (!wanted || wanted === saved.username) && (saved.partition ?? 'default') === s.partition) {
         const c = new AdminClient(s.server, saved.token);
         try { return await fn(c); } catch (err) {
           if (err instanceof CliError && ['SESSION_EXPIRED', 'SESSION_REVOKED', 'AUTH_REQUIRED'].includes(err.code)) deleteSession(s.profile);

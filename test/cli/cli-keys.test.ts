@@ -142,6 +142,9 @@ describe('key lifecycle verbs and certificates through the CLI', () => {
     const data = writeTemp(work, 'm.txt', 'lifecycle');
     const off = json(await inkan(['--json', 'key', 'disable', 'life'], asUser));
     assert.equal(off.key.state, 'disabled');
+    const listed = json(await inkan(['--json', 'key', 'list', '--label', 'life', '--class', 'private'], asUser)).keys;
+    assert.equal(listed[0].state, 'disabled', 'key list shows the state');
+    assert.match(ok(await inkan(['key', 'list', '--label', 'life'], asUser)).out, /life +private-key +ec\S* +sign +disabled/);
     const refused = await inkan(['--json', 'sign', 'life', '-i', data], asUser);
     assert.equal(refused.code, 1);
     assert.equal(JSON.parse(refused.out).error.code, 'KEY_DISABLED');
