@@ -8,7 +8,10 @@ export interface Credentials { username: string; password: string }
 export class AdminClient {
   private token?: string;
 
-  constructor(readonly server: string) {}
+  constructor(readonly server: string, token?: string) { this.token = token; }
+
+  /** The bearer token of this client's session (for `inkan login` to keep). */
+  get sessionToken(): string | undefined { return this.token; }
 
   async request<T = Record<string, unknown>>(method: string, path: string, body?: unknown): Promise<T> {
     let res: Response;
@@ -71,8 +74,9 @@ export class AdminClient {
     return res.body as unknown as AsyncIterable<Uint8Array>;
   }
 
-  async login(creds: Credentials): Promise<{ role: string }> {
-    const r = await this.request<{ token: string; role: string }>('POST', '/v1/login', creds);
+  async login(creds: Credentials, partition?: string): Promise<{ role: string; username: string; partition: string; expiresInSeconds: number }> {
+    const r = await this.request<{ token: string; role: string; username: string; partition: string; expiresInSeconds: number }>('POST', '/v1/login',
+      { ...creds, ...(partition && partition !== 'default' ? { partition } : {}) });
     this.token = r.token;
     return r;
   }
@@ -82,4 +86,7 @@ export class AdminClient {
     await this.request('POST', '/v1/logout', {}).catch(() => undefined);
     this.token = undefined;
   }
+
+  /** Forgets the token without ending the session (a saved `inkan login` session outlives the command). */
+  detach(): void { this.token = undefined; }
 }

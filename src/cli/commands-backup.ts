@@ -15,10 +15,22 @@ function progress(quiet: boolean, verb: string): (bytes: number) => void {
 export function registerBackupCommands(program: Command, ctx: Ctx): void {
   const backup = program.command('backup').description('encrypted backups of the whole domain (crypto officer)');
   backup.command('create <file>').description('write an encrypted backup; it restores only where the same unseal shares are known')
-    .action(async (file: string) => {
+    .option('--force', 'overwrite FILE if it exists')
+    .action(async (file: string, o) => {
+      if (!o.force && fs.existsSync(file)) throw new CliError('EXISTS', `${file} exists; use --force to overwrite it`);
       const blob = await ctx.withLogin((c) => c.binary('GET', '/v1/backup', undefined, progress(ctx.json, 'received')));
       if (!ctx.json && process.stderr.isTTY) process.stderr.write('\n');
-      fs.writeFileSync(file, blob, { mode: 0o600 });
+      // Written beside and renamed: an existing backup is never left half-overwritten.
+      const tmp = `${file}.partial-${process.pid}`;
+      try {
+        fs.writeFileSync(tmp, blob, { mode: 0o600, flag: 'wx' });
+        if (!o.force && fs.existsSync(file)) throw new CliError('EXISTS', `${file} appeared while the backup was taken; it was left alone`);
+        fs.renameSync(tmp, file);
+      } catch (err) {
+        fs.rmSync(tmp, { force: true });
+        if (err instanceof CliError) throw err;
+        throw new CliError('CANNOT_WRITE', `cannot write ${file}: ${(err as Error).message}`);
+      }
       ctx.print(`Backup written to ${file} (${blob.length} bytes).`, { file, bytes: blob.length });
     });
   backup.command('restore <file>')

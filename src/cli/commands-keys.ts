@@ -4,29 +4,69 @@ import * as fs from 'node:fs';
 import { Command } from 'commander';
 import { CliError } from './client';
 import { readInput, withProgress, writeOutput } from './io';
+import { argBytes, decodeBytes, encodeBytes, encodingOf, globRegExp, table } from './format';
 import type { Ctx } from './context';
 
-type Key = { id: string; label: string; class: string; keyType?: string; size?: number; owner: string; sharedWith: string[]; usage: string[]; extractable?: boolean };
+type Key = { id: string; label: string; class: string; keyType?: string; size?: number; owner: string; sharedWith: string[]; usage: string[]; extractable?: boolean; ckaId?: string; state?: string };
 const enc = (ref: string) => encodeURIComponent(ref);
 const b64 = (b: Buffer) => b.toString('base64');
-const keyLine = (k: Key) => `${k.id}  ${(k.label || '-').padEnd(20)} ${k.class.padEnd(12)} ${`${k.keyType ?? ''}${k.size ? '-' + k.size : ''}`.padEnd(12)} owner=${k.owner}${k.sharedWith.length ? ' shared=' + k.sharedWith.join(',') : ''}`;
+
+/** What a key type may do when --usage is not given: the usual job of each kind of key, not everything. */
+export const DEFAULT_USAGE: Readonly<Record<string, string[]>> = {
+  rsa: ['sign'], ec: ['sign'], ed25519: ['sign'],
+  aes: ['encrypt', 'decrypt', 'wrap', 'unwrap'],
+  hmac: ['sign', 'verify'],
+};
+
+const CLASS_ALIASES: Readonly<Record<string, string>> = {
+  private: 'private-key', public: 'public-key', secret: 'secret-key', cert: 'certificate',
+};
+
+const typeSize = (k: Key) => `${k.keyType ?? '-'}${k.size ? '-' + k.size : ''}`;
+
+/** The key list as a table: sorted by label, then class, then id, so the order is stable. */
+function keyTable(keys: Key[]): string {
+  return table(['ID', 'LABEL', 'CLASS', 'TYPE', 'USAGE', 'STATE', 'OWNER'], keys.map((k) => [
+    k.id, k.label || '-', k.class, typeSize(k), k.usage.length ? k.usage.join(',') : '-', k.state ?? 'enabled',
+    k.owner + (k.sharedWith.length ? ` (shared: ${k.sharedWith.join(',')})` : '')]));
+}
+
+export function sortKeys(keys: Key[]): Key[] {
+  return [...keys].sort((a, b) => (a.label || '').localeCompare(b.label || '') || a.class.localeCompare(b.class) || a.id.localeCompare(b.id));
+}
+
+function filterKeys(keys: Key[], o: { type?: string; label?: string; owner?: string; class?: string }): Key[] {
+  const label = o.label !== undefined ? globRegExp(o.label) : undefined;
+  const cls = o.class !== undefined ? CLASS_ALIASES[o.class] ?? o.class : undefined;
+  const type = o.type?.toLowerCase() === 'hmac' ? 'generic-secret' : o.type?.toLowerCase();
+  return keys.filter((k) => (!type || k.keyType === type) && (!label || label.test(k.label ?? ''))
+    && (!o.owner || k.owner === o.owner) && (!cls || k.class === cls));
+}
 
 function params(o: Record<string, string | undefined>): Record<string, unknown> {
   const p: Record<string, unknown> = {};
-  if (o.iv) p.iv = b64(Buffer.from(o.iv, 'hex'));
+  const e = encodingOf(o.encoding === 'der' ? undefined : o.encoding, 'raw');
+  if (o.iv) p.iv = b64(argBytes(o.iv, e, '--iv'));
   if (o.aad) p.aad = b64(Buffer.from(o.aad, 'utf8'));
   if (o.hash) p.hash = o.hash;
   if (o.saltLength) p.saltLength = Number(o.saltLength);
   if (o.label) p.label = b64(Buffer.from(o.label, 'utf8'));
   if (o.peer) p.publicData = b64(fs.readFileSync(o.peer));
-  if (o.salt) p.salt = b64(Buffer.from(o.salt, 'hex'));
+  if (o.salt) p.salt = b64(argBytes(o.salt, e, '--salt'));
   if (o.info) p.info = b64(Buffer.from(o.info, 'utf8'));
   return p;
 }
 
+/** The ECDSA signature format on the wire: DER (openssl, KMS) or PKCS#11's r‖s. */
+function sigFormat(f: string | undefined): 'der' | 'raw' {
+  if (f === undefined || f === 'der') return 'der';
+  if (f === 'p11' || f === 'raw') return 'raw';
+  throw new CliError('BAD_ARGUMENT', `--sig-format is der or p11 (r‖s), not ${f}`);
+}
+
 const withParams = (c: Command) => c
   .option('-m, --mechanism <name>', 'PKCS#11 mechanism, e.g. SHA256-RSA-PKCS, RSA-PKCS-PSS, ECDSA, AES-GCM (default: usual for the key)')
-  .option('--iv <hex>', 'IV / nonce (hex)').option('--aad <text>', 'GCM additional data')
+  .option('--iv <bytes>', 'IV / nonce (hex, or base64 with --encoding base64)').option('--aad <text>', 'GCM additional data')
   .option('--hash <name>', 'PSS/OAEP/HKDF hash: sha1, sha256, sha384, sha512').option('--salt-length <n>', 'PSS salt length')
   .option('--label <text>', 'OAEP label');
 
@@ -40,18 +80,30 @@ export function registerKeyCommands(program: Command, ctx: Ctx): void {
     .option('--id <hex>', 'CKA_ID (hex)')
     .option('--extractable', 'allow wrapping the key out (and plaintext export if also --no-sensitive)')
     .option('--no-sensitive', 'allow plaintext export of an extractable key')
-    .option('--usage <list>', 'comma-separated: sign,verify,encrypt,decrypt,wrap,unwrap,derive')
+    .option('--usage <list>', 'comma-separated: sign,verify,encrypt,decrypt,wrap,unwrap,derive (default by type: rsa/ec/ed25519 sign '
+      + '(public half: verify), aes encrypt,decrypt,wrap,unwrap, hmac sign,verify)')
+    .option('--allow-duplicate-label', 'allow a label you already use for a key of this class')
     .action(async (o) => {
-      const body = { type: o.type, size: o.size ? Number(o.size) : undefined, curve: o.curve, label: o.label, ckaId: o.id,
+      const type = String(o.type).toLowerCase();
+      if (!DEFAULT_USAGE[type]) throw new CliError('BAD_ARGUMENT', `--type is rsa, ec, ed25519, aes or hmac, not ${o.type}`);
+      // For a pair the API applies each usage to the half it fits: sign to the private key, verify to the public one.
+      const usage = o.usage ? String(o.usage).split(',') : [...DEFAULT_USAGE[type], ...(['rsa', 'ec', 'ed25519'].includes(type) ? ['verify'] : [])];
+      const body = { type, size: o.size ? Number(o.size) : undefined, curve: o.curve, label: o.label, ckaId: o.id,
         extractable: o.extractable ?? undefined, sensitive: o.sensitive === false ? false : undefined,
-        usage: o.usage ? String(o.usage).split(',') : undefined };
-      const r = await ctx.withLogin((c) => withProgress(`generating ${o.type} key`, c.request<{ key: Key; publicKey?: Key }>('POST', '/v1/keys', body), ctx.json));
-      ctx.print(`Generated ${keyLine(r.key)}${r.publicKey ? `\n          ${keyLine(r.publicKey)}` : ''}`, r);
+        usage, allowDuplicateLabel: o.allowDuplicateLabel ? true : undefined };
+      const r = await ctx.withLogin((c) => withProgress(`generating ${type} key`, c.request<{ key: Key; publicKey?: Key }>('POST', '/v1/keys', body), ctx.json));
+      ctx.print(`Generated:\n${keyTable([r.key, ...(r.publicKey ? [r.publicKey] : [])])}`, r);
     });
-  key.command('list').action(async () => {
-    const r = await ctx.withLogin((c) => c.request<{ keys: Key[] }>('GET', '/v1/keys'));
-    ctx.print(r.keys.length ? r.keys.map(keyLine).join('\n') : '(no keys)', r);
-  });
+  key.command('list').description('your keys and those shared with you, as a table sorted by label')
+    .option('--type <type>', 'only this key type: rsa | ec | ed25519 | aes | hmac')
+    .option('--label <glob>', 'only labels matching this glob, e.g. "web-*"')
+    .option('--owner <user>', 'only keys this user owns')
+    .option('--class <class>', 'only this class: private | public | secret | certificate')
+    .action(async (o) => {
+      const r = await ctx.withLogin((c) => c.request<{ keys: Key[] }>('GET', '/v1/keys'));
+      const keys = sortKeys(filterKeys(r.keys, o));
+      ctx.print(keys.length ? keyTable(keys) : '(no keys)', { keys });
+    });
   key.command('show <key>').action(async (ref: string) => {
     const r = await ctx.withLogin((c) => c.request<{ key: Key }>('GET', `/v1/keys/${enc(ref)}`));
     ctx.print(Object.entries(r.key).map(([k, v]) => `${k.padEnd(12)} ${Array.isArray(v) ? v.join(',') : v ?? ''}`).join('\n'), r);
@@ -71,87 +123,107 @@ export function registerKeyCommands(program: Command, ctx: Ctx): void {
     if (ctx.json) ctx.print('', r); else writeOutput(r.pem, o.out);
   });
   key.command('export <key>').description('plaintext export of an extractable, non-sensitive key (raw or PKCS#8 DER)')
-    .option('-o, --out <file>', 'output file (default stdout)').action(async (ref: string, o) => {
+    .option('-o, --out <file>', 'output file (default stdout)').option('--encoding <e>', 'raw | hex | base64', 'raw').action(async (ref: string, o) => {
+      const e = encodingOf(o.encoding, 'raw');
       const r = await ctx.withLogin((c) => c.request<{ format: string; material: string }>('POST', `/v1/keys/${enc(ref)}/export`, {}));
-      if (ctx.json) ctx.print('', r); else writeOutput(Buffer.from(r.material, 'base64'), o.out);
+      if (ctx.json) ctx.print('', r); else writeOutput(encodeBytes(Buffer.from(r.material, 'base64'), e), o.out);
     });
   key.command('import').description('import a PEM/DER private or public key, or raw AES/HMAC key bytes')
     .requiredOption('-i, --in <file>', 'key file').option('-f, --format <f>', 'key (PEM/DER) | aes | secret', 'key')
     .option('-l, --label <label>').option('--id <hex>').option('--extractable').option('--no-sensitive')
+    .option('--allow-duplicate-label', 'allow a label you already use for a key of this class')
+    .option('--encoding <e>', 'how the file is written: raw (PEM/DER/bytes) | hex | base64', 'raw')
     .action(async (o) => {
-      const body = { format: o.format, material: b64(await readInput(o.in)), label: o.label, ckaId: o.id,
-        extractable: o.extractable ?? undefined, sensitive: o.sensitive === false ? false : undefined };
+      const material = decodeBytes(await readInput(o.in), encodingOf(o.encoding, 'raw'), o.in);
+      const body = { format: o.format, material: b64(material), label: o.label, ckaId: o.id,
+        extractable: o.extractable ?? undefined, sensitive: o.sensitive === false ? false : undefined, allowDuplicateLabel: o.allowDuplicateLabel ? true : undefined };
       const r = await ctx.withLogin((c) => c.request<{ key: Key }>('POST', '/v1/keys/import', body));
-      ctx.print(`Imported ${keyLine(r.key)}`, r);
+      ctx.print(`Imported:\n${keyTable([r.key])}`, r);
     });
 
   withParams(program.command('sign <key>').description('sign data (ECDSA signatures in DER unless --encoding raw)'))
     .option('-i, --in <file>', 'data (default stdin)').option('-o, --out <file>', 'signature (default stdout)')
-    .option('--encoding <e>', 'ECDSA output: der | raw (PKCS#11 r‖s)', 'der')
+    .option('--sig-format <f>', 'ECDSA signatures: der (what openssl uses) | p11 (PKCS#11 r‖s)', 'der')
+    .option('--encoding <e>', 'how the signature is written: raw | hex | base64', 'raw')
     .action(async (ref: string, o) => {
+      const e = encodingOf(o.encoding === 'der' ? 'raw' : o.encoding, 'raw');
       const data = await readInput(o.in);
       const r = await ctx.withLogin((c) => c.request<{ signature: string }>('POST', `/v1/keys/${enc(ref)}/sign`,
-        { data: b64(data), mechanism: o.mechanism, params: params(o), encoding: o.encoding }));
-      if (ctx.json) ctx.print('', r); else writeOutput(Buffer.from(r.signature, 'base64'), o.out);
+        { data: b64(data), mechanism: o.mechanism, params: params(o), encoding: sigFormat(o.sigFormat) }));
+      if (ctx.json) ctx.print('', r); else writeOutput(encodeBytes(Buffer.from(r.signature, 'base64'), e), o.out);
     });
   withParams(program.command('verify <key>').description('verify a signature; exit status 1 if it does not verify'))
     .option('-i, --in <file>', 'data (default stdin)').requiredOption('--signature <file>', 'signature file')
-    .option('--encoding <e>', 'ECDSA input: der | raw', 'der')
+    .option('--sig-format <f>', 'ECDSA signatures: der | p11 (r‖s)', 'der')
+    .option('--encoding <e>', 'how the signature file is written: raw | hex | base64', 'raw')
     .action(async (ref: string, o) => {
+      const e = encodingOf(o.encoding === 'der' ? 'raw' : o.encoding, 'raw');
       const data = await readInput(o.in);
+      let sig: Buffer;
+      try { sig = fs.readFileSync(o.signature); } catch { throw new CliError('NO_FILE', `cannot read ${o.signature}`); }
       const r = await ctx.withLogin((c) => c.request<{ valid: boolean }>('POST', `/v1/keys/${enc(ref)}/verify`,
-        { data: b64(data), signature: b64(fs.readFileSync(o.signature)), mechanism: o.mechanism, params: params(o), encoding: o.encoding }));
+        { data: b64(data), signature: b64(decodeBytes(sig, e, o.signature)), mechanism: o.mechanism, params: params(o), encoding: sigFormat(o.sigFormat) }));
       ctx.print(r.valid ? 'Signature OK' : 'Signature INVALID', r);
       if (!r.valid) process.exitCode = 1;
     });
   withParams(program.command('encrypt <key>').description('encrypt data; the IV used is printed on stderr (or in --json)'))
     .option('-i, --in <file>', 'plaintext (default stdin)').option('-o, --out <file>', 'ciphertext (default stdout)')
+    .option('--encoding <e>', 'how the ciphertext is written and the IV printed: raw | hex | base64 (raw: IV in hex)', 'raw')
     .action(async (ref: string, o) => {
+      const e = encodingOf(o.encoding, 'raw');
       const data = await readInput(o.in);
       const r = await ctx.withLogin((c) => c.request<{ ciphertext: string; iv?: string }>('POST', `/v1/keys/${enc(ref)}/encrypt`,
         { data: b64(data), mechanism: o.mechanism, params: params(o) }));
       if (ctx.json) { ctx.print('', r); return; }
-      writeOutput(Buffer.from(r.ciphertext, 'base64'), o.out);
-      if (r.iv) process.stderr.write(`iv: ${Buffer.from(r.iv, 'base64').toString('hex')}\n`);
+      writeOutput(encodeBytes(Buffer.from(r.ciphertext, 'base64'), e), o.out);
+      if (r.iv) process.stderr.write(`iv: ${Buffer.from(r.iv, 'base64').toString(e === 'base64' ? 'base64' : 'hex')}\n`);
     });
   withParams(program.command('decrypt <key>').description('decrypt data'))
     .option('-i, --in <file>', 'ciphertext (default stdin)').option('-o, --out <file>', 'plaintext (default stdout)')
+    .option('--encoding <e>', 'how the ciphertext is written, and --iv: raw | hex | base64 (raw: --iv in hex)', 'raw')
     .action(async (ref: string, o) => {
-      const data = await readInput(o.in);
+      const data = decodeBytes(await readInput(o.in), encodingOf(o.encoding, 'raw'), o.in ?? 'stdin');
       const r = await ctx.withLogin((c) => c.request<{ plaintext: string }>('POST', `/v1/keys/${enc(ref)}/decrypt`,
         { data: b64(data), mechanism: o.mechanism, params: params(o) }));
       if (ctx.json) ctx.print('', r); else writeOutput(Buffer.from(r.plaintext, 'base64'), o.out);
     });
   withParams(program.command('wrap <wrapping-key> <key>').description('wrap (encrypt) an extractable key under another key'))
     .option('-o, --out <file>', 'wrapped key (default stdout)')
+    .option('--encoding <e>', 'how the wrapped key is written: raw | hex | base64', 'raw')
     .action(async (wrapping: string, target: string, o) => {
+      const e = encodingOf(o.encoding, 'raw');
       const r = await ctx.withLogin((c) => c.request<{ wrapped: string; iv?: string }>('POST', `/v1/keys/${enc(wrapping)}/wrap`,
         { key: target, mechanism: o.mechanism, params: params(o) }));
       if (ctx.json) { ctx.print('', r); return; }
-      writeOutput(Buffer.from(r.wrapped, 'base64'), o.out);
-      if (r.iv) process.stderr.write(`iv: ${Buffer.from(r.iv, 'base64').toString('hex')}\n`);
+      writeOutput(encodeBytes(Buffer.from(r.wrapped, 'base64'), e), o.out);
+      if (r.iv) process.stderr.write(`iv: ${Buffer.from(r.iv, 'base64').toString(e === 'base64' ? 'base64' : 'hex')}\n`);
     });
   withParams(program.command('unwrap <unwrapping-key>').description('unwrap a key into the module'))
     .requiredOption('-i, --in <file>', 'wrapped key').option('-t, --type <type>', 'aes | hmac | private', 'aes')
     .option('-l, --key-label <label>', 'label of the new key').option('--extractable')
+    .option('--encoding <e>', 'how the wrapped key file is written: raw | hex | base64', 'raw')
     .action(async (ref: string, o) => {
-      const wrapped = await readInput(o.in);
+      const wrapped = decodeBytes(await readInput(o.in), encodingOf(o.encoding, 'raw'), o.in);
       const r = await ctx.withLogin((c) => c.request<{ key: Key }>('POST', `/v1/keys/${enc(ref)}/unwrap`,
         { wrapped: b64(wrapped), type: o.type, label: o.keyLabel, extractable: o.extractable ?? undefined, mechanism: o.mechanism, params: params(o) }));
-      ctx.print(`Unwrapped ${keyLine(r.key)}`, r);
+      ctx.print(`Unwrapped:\n${keyTable([r.key])}`, r);
     });
   program.command('digest').option('-m, --mechanism <name>', 'SHA-1 | SHA224 | SHA256 | SHA384 | SHA512', 'SHA256')
-    .option('-i, --in <file>', 'data (default stdin)').action(async (o) => {
+    .option('-i, --in <file>', 'data (default stdin)').option('-o, --out <file>', 'output file (default stdout)')
+    .option('--encoding <e>', 'hex | base64 | raw', 'hex').action(async (o) => {
+      const e = encodingOf(o.encoding, 'hex');
       const data = await readInput(o.in);
       const r = await ctx.withLogin((c) => c.request<{ digest: string }>('POST', '/v1/digest', { data: b64(data), mechanism: o.mechanism }));
-      ctx.print(Buffer.from(r.digest, 'base64').toString('hex'), r);
+      if (ctx.json) ctx.print('', r); else writeOutput(encodeBytes(Buffer.from(r.digest, 'base64'), e), o.out);
     });
-  program.command('random <bytes>').description('random bytes from the module').option('--hex', 'print as hex')
+  program.command('random <bytes>').description('random bytes from the module').option('--hex', 'the same as --encoding hex')
+    .option('--encoding <e>', 'raw | hex | base64', 'raw')
     .option('-o, --out <file>', 'output file (default stdout)').action(async (n: string, o) => {
+      const e = o.hex ? 'hex' : encodingOf(o.encoding, 'raw');
       const count = Number(n);
       if (!Number.isSafeInteger(count) || count < 0) throw new CliError('BAD_ARGUMENT', 'bytes must be a non-negative integer');
       const r = await ctx.withLogin((c) => c.request<{ random: string }>('POST', '/v1/random', { bytes: count }));
       const bytes = Buffer.from(r.random, 'base64');
-      if (ctx.json) ctx.print('', r); else if (o.hex) ctx.print(bytes.toString('hex'), r); else writeOutput(bytes, o.out);
+      if (ctx.json) ctx.print('', r); else writeOutput(encodeBytes(bytes, e), o.out);
     });
 }

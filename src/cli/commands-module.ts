@@ -2,7 +2,7 @@
 import * as path from 'node:path';
 import { Command } from 'commander';
 import { CliError } from './client';
-import { prompt } from './io';
+import { newPassword, prompt } from './io';
 import type { Ctx } from './context';
 
 function parseListen(text: string): { host: string; port: number } {
@@ -105,14 +105,17 @@ export function registerModuleCommands(program: Command, ctx: Ctx): void {
         },
       });
       const creds = server.credentials;
-      const lines = [`Inkan ${server.hsm.state} — admin API at ${server.url}`,
+      const state = server.hsm.state as string;
+      const next = state === 'uninitialized' ? `  next: \`INKAN_SERVER=${server.url} inkan init --shares 5 --threshold 3 --officer admin\` (prints the unseal shares once)`
+        : state === 'sealed' ? `  next: \`INKAN_SERVER=${server.url} inkan unseal\`, once per custodian` : undefined;
+      const lines = [`Inkan ${server.hsm.state} — admin API at ${server.url}`, ...(next ? [next] : []),
         `PKCS#11 (load /usr/lib/x86_64-linux-gnu/pkcs11/p11-kit-client.so): P11_KIT_SERVER_ADDRESS=${server.p11Address}`
           + ` (socket mode 0${server.p11.mode.toString(8)}, gid ${server.p11.gid})`];
       if (creds) {
         lines.push('DEVELOPMENT MODE — never use these credentials or this data directory in production.',
           `  crypto officer: ${creds.officer.username} / ${creds.officer.password}`,
           `  crypto user:    ${creds.user.username} / ${creds.user.password}  (PKCS#11 user PIN: ${creds.user.username}:${creds.user.password})`,
-          ...(creds.kms ? [`  KMS (any AWS SDK): AWS_ENDPOINT_URL_KMS=${server.url} AWS_REGION=${(creds.kms as { region: string }).region} `
+          ...(creds.kms ? [`  KMS (any AWS SDK): AWS_ENDPOINT_URL_KMS=${server.url} AWS_REGION=${(creds.kms as { region: string }).region} AWS_DEFAULT_REGION=${(creds.kms as { region: string }).region} `
             + `AWS_ACCESS_KEY_ID=${(creds.kms as { accessKeyId: string }).accessKeyId} AWS_SECRET_ACCESS_KEY=<in dev-credentials.json>`] : []),
           ...(creds.akv ? [`  Key Vault: ${(creds.akv as { vaultUrl: string }).vaultUrl} (tokens from ${(creds.akv as { authorityHost: string }).authorityHost}; `
             + `NODE_EXTRA_CA_CERTS=${(creds.akv as { caFile?: string }).caFile ?? '-'}; client id and secret in dev-credentials.json)`] : []),
@@ -129,7 +132,7 @@ export function registerModuleCommands(program: Command, ctx: Ctx): void {
     const s = await ctx.client().request<Record<string, unknown>>('GET', '/v1/status');
     const st = s.selfTests as { passed: boolean; failed: string[]; count: number };
     ctx.print([`state:       ${s.state}`, `sealed:      ${s.sealed}`,
-      s.threshold ? `shares:      ${s.threshold} of ${s.shares}${s.unsealProgress ? ` (${s.unsealProgress} given)` : ''}` : '',
+      s.threshold ? `shares:      ${s.threshold} of ${s.shares ?? '?'}${s.unsealProgress ? ` (${s.unsealProgress} given)` : ''}` : '',
       `self-tests:  ${st.passed ? `passed (${st.count})` : `FAILED: ${st.failed.join(', ')}`}`,
       `node:        ${s.node}`, `keystore:    ${s.keystore}`, `mechanisms:  ${s.mechanisms}`,
       s.approvedOnly === undefined ? '' : `mode:        ${s.approvedOnly ? 'approved-only' : 'NOT approved-only (legacy algorithms allowed)'}`].filter(Boolean).join('\n'), s);
@@ -140,18 +143,31 @@ export function registerModuleCommands(program: Command, ctx: Ctx): void {
     .option('--shares <n>', 'number of shares', '5')
     .option('--threshold <m>', 'shares needed to unseal', '3')
     .option('--officer <name>', 'first crypto officer', 'admin')
+    .option('--password <password>', 'that officer\'s password (else INKAN_NEW_PASSWORD or INKAN_PASSWORD, or asked twice)')
     .action(async (o) => {
-      const password = process.env.INKAN_PASSWORD ?? await prompt(`Password for ${o.officer}: `, true);
+      const password = await newPassword(`the first crypto officer, ${o.officer}`, o.password ?? process.env.INKAN_NEW_PASSWORD ?? process.env.INKAN_PASSWORD);
       const r = await ctx.client().request<{ shares: string[]; threshold: number }>('POST', '/v1/init',
         { shares: Number(o.shares), threshold: Number(o.threshold), officerUsername: o.officer, officerPassword: password });
       ctx.print([`Module initialised. ${r.threshold} of these ${r.shares.length} shares unseal it; they are shown once: give each to a different custodian.`,
         ...r.shares.map((s, i) => `  share ${i + 1}: ${s}`), 'The module is sealed: run `inkan unseal` with the shares.'].join('\n'), r);
     });
 
-  program.command('unseal [share]').description('give one unseal share (prompted if not given)').action(async (share?: string) => {
-    const s = share ?? process.env.INKAN_SHARE ?? await prompt('Unseal share: ', true);
-    const r = await ctx.client().request<{ sealed: boolean; progress: number; threshold: number }>('POST', '/v1/unseal', { share: s.trim() });
-    ctx.print(r.sealed ? `Share accepted: ${r.progress} of ${r.threshold}. Still sealed.` : 'Unsealed.', r);
+  program.command('unseal [share]').description('give one unseal share (asked for, hidden, if not given or in INKAN_SHARE)').action(async (share?: string) => {
+    const given = share ?? process.env.INKAN_SHARE;
+    const send = (s: string) => ctx.client().request<{ sealed: boolean; progress: number; threshold: number }>('POST', '/v1/unseal', { share: s.trim() });
+    let r: { sealed: boolean; progress: number; threshold: number };
+    if (given !== undefined) r = await send(given);
+    else {
+      // A mistyped share is refused by the module at once (its checksum) and costs nobody's
+      // progress, so the custodian may simply type it again.
+      for (let attempt = 1; ; attempt++) {
+        try { r = await send(await prompt('Your unseal share (custodian): ', true)); break; } catch (err) {
+          if (!(err instanceof CliError) || !['SHARE_INVALID', 'SHARE_UNKNOWN'].includes(err.code) || attempt >= 3) throw err;
+          process.stderr.write(`inkan: ${err.message} [${err.code}]; nothing was lost. Type it again.\n`);
+        }
+      }
+    }
+    ctx.print(r.sealed ? `Share accepted: ${r.progress} of ${r.threshold}. Still sealed: ${r.threshold - r.progress} more needed (\`inkan unseal\`).` : 'Unsealed.', r);
   });
 
   program.command('seal').description('drop every key from memory (crypto officer)').action(async () => {
@@ -163,7 +179,9 @@ export function registerModuleCommands(program: Command, ctx: Ctx): void {
   user.command('create <username>').option('--role <role>', 'officer | user | auditor', 'user')
     .option('--password <password>', 'the new user\'s password (else INKAN_NEW_PASSWORD or a prompt)')
     .action(async (username: string, o) => {
-      const password = o.password ?? process.env.INKAN_NEW_PASSWORD ?? await prompt(`New password for ${username}: `, true);
+      if (!['officer', 'user', 'auditor'].includes(o.role)) throw new CliError('BAD_ARGUMENT', `--role is officer, user or auditor, not ${o.role}`);
+      // The new user's password first, asked twice and checked, before your own is asked.
+      const password = await newPassword(`the new ${o.role} ${username}`, o.password ?? process.env.INKAN_NEW_PASSWORD);
       const r = await ctx.withLogin((c) => c.request('POST', '/v1/users', { username, role: o.role, password }));
       ctx.print(`Created ${o.role} ${username}.`, r);
     });
@@ -178,7 +196,7 @@ export function registerModuleCommands(program: Command, ctx: Ctx): void {
   user.command('passwd <username>').option('--password <password>', 'new password (else INKAN_NEW_PASSWORD or a prompt)')
     .option('--old-password <password>', 'your current password, when changing your own as a non-officer')
     .action(async (username: string, o) => {
-      const password = o.password ?? process.env.INKAN_NEW_PASSWORD ?? await prompt(`New password for ${username}: `, true);
+      const password = await newPassword(username, o.password ?? process.env.INKAN_NEW_PASSWORD);
       const r = await ctx.withLogin((c) => c.request('POST', `/v1/users/${encodeURIComponent(username)}/password`, { password, oldPassword: o.oldPassword }));
       ctx.print(`Password of ${username} changed.`, r);
     });

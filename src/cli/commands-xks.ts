@@ -11,8 +11,9 @@ type Listed = { id: string; username: string; created: string; uriPrefix?: strin
 export function registerXksCommands(program: Command, ctx: Ctx): void {
   const xks = program.command('xks').description('external key stores for AWS KMS (XKS proxy API)');
   const loginTo = async (partition?: string) => {
+    const s = ctx.settings();
     const c = ctx.client();
-    await c.login({ ...await credentials(program.opts().user), ...(partition ? { partition } : {}) } as { username: string; password: string });
+    await c.login(await credentials(s.user, s.server), partition ?? s.partition);
     return c;
   };
   xks.command('create').description('a key store (URI prefix) and its SigV4 credential; the secret is shown once')

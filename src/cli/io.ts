@@ -16,11 +16,43 @@ export async function prompt(question: string, hidden = false): Promise<string> 
   return answer;
 }
 
-/** INKAN_USER / INKAN_PASSWORD, else --user and a hidden prompt. */
-export async function credentials(user?: string): Promise<Credentials> {
-  const username = user ?? process.env.INKAN_USER ?? await prompt('Username: ');
-  const password = process.env.INKAN_PASSWORD ?? await prompt(`Password for ${username}: `, true);
+/** The username (settings: --user, INKAN_USER, the profile), else a prompt; the password from
+ *  INKAN_PASSWORD, else a hidden prompt that says whose password it wants and where. */
+export async function credentials(user: string | undefined, server: string): Promise<Credentials> {
+  const username = user ?? await prompt(`Your username on ${server}: `);
+  const password = process.env.INKAN_PASSWORD ?? await prompt(`Your password (${username}, logging in to ${server}): `, true);
   return { username, password };
+}
+
+/** The module's password bounds (core/passwords.ts; a partition may raise the minimum, which the
+ *  server checks). Checked here so a new password is refused before anything else is asked. */
+export const PASSWORD_MIN = 8;
+export const PASSWORD_MAX = 256;
+
+function passwordProblem(password: string): string | undefined {
+  if (password.length < PASSWORD_MIN) return `too short: passwords are ${PASSWORD_MIN} to ${PASSWORD_MAX} characters`;
+  if (password.length > PASSWORD_MAX) return `too long: passwords are ${PASSWORD_MIN} to ${PASSWORD_MAX} characters`;
+  return undefined;
+}
+
+/** A new password for `whose`: from `given` (an option or INKAN_NEW_PASSWORD), else asked twice
+ *  on the terminal; either way checked against the policy at once. Three tries at the prompt. */
+export async function newPassword(whose: string, given?: string): Promise<string> {
+  if (given !== undefined) {
+    const problem = passwordProblem(given);
+    if (problem) throw new CliError('PASSWORD_POLICY', `the new password for ${whose} is ${problem}`);
+    return given;
+  }
+  for (let attempt = 1; ; attempt++) {
+    const first = await prompt(`New password for ${whose}: `, true);
+    const problem = passwordProblem(first);
+    let retry: string;
+    if (problem) retry = `That password is ${problem}.`;
+    else if (await prompt(`New password for ${whose} again: `, true) === first) return first;
+    else retry = 'The two passwords differ.';
+    if (attempt >= 3) throw new CliError(problem ? 'PASSWORD_POLICY' : 'PASSWORD_MISMATCH', `${retry} Nothing was changed.`);
+    process.stderr.write(`${retry} Try again.\n`);
+  }
 }
 
 export async function readInput(file?: string): Promise<Buffer> {

@@ -1,8 +1,14 @@
 // `inkan`: the administrator's and developer's command line. Every command except `serve`
-// talks to a running server's admin API; every command accepts --json for scripts.
-import { Command } from 'commander';
+// talks to a running server's admin API; every command accepts --output json|yaml (or --json)
+// for scripts. Settings and saved sessions: config.ts; what each error means next: hints.ts.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { Command, CommanderError } from 'commander';
+import YAML from 'yaml';
 import { AdminClient, CliError } from './client';
 import { credentials } from './io';
+import { DEFAULT_SERVER, loadSession, deleteSession, resolveSettings, Settings } from './config';
+import { nextStep } from './hints';
 import { registerModuleCommands } from './commands-module';
 import { registerKeyCommands } from './commands-keys';
 import { registerAuditCommands } from './commands-audit';
@@ -12,32 +18,81 @@ import { registerAccessKeyCommands } from './commands-access-keys';
 import { registerPolicyCommands } from './commands-policy';
 import { registerAkvCommands } from './commands-akv';
 import { registerXksCommands } from './commands-xks';
+import { registerSessionCommands } from './commands-session';
+import { registerHelpCommands } from './commands-help';
+import { registerObjectCommands } from './commands-objects';
 import type { Ctx } from './context';
 
-export const DEFAULT_SERVER = 'http://127.0.0.1:7280';
+export { DEFAULT_SERVER };
+
+/** The package's version, from the package.json two levels above dist/src/cli. */
+export function version(): string {
+  try {
+    return (JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', '..', 'package.json'), 'utf8')) as { version: string }).version;
+  } catch { return 'unknown'; }
+}
+
+/** `inkan sign` for the sign command, `inkan key list` for a subcommand. */
+export function commandPath(cmd: Command): string {
+  const names: string[] = [];
+  for (let c: Command | null = cmd; c; c = c.parent) names.unshift(c.name());
+  return names.join(' ');
+}
+
+/** Every usage error prints its one line and where the usage is, never the whole help. */
+function hintUsage(cmd: Command): void {
+  cmd.showHelpAfterError(`Run \`${commandPath(cmd)} --help\` for usage${cmd.parent ? ' and examples' : ''}.`);
+  cmd.exitOverride();
+  cmd.configureOutput({ outputError: (text, write) => write(`inkan: ${text}`) });
+  for (const sub of cmd.commands) hintUsage(sub);
+}
 
 export function buildProgram(): Command {
   const program = new Command('inkan')
     .description('Inkan HSM: keys generated and used inside the module, over PKCS#11, KMS-, Key Vault- and XKS-compatible APIs and this CLI')
-    .option('--server <url>', 'admin API URL (or INKAN_SERVER)', process.env.INKAN_SERVER ?? DEFAULT_SERVER)
-    .option('--json', 'machine-readable output', false)
-    .option('--user <name>', 'log in as this user (or INKAN_USER; password from INKAN_PASSWORD or a prompt)')
-    .showHelpAfterError();
+    .version(version(), '-V, --version', 'print the version of inkan')
+    .option('--server <url>', `admin API URL (or INKAN_SERVER, or the profile's; default ${DEFAULT_SERVER})`)
+    .option('--user <name>', 'log in as this user (or INKAN_USER; password from INKAN_PASSWORD, `inkan login` or a prompt)')
+    .option('--partition <name>', 'partition to log in to (or INKAN_PARTITION; default "default")')
+    .option('--profile <name>', 'settings profile from ~/.config/inkan/config.yaml (or INKAN_PROFILE)')
+    .option('--output <format>', 'output: table | json | yaml (or INKAN_OUTPUT)')
+    .option('--json', 'the same as --output json', false);
 
+  let cached: Settings | undefined;
+  const settings = (): Settings => (cached ??= resolveSettings(program.opts()));
   const ctx: Ctx = {
-    get json() { return Boolean(program.opts().json); },
-    client: () => new AdminClient(program.opts().server),
+    get json() { return settings().output !== 'table'; },
+    get output() { return settings().output; },
+    settings,
+    client: () => new AdminClient(settings().server),
     async withLogin(fn, user) {
+      const s = settings();
+      const wanted = user ?? s.user;
+      // A saved `inkan login` session serves unless a password is given in the environment or
+      // another user is asked for; it is never sent to another server (loadSession checks).
+      const saved = process.env.INKAN_PASSWORD === undefined ? loadSession(s) : undefined;
+      if (saved && (!wanted || wanted === saved.username) && (saved.partition ?? 'default') === s.partition) {
+        const c = new AdminClient(s.server, saved.token);
+        try { return await fn(c); } catch (err) {
+          if (err instanceof CliError && ['SESSION_EXPIRED', 'SESSION_REVOKED', 'AUTH_REQUIRED'].includes(err.code)) deleteSession(s.profile);
+          throw err;
+        } finally { c.detach(); }
+      }
       const c = ctx.client();
-      await c.login(await credentials(user ?? program.opts().user));
+      await c.login(await credentials(wanted, s.server), s.partition);
       try { return await fn(c); } finally { await c.logout(); }
     },
     print(human, data) {
-      process.stdout.write(ctx.json ? JSON.stringify(data, null, 2) + '\n' : human.endsWith('\n') ? human : human + '\n');
+      const out = settings().output;
+      if (out === 'json') process.stdout.write(JSON.stringify(data, null, 2) + '\n');
+      else if (out === 'yaml') process.stdout.write(YAML.stringify(data));
+      else process.stdout.write(human.endsWith('\n') ? human : human + '\n');
     },
   };
   registerModuleCommands(program, ctx);
+  registerSessionCommands(program, ctx);
   registerKeyCommands(program, ctx);
+  registerObjectCommands(program, ctx);
   registerAuditCommands(program, ctx);
   registerBackupCommands(program, ctx);
   registerP11Commands(program);
@@ -45,7 +100,21 @@ export function buildProgram(): Command {
   registerPolicyCommands(program, ctx);
   registerAkvCommands(program, ctx);
   registerXksCommands(program, ctx);
+  registerHelpCommands(program);
+  hintUsage(program);
   return program;
+}
+
+/** Whether the command line asks for structured output (read before commander has parsed it). */
+function structured(argv: string[]): 'json' | 'yaml' | undefined {
+  if (argv.includes('--json')) return 'json';
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const v = a === '--output' ? argv[i + 1] : a.startsWith('--output=') ? a.slice(9) : undefined;
+    if (v === 'json' || v === 'yaml') return v;
+  }
+  const env = process.env.INKAN_OUTPUT;
+  return env === 'json' || env === 'yaml' ? env : undefined;
 }
 
 export async function main(argv: string[]): Promise<void> {
@@ -53,10 +122,15 @@ export async function main(argv: string[]): Promise<void> {
   try {
     await program.parseAsync(argv);
   } catch (err) {
-    const json = argv.includes('--json');
+    // Commander has already printed a usage error (one line and the hint) or the help/version.
+    if (err instanceof CommanderError) { process.exitCode = err.exitCode; return; }
     const e = err instanceof CliError ? err : new CliError('ERROR', (err as Error).message);
-    if (json) process.stdout.write(JSON.stringify({ error: { code: e.code, message: e.message } }) + '\n');
-    else process.stderr.write(`inkan: ${e.message} [${e.code}]\n`);
+    const next = nextStep(e.code);
+    const form = structured(argv);
+    const body = { error: { code: e.code, message: e.message, ...(next ? { next } : {}) } };
+    if (form === 'json') process.stdout.write(JSON.stringify(body) + '\n');
+    else if (form === 'yaml') process.stdout.write(YAML.stringify(body));
+    else process.stderr.write(`inkan: ${e.message} [${e.code}]\n${next ? `  next: ${next}\n` : ''}`);
     process.exitCode = 1;
   }
 }

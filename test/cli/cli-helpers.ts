@@ -1,13 +1,27 @@
 // Runs the real `inkan` command (bin/inkan.js) as a child process with no terminal, and
 // starts `inkan serve` processes whose output is captured. Shared by the CLI and log-secrecy tests.
 import { spawn, ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { INKAN_BIN } from '../helpers/harness';
 
 export interface CliResult { code: number; stdout: Buffer; out: string; err: string }
 
+/** A config directory of this test process's own, empty unless a test writes to it, so the
+ *  runner's ~/.config/inkan (profiles, saved sessions) never leaks into a test. */
+let emptyConfig: string | undefined;
+function testConfigDir(): string {
+  if (!emptyConfig) {
+    emptyConfig = fs.mkdtempSync(path.join(os.tmpdir(), 'inkan-cli-config-'));
+    process.once('exit', () => fs.rmSync(emptyConfig!, { recursive: true, force: true }));
+  }
+  return emptyConfig;
+}
+
 /** The environment without any INKAN_* variable of the caller, plus `env`. */
-function cleanEnv(env: Record<string, string | undefined>): NodeJS.ProcessEnv {
-  const base: NodeJS.ProcessEnv = {};
+export function cleanEnv(env: Record<string, string | undefined>): NodeJS.ProcessEnv {
+  const base: NodeJS.ProcessEnv = { INKAN_CONFIG_DIR: testConfigDir() };
   for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('INKAN_')) base[k] = v;
   for (const [k, v] of Object.entries(env)) if (v !== undefined) base[k] = v;
   return base;

@@ -43,7 +43,7 @@ async function fails(args: string[], env: Record<string, string>, code: string, 
   const h = await inkan(args, env, input);
   assert.equal(h.code, 1);
   assert.equal(h.stdout.length, 0, 'nothing on stdout when a command fails');
-  assert.match(h.err, new RegExp(`^inkan: .+ \\[${code}\\]\\n$`));
+  assert.match(h.err, new RegExp(`^inkan: .+ \\[${code}\\]\\n(  next: .+\\n)?$`));
   return e.message;
 }
 
@@ -106,22 +106,22 @@ for (const [type, extra] of [['rsa', []], ['ec', ['-c', 'P-256']]] as const) {
   });
 }
 
-test('sign --encoding raw gives r‖s (64 bytes for P-256); verify exits 0 on good, 1 on a flipped byte', async () => {
+test('sign --sig-format p11 gives r‖s (64 bytes for P-256); verify exits 0 on good, 1 on a flipped byte', async () => {
   ok(await inkan(['key', 'generate', '-t', 'ec', '-l', 'raw-ec'], asUser));
   const data = writeTemp(work, 'raw.txt', 'raw-encoded signature');
-  const raw = ok(await inkan(['sign', 'raw-ec', '--encoding', 'raw', '-i', data], asUser)).stdout;
+  const raw = ok(await inkan(['sign', 'raw-ec', '--sig-format', 'p11', '-i', data], asUser)).stdout;
   assert.equal(raw.length, 64);
   const rawFile = writeTemp(work, 'raw.sig', raw);
-  const good = ok(await inkan(['verify', 'raw-ec', '-i', data, '--signature', rawFile, '--encoding', 'raw'], asUser));
+  const good = ok(await inkan(['verify', 'raw-ec', '-i', data, '--signature', rawFile, '--sig-format', 'p11'], asUser));
   assert.match(good.out, /Signature OK/);
 
   const derFile = path.join(work, 'raw.der');
   ok(await inkan(['sign', 'raw-ec', '-i', data, '-o', derFile], asUser));
   assert.equal((await inkan(['verify', 'raw-ec', '-i', data, '--signature', derFile], asUser)).code, 0);
-  for (const [name, file] of [['der', derFile], ['raw', rawFile]]) {
+  for (const [name, file] of [['der', derFile], ['p11', rawFile]]) {
     const flipped = Buffer.from(fs.readFileSync(file));
     flipped[flipped.length - 1] ^= 0x01;
-    const bad = await inkan(['verify', 'raw-ec', '-i', data, '--signature', writeTemp(work, `bad.${name}`, flipped), '--encoding', name], asUser);
+    const bad = await inkan(['verify', 'raw-ec', '-i', data, '--signature', writeTemp(work, `bad.${name}`, flipped), '--sig-format', name], asUser);
     assert.equal(bad.code, 1, `flipped ${name} signature`);
     assert.match(bad.out, /Signature INVALID/);
   }
@@ -144,7 +144,7 @@ test('encrypt/decrypt round trip: AES (GCM by default) and RSA-OAEP', async () =
   tampered[0] ^= 0x80;
   await fails(['decrypt', 'rt-aes', '--iv', iv], asUser, 'ENCRYPTED_DATA_INVALID', tampered);
 
-  ok(await inkan(['key', 'generate', '-t', 'rsa', '-l', 'rt-rsa'], asUser));
+  ok(await inkan(['key', 'generate', '-t', 'rsa', '-l', 'rt-rsa', '--usage', 'encrypt,decrypt'], asUser));
   const rsa = json(await inkan(['--json', 'encrypt', 'rt-rsa'], asUser, plaintext));
   assert.equal(rsa.mechanism, 'CKM_RSA_PKCS_OAEP');
   const back = ok(await inkan(['decrypt', 'rt-rsa'], asUser, Buffer.from(rsa.ciphertext, 'base64')));

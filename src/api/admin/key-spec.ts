@@ -19,7 +19,7 @@ export interface KeyGenPlan {
   publicTemplate: Map<number, AttrValue>;
 }
 
-const USAGE: Record<string, number> = {
+export const USAGE: Record<string, number> = {
   encrypt: CKA.ENCRYPT, decrypt: CKA.DECRYPT, sign: CKA.SIGN, verify: CKA.VERIFY,
   wrap: CKA.WRAP, unwrap: CKA.UNWRAP, derive: CKA.DERIVE,
 };

@@ -25,7 +25,9 @@ async function describeKey(ctx: RouteContext, o: HsmObject) {
   const s = o.summary();
   const owner = o.owner ? await ctx.hsm.users.byId(o.owner) : undefined;
   const shared = await Promise.all(o.sharedWith.map(async (id) => (await ctx.hsm.users.byId(id))?.username ?? id));
-  return { ...s, owner: owner?.username ?? (o.owner || '-'), sharedWith: shared };
+  // A key changed through `inkan key disable` or another face is a managed key: its state shows.
+  const state = o.isKey ? (await ctx.hsm.managed.lifecycleOf(o))?.state ?? 'enabled' : undefined;
+  return { ...s, owner: owner?.username ?? (o.owner || '-'), sharedWith: shared, state };
 }
 
 async function userId(ctx: RouteContext): Promise<string> {

@@ -15,13 +15,14 @@ import { AUDIT_ROUTES } from './routes-audit';
 import { BACKUP_ROUTES } from './routes-backup';
 import { ACCESS_KEY_ROUTES } from './routes-access-keys';
 import { POLICY_ROUTES } from './routes-policy';
+import { OBJECT_ROUTES } from './routes-objects';
 import { AdminSessions } from './sessions';
 import { BodyBudget } from '../body-budget';
 import { cloudRoutes, type CloudWhere } from './routes-cloud';
 
 /** `cloud` says where the Key Vault and XKS faces are (they are mounted after the admin API). */
 export function createAdminHandler(hsm: Hsm, log: Logger, sessions = new AdminSessions(), bodies = new BodyBudget(), cloud: () => CloudWhere = () => ({})) {
-  const routes = compile([...MODULE_ROUTES, ...USER_ROUTES, ...KEY_ROUTES, ...AUDIT_ROUTES, ...BACKUP_ROUTES, ...ACCESS_KEY_ROUTES, ...POLICY_ROUTES, ...cloudRoutes(cloud)]);
+  const routes = compile([...MODULE_ROUTES, ...USER_ROUTES, ...KEY_ROUTES, ...OBJECT_ROUTES, ...AUDIT_ROUTES, ...BACKUP_ROUTES, ...ACCESS_KEY_ROUTES, ...POLICY_ROUTES, ...cloudRoutes(cloud)]);
 
   return async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const started = Date.now();
