@@ -48,8 +48,8 @@ async function signOut(why) {
   clearInterval(idleTimer);
   const had = session;
   session = null;
-  setCsrf('');
   if (had) await request('DELETE', '/ui/session', undefined, { quiet: true }).catch(() => {});
+  setCsrf('');
   renderChrome();
   notify(why ?? 'Signed out.');
   location.hash = '#/module';

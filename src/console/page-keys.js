@@ -6,8 +6,8 @@ import { ApiError, request, seg } from './api.js';
 import { download, h, field, heading, notify, replace, select, values } from './dom.js';
 
 export const PAGE_SIZE = 50;
-const TYPES = ['', 'AES', 'GENERIC_SECRET', 'RSA', 'EC', 'EC_EDWARDS'];
-const CLASSES = ['', 'SECRET_KEY', 'PRIVATE_KEY', 'PUBLIC_KEY'];
+const TYPES = ['', 'aes', 'generic-secret', 'rsa', 'ec', 'ed25519'];
+const CLASSES = ['', 'secret-key', 'private-key', 'public-key'];
 const USAGES = ['encrypt', 'decrypt', 'sign', 'verify', 'wrap', 'unwrap', 'derive'];
 
 /** @param {unknown} e */
@@ -70,7 +70,7 @@ async function showDetail(ctx, detail, ref) {
     ev.preventDefault();
     try { await request('POST', `/v1/keys/${seg(key.id)}/share`, { user: shareUser.value }); notify(`Shared with ${shareUser.value}.`); await showDetail(ctx, detail, key.id); } catch (e) { fail(e); }
   });
-  const asymmetric = key.class !== 'SECRET_KEY';
+  const asymmetric = key.class !== 'secret-key';
   const rows = Object.entries(key).map(([k, v]) => [h('dt', {}, k), h('dd', {}, Array.isArray(v) ? v.join(', ') || '-' : v === undefined ? '-' : String(v))]);
   replace(detail,
     h('h2', { id: 'detail-title' }, `Key ${key.label || key.id}`),
