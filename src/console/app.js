@@ -18,6 +18,7 @@ const PAGES = [
   { path: 'keys', title: 'Keys', roles: ['user'], render: keysPage },
   { path: 'audit', title: 'Audit', roles: ['auditor'], render: auditPage },
 ];
+/** @type {Record<string, string>} */
 const ROLE_NAMES = { officer: 'crypto officer', user: 'crypto user', auditor: 'auditor' };
 
 const main = /** @type {HTMLElement} */ (document.getElementById('main'));
@@ -66,7 +67,8 @@ onSignedOut((e) => {
 });
 
 function renderChrome() {
-  replace(nav, session ? PAGES.filter((p) => p.roles.includes(session.role)).map((p) => h('a', { href: `#/${p.path}`, 'data-page': p.path }, p.title)) : []);
+  const s = session;
+  replace(nav, s ? PAGES.filter((p) => p.roles.includes(s.role)).map((p) => h('a', { href: `#/${p.path}`, 'data-page': p.path }, p.title)) : []);
   replace(who, session
     ? [h('span', { class: 'user' }, `${session.username} · ${ROLE_NAMES[session.role] ?? session.role}${session.partition !== 'default' ? ` · ${session.partition}` : ''}`),
       h('button', { type: 'button', class: 'link', id: 'sign-out', onclick: () => signOut() }, 'Sign out')]

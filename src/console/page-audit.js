@@ -52,9 +52,18 @@ async function load(text, source, body) {
   loaded.source = source;
   loaded.result = await verifyExport(text, key);
   filters.page = 0;
-  const bad = firstBad();
-  if (bad !== undefined) filters.page = Math.floor(bad / ROWS);
   draw(body);
+  if (firstBad() !== undefined) showFirstBad(body);
+}
+
+/** Clears the filters, turns to the first bad record's page and brings its row into view. @param {HTMLElement} body */
+function showFirstBad(body) {
+  const bad = firstBad();
+  if (bad === undefined) return;
+  Object.assign(filters, { actor: '', op: '', object: '', outcome: '', node: '', from: '', to: '', page: Math.floor(bad / ROWS) });
+  draw(body);
+  const row = body.querySelector('tr.bad');
+  if (row instanceof HTMLElement) { row.scrollIntoView({ block: 'center' }); row.tabIndex = -1; row.focus(); }
 }
 
 /** The index, in the unfiltered records, of the first bad record of any chain. */
@@ -80,6 +89,7 @@ function draw(body) {
     ? h('p', { id: 'audit-verdict', class: 'verdict ok' }, `Verified in this browser: ${r.records.length} records of ${loaded.source}, ${r.chains.length} chain(s), every hash, link and checkpoint signature (Ed25519, the module's audit key).`)
     : h('div', { id: 'audit-verdict', class: 'verdict bad', role: 'alert' },
       h('p', {}, `The audit trail from ${loaded.source} does NOT verify.`),
+      firstBad() !== undefined ? h('button', { type: 'button', id: 'goto-bad', onclick: () => showFirstBad(body) }, 'Show the first bad record') : null,
       h('ul', {}, [...(r.problem ? [h('li', {}, r.problem)] : []), ...r.chains.filter((c) => !c.ok).map((c) => h('li', {}, `Chain ${c.chain}: ${c.problem}`))]));
   const shown = r.records.filter(keep);
   const pages = Math.max(1, Math.ceil(shown.length / ROWS));
@@ -104,7 +114,7 @@ function draw(body) {
       h('tbody', {}, slice.map((x) => {
         const isBad = bad.get(x.chain) === x.seq;
         return h('tr', { 'data-seq': x.seq, 'data-chain': x.chain, class: isBad ? 'bad' : x.outcome === 'failure' ? 'failure' : '', 'aria-invalid': isBad ? 'true' : undefined },
-          h('th', { scope: 'row' }, String(x.seq)), h('td', {}, String(x.time ?? '')), h('td', {}, x.chain), h('td', {}, String(x.actor ?? '')), h('td', {}, String(x.role ?? '')),
+          h('th', { scope: 'row' }, String(x.seq)), h('td', { class: 'nowrap' }, String(x.time ?? '').replace('T', ' ')), h('td', { class: 'nowrap' }, x.chain), h('td', {}, String(x.actor ?? '')), h('td', {}, String(x.role ?? '')),
           h('td', {}, String(x.face ?? '')), h('td', {}, String(x.op ?? '')), h('td', {}, String(x.object ?? '')), h('td', {}, `${x.outcome ?? ''}${x.code ? ` (${x.code})` : ''}`),
           h('td', {}, isBad ? `FIRST BAD RECORD. ${String(x.detail ?? '')}` : String(x.detail ?? '')));
       })))),

@@ -27,5 +27,6 @@ export async function screenshot(page: Page, name: string): Promise<void> {
   const dir = process.env.INKAN_CONSOLE_SCREENSHOTS;
   if (!dir) return;
   fs.mkdirSync(dir, { recursive: true });
-  await page.screenshot({ path: path.join(dir, `console-${name}.png`), fullPage: true });
+  await page.setViewportSize({ width: 1280, height: 800 });
+  await page.screenshot({ path: path.join(dir, `console-${name}.png`) });
 }

@@ -112,6 +112,11 @@ test('officer: sign in (HttpOnly SameSite=Strict cookie), manage users, CSRF ref
   await page.locator('#module-state', { hasText: 'unsealed' }).waitFor();
   assert.match(await page.locator('#self-tests').innerText(), /self-tests passed/);
   await screenshot(page, 'module');
+  if (process.env.INKAN_CONSOLE_SCREENSHOTS) {
+    await page.emulateMedia({ colorScheme: 'dark' });
+    await screenshot(page, 'module-dark');
+    await page.emulateMedia({ colorScheme: 'light' });
+  }
 
   await page.getByRole('link', { name: 'Users' }).click();
   const create = page.locator('#create-user');
@@ -290,15 +295,14 @@ test('auditor: the timeline shows the use, the chain verifies in the page, a tam
   await page.locator('#audit-file').setInputFiles({ name: 'tampered.ndjson', mimeType: 'application/x-ndjson', buffer: Buffer.from(tampered) });
   await page.locator('#audit-verdict.bad').waitFor();
   assert.match(await page.locator('#audit-verdict').innerText(), new RegExp(`record ${victim.seq} was edited`));
-  // Filters were cleared? No: clear them so the bad row is on screen, then find it highlighted.
-  await page.getByLabel('Operation').fill('');
-  await page.getByLabel('Operation').dispatchEvent('change');
-  await page.getByLabel('Actor').fill('');
-  await page.getByLabel('Actor').dispatchEvent('change');
+  // The filters still hide it; the verdict's button clears them and brings the row into view.
+  await page.locator('#goto-bad').click();
   const bad = page.locator('#audit tbody tr.bad');
   assert.equal(await bad.count(), 1);
   assert.equal(await bad.getAttribute('data-seq'), String(victim.seq));
   assert.equal(await bad.getAttribute('aria-invalid'), 'true');
+  assert.ok(await bad.isVisible());
+  assert.equal(await page.evaluate(() => document.activeElement?.getAttribute('data-seq')), String(victim.seq), 'the bad row has the focus');
   await screenshot(page, 'audit-tampered');
 
   // A forged checkpoint signature is flagged too.
