@@ -103,6 +103,7 @@ function signInForm() {
 }
 
 let shown = 0;
+let lastPath = '';
 function show() {
   const n = ++shown;
   const wanted = (location.hash.match(/^#\/([a-z]+)/) ?? [])[1] ?? 'module';
@@ -118,9 +119,13 @@ function show() {
       return;
     }
   }
+  // A new page moves the focus to its heading (keyboard and screen-reader users land there); a
+  // page redrawn after an action leaves the focus alone.
+  const moved = page.path !== lastPath;
+  lastPath = page.path;
   void page.render(ctx, signInForm).then(() => {
     const t = main.querySelector('.page-title');
-    if (t instanceof HTMLElement && document.activeElement === document.body) t.focus();
+    if (t instanceof HTMLElement && (moved || document.activeElement === document.body)) t.focus();
   }).catch((e) => { if (!(e instanceof ApiError && e.code in { AUTH_REQUIRED: 1, SESSION_EXPIRED: 1, SESSION_REVOKED: 1 })) notify(e.message ?? String(e), 'error'); });
 }
 
