@@ -7,6 +7,7 @@ import { modulePage } from './page-module.js';
 import { usersPage } from './page-users.js';
 import { keysPage } from './page-keys.js';
 import { auditPage } from './page-audit.js';
+import { activityPage } from './page-activity.js';
 
 /** @typedef {{ username: string, role: 'officer'|'user'|'auditor', partition: string, csrf: string, idleSeconds: number }} Session */
 /** @typedef {{ session: Session | null, main: HTMLElement, refresh: () => void, signOut: (why?: string) => Promise<void> }} PageContext */
@@ -17,6 +18,7 @@ const PAGES = [
   { path: 'users', title: 'Users', roles: ['officer'], render: usersPage },
   { path: 'keys', title: 'Keys', roles: ['user'], render: keysPage },
   { path: 'audit', title: 'Audit', roles: ['auditor'], render: auditPage },
+  { path: 'activity', title: 'Activity', roles: ['officer', 'user', 'auditor'], render: activityPage },
 ];
 /** @type {Record<string, string>} */
 const ROLE_NAMES = { officer: 'crypto officer', user: 'crypto user', auditor: 'auditor' };

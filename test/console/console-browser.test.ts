@@ -313,6 +313,36 @@ test('auditor: the timeline shows the use, the chain verifies in the page, a tam
   assert.deepEqual(errors, []);
 });
 
+test('activity: the module\'s own metrics, live: operations made elsewhere appear in the tables and the chart', async () => {
+  const { page, errors } = await open();
+  await signIn(page, creds.user.username, creds.user.password);
+  await page.getByRole('link', { name: 'Activity' }).click();
+  await page.locator('#by-face').waitFor();
+  const made = await asUser('POST', '/v1/keys', { type: 'ec', curve: 'P-384', label: 'activity-ec' });
+  assert.equal(made.status, 201);
+  const N = 12;
+  for (let i = 0; i < N; i++) {
+    const r = await asUser('POST', '/v1/keys/activity-ec/sign', { data: Buffer.from(`m${i}`).toString('base64'), mechanism: 'CKM_ECDSA_SHA384' });
+    assert.equal(r.status, 200);
+  }
+  // The page polls every 2 s: the mechanism's total is exactly the signatures made here.
+  const row = page.locator('#by-mechanism tbody tr', { has: page.locator('th', { hasText: /^CKM_ECDSA_SHA384$/ }) });
+  await row.locator('td').first().filter({ hasText: new RegExp(`^${N}$`) }).waitFor({ timeout: 10_000 });
+  assert.ok(await page.locator('#by-face th', { hasText: /^admin$/ }).count() === 1);
+  const signLatency = page.locator('#latency tbody tr', { has: page.locator('th', { hasText: /^key\.sign$/ }) });
+  assert.ok(Number(await signLatency.locator('td').first().innerText()) >= N, 'the latency histogram counts the signatures');
+  assert.match(await signLatency.locator('td').nth(1).innerText(), /^≤ [\d.]+ (ms|s)$/, 'a p50');
+  assert.ok(await page.locator('svg.chart polyline').count() >= 1, 'a line per face');
+  assert.match(await page.locator('#objects').innerText(), /objects: CKO_PRIVATE_KEY\t[1-9]/);
+  if (process.env.INKAN_CONSOLE_SCREENSHOTS) {
+    // A few more points of the live chart, with some load, for the picture.
+    for (let i = 0; i < 40; i++) await asUser('POST', '/v1/keys/activity-ec/sign', { data: 'AAAA', mechanism: 'CKM_ECDSA_SHA384' });
+    await page.waitForTimeout(6000);
+    await screenshot(page, 'activity');
+  }
+  assert.deepEqual(errors, []);
+});
+
 test('idle timeout: the console signs out after the idle time and the module forgets the session', async () => {
   const { context, page } = await open(srv.url, async (_c, p) => { await p.clock.install(); });
   await signIn(page, creds.officer.username, creds.officer.password);
