@@ -343,6 +343,27 @@ test('activity: the module\'s own metrics, live: operations made elsewhere appea
   assert.deepEqual(errors, []);
 });
 
+test('keyboard only: sign-in and the menu work without a pointer; each page heading takes the focus', async () => {
+  const { page } = await open();
+  await page.locator('#sign-in').waitFor();
+  assert.equal(await page.evaluate(() => `${document.activeElement?.tagName} ${document.activeElement?.textContent}`), 'H1 Module');
+  const focusName = () => page.evaluate(() => document.activeElement?.getAttribute('name'));
+  // Tab to the username field, type, tab to the password, type, Enter submits.
+  for (let i = 0; i < 10 && (await focusName()) !== 'username'; i++) await page.keyboard.press('Tab');
+  assert.equal(await focusName(), 'username');
+  await page.keyboard.type(creds.officer.username);
+  await page.keyboard.press('Tab');
+  assert.equal(await focusName(), 'password');
+  await page.keyboard.type(creds.officer.password);
+  await page.keyboard.press('Enter');
+  await page.locator('#sign-out').waitFor();
+  await page.locator('#nav a', { hasText: 'Users' }).focus();
+  await page.keyboard.press('Enter');
+  await page.locator('#users').waitFor();
+  assert.equal(await page.evaluate(() => document.activeElement?.textContent), 'Users');
+  assert.equal(await page.evaluate(() => document.activeElement?.tagName), 'H1');
+});
+
 test('idle timeout: the console signs out after the idle time and the module forgets the session', async () => {
   const { context, page } = await open(srv.url, async (_c, p) => { await p.clock.install(); });
   await signIn(page, creds.officer.username, creds.officer.password);

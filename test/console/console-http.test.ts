@@ -123,6 +123,16 @@ test('cookie sessions are the admin session table\'s: the per-user bound and the
   assert.equal((await call('GET', '/ui/session', { cookie: s.cookie })).body.error.code, 'AUTH_REQUIRED', 'and forgotten');
 });
 
+test('locking a user ends its console sessions at once, as it ends its tokens', async () => {
+  await mod.hsm.users.create(mod.officer, 'frank', 'user', 'frank-password-1');
+  const frank = await signIn('frank', 'frank-password-1');
+  assert.equal((await call('GET', '/v1/keys', { cookie: frank.cookie })).status, 200);
+  const officer = await signIn();
+  assert.equal((await call('POST', '/v1/users/frank/lock', { cookie: officer.cookie, 'x-inkan-csrf': officer.csrf }, '{}')).status, 200);
+  assert.equal((await call('GET', '/v1/keys', { cookie: frank.cookie })).status, 401);
+  assert.equal((await call('GET', '/ui/session', { cookie: frank.cookie })).status, 401);
+});
+
 test('the console files: / and /ui redirect, unknown files 404, only GET and HEAD, malformed cookies ignored', async () => {
   for (const p of ['/', '/ui']) {
     const a = await call('GET', p);
