@@ -150,6 +150,14 @@ test('the console files: / and /ui redirect, unknown files 404, only GET and HEA
   const head = await fetch(`${url}/ui/console.css`, { method: 'HEAD' });
   assert.equal(head.status, 200);
   assert.equal((await call('GET', '/v1/users', { cookie: 'inkan_session=../../etc' })).body.error.code, 'AUTH_REQUIRED');
+  // Two session cookies (one planted by another server on the same host): neither is used.
+  const mine = await signIn();
+  const planted = await signIn('user', 'user-password-1');
+  assert.equal((await call('GET', '/v1/users', { cookie: mine.cookie })).status, 200);
+  assert.equal((await call('GET', '/v1/users', { cookie: `${planted.cookie}; ${mine.cookie}` })).body.error.code, 'AUTH_REQUIRED');
+  // The page's own session answer is refused to cross-site fetches too.
+  assert.equal((await call('GET', '/ui/session', { cookie: mine.cookie, 'sec-fetch-site': 'cross-site' })).body.error.code, 'CSRF_REJECTED');
+  assert.equal((await call('GET', '/ui/session', { cookie: mine.cookie, 'sec-fetch-site': 'same-origin' })).status, 200);
 });
 
 test('over TLS the cookie is Secure with the __Host- prefix, and HSTS is sent', async () => {

@@ -34,18 +34,22 @@ export class ConsoleCookies {
     return c.hmac('sha256', this.key, Buffer.from(`inkan-console-csrf\0${token}`)).toString('base64url');
   }
 
-  /** The session token in the request's cookie, '' if there is none (or it is malformed). */
+  /** The session token in the request's cookie, '' if there is none, it is malformed, or there are
+   *  two: cookies are not scoped by port, so another web server on the same host could plant a
+   *  second one (a more specific Path is sent first) to fix its own session on the console's
+   *  requests. Over TLS the __Host- prefix already forbids that; on loopback HTTP neither is used. */
   token(req: IncomingMessage): string {
     const header = req.headers.cookie;
     if (typeof header !== 'string') return '';
     const name = cookieName(isTls(req));
+    let found: string | undefined;
     for (const part of header.split(';', 64)) {
       const eq = part.indexOf('=');
       if (eq < 0 || part.slice(0, eq).trim() !== name) continue;
-      const value = part.slice(eq + 1).trim();
-      return TOKEN.test(value) ? value : '';
+      if (found !== undefined) return '';
+      found = part.slice(eq + 1).trim();
     }
-    return '';
+    return found !== undefined && TOKEN.test(found) ? found : '';
   }
 
   /** Throws CSRF_REJECTED unless a cookie-authenticated request may go on: safe methods always

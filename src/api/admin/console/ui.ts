@@ -88,6 +88,7 @@ export function createConsoleUi(hsm: Hsm, sessions: AdminSessions, cookies: Cons
     });
     if (req.method === 'GET') {
       if (!token) throw new HsmError('AUTH_REQUIRED');
+      cookies.check(req, token);
       hsm.requireUnsealed();
       json(res, 200, who(sessions.principal(token), token));
       return 200;
