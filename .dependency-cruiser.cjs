@@ -4,6 +4,9 @@
 //
 // Where each folder sits, top (may import more) to bottom (may import less):
 //
+//   console/     the web console's browser code (hand-written ES modules served as files by
+//                api/admin/console/ui.ts): a client of the admin API over HTTP like cli/, so it
+//                imports nothing of src/ but itself, and nothing in src/ imports it.
 //   cli/         the `inkan` command: a client of the admin API over HTTP. It imports no
 //                layer of the module; `inkan serve` loads server.ts, and only lazily.
 //   server.ts    the composition root: wiring, listeners, shutdown. May import any layer.
@@ -102,6 +105,21 @@ module.exports = {
     onlyImports('runtime-imports-no-root-or-cli',
       'runtime/ may import every layer, but not the composition root that uses it, nor the CLI.',
       '^src/runtime/', '^src/(runtime|api|protocol|core|mechanisms|keystore|crypto|audit-chain)/'),
+    {
+      name: 'console-imports-only-itself',
+      comment: 'src/console/ runs in the browser: a client of the admin API (HTTP), like the CLI. It may '
+        + 'import only its own modules; the server serves its files and never imports them.',
+      severity: 'error',
+      from: { path: '^src/console/' },
+      to: { path: '^src/', pathNot: '^src/console/' },
+    },
+    {
+      name: 'nothing-imports-the-console',
+      comment: 'The console\'s files are served as they are (api/admin/console/ui.ts reads them); no module loads them.',
+      severity: 'error',
+      from: { path: '^src/', pathNot: '^src/console/' },
+      to: { path: '^src/console/' },
+    },
     {
       name: 'server-imports-no-cli',
       comment: 'server.ts, the composition root, may import every layer; the CLI sits above it.',

@@ -36,6 +36,7 @@ export const ERRORS = {
   SESSION_REVOKED: spec('the session was ended: the user was deleted, locked or changed its password; log in again', 401, CKR.USER_NOT_LOGGED_IN, 'UnrecognizedClientException'),
   LOGIN_THROTTLED: spec('too many failed attempts: wait a moment before trying again', 429, CKR.PIN_INCORRECT, 'ThrottlingException'),
   TOO_MANY_SESSIONS: spec('this user holds too many sessions; its oldest was ended, or log out elsewhere', 429, CKR.SESSION_COUNT, 'ThrottlingException'),
+  CSRF_REJECTED: spec('the request was refused: a console (cookie) request that changes something must come from the console page itself, with its CSRF token', 403, CKR.USER_NOT_LOGGED_IN, 'AccessDeniedException'),
   // Users
   USER_NOT_FOUND: spec('no such user', 404, CKR.ARGUMENTS_BAD, 'NotFoundException', 404),
   USER_EXISTS: spec('a user with this name already exists', 409, CKR.ARGUMENTS_BAD, 'AlreadyExistsException', 409),

@@ -19,14 +19,20 @@ import { OBJECT_ROUTES } from './routes-objects';
 import { AdminSessions } from './sessions';
 import { BodyBudget } from '../body-budget';
 import { cloudRoutes, type CloudWhere } from './routes-cloud';
+import { ConsoleCookies } from './console/cookies';
+import { createConsoleUi } from './console/ui';
 
 /** `cloud` says where the Key Vault and XKS faces are (they are mounted after the admin API). */
 export function createAdminHandler(hsm: Hsm, log: Logger, sessions = new AdminSessions(), bodies = new BodyBudget(), cloud: () => CloudWhere = () => ({})) {
+  // The web console (/ and /ui/): its files and its cookie sign-in; its cookie works on /v1 below.
+  const cookies = new ConsoleCookies();
+  const ui = createConsoleUi(hsm, sessions, cookies, log, bodies);
   const routes = compile([...MODULE_ROUTES, ...USER_ROUTES, ...KEY_ROUTES, ...OBJECT_ROUTES, ...AUDIT_ROUTES, ...BACKUP_ROUTES, ...ACCESS_KEY_ROUTES, ...POLICY_ROUTES, ...cloudRoutes(cloud)]);
 
   return async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const started = Date.now();
     const path = (req.url ?? '/').split('?')[0];
+    if (ui.handles(path)) return ui.handle(req, res);
     let principalName: string | undefined;
     let token = '';
     try {
@@ -34,6 +40,8 @@ export function createAdminHandler(hsm: Hsm, log: Logger, sessions = new AdminSe
       if (!route) throw new HsmError(pathKnown ? 'METHOD_NOT_ALLOWED' : 'NO_SUCH_ROUTE');
       const auth = req.headers.authorization ?? '';
       token = auth.startsWith('Bearer ') ? auth.slice(7) : '';
+      // No bearer token: the console's session cookie, whose state-changing requests need the CSRF header.
+      if (!token && (route.auth || route.raw)) { token = cookies.token(req); if (token) cookies.check(req, token); }
       let continued = false;
       const ctx: RouteContext = {
         hsm, sessions, req, params, body: {}, source: req.socket.remoteAddress ?? '',
