@@ -22,6 +22,7 @@ export class Coherence {
   private lastLook = 0;
   private lastFlush = 0;
   private running?: Promise<void>;
+  private queued?: Promise<void>;
 
   constructor(private readonly store: KeyStore, private readonly now: () => number = Date.now) {}
 
@@ -39,13 +40,29 @@ export class Coherence {
     this.lastLook = this.lastFlush = this.now();
   }
 
-  /** Catches up with other writers; cheap when there is nothing to do. */
+  /** Catches up with other writers; cheap when there is nothing to do. On a shared store (a
+   *  cluster on PostgreSQL) it reads the log every time, in a look that starts after this call:
+   *  a change another node has acknowledged is then always seen, even before its NOTIFY arrives
+   *  (a revoked key or user is refused on every node as soon as the revocation is answered). */
   sync(): Promise<void> | undefined {
     const told = this.store.changes.poll();
     if (this.now() - this.lastFlush > MAX_CACHE_AGE_MS) { this.lastFlush = this.now(); this.flushAll(); }
+    // (Its NOTIFY then often arrives after the log told us: not a sign of a write behind our back.)
+    if (this.store.changes.shared) return this.freshLook();
     if (!told && this.now() - this.lastLook < SAFETY_NET_MS) return undefined;
     this.running ??= this.catchUp(told).finally(() => { this.running = undefined; });
     return this.running;
+  }
+
+  /** A look at the log that begins after the call: joins the next one if one is already running
+   *  (it may have read the log before the caller's moment), so concurrent callers share one query. */
+  private freshLook(): Promise<void> {
+    if (!this.running) {
+      this.running = this.catchUp(false).finally(() => { this.running = undefined; });
+      return this.running;
+    }
+    this.queued ??= this.running.catch(() => undefined).then(() => { this.queued = undefined; return this.freshLook(); });
+    return this.queued;
   }
 
   /** Drops every cached row (seal, restore). */

@@ -108,6 +108,9 @@ export interface ChangeFeed {
   subscribe(cb: () => void): () => void;
   /** True if another writer may have committed since the last call (cheap; never throws). */
   poll(): boolean;
+  /** Other nodes write this store (PostgreSQL): a notification may arrive after the writer has
+   *  answered its client, so readers look at the log before every operation (core/coherence.ts). */
+  readonly shared?: boolean;
 }
 
 /** Append-only storage of the audit chains (core/audit). Records are added only by `commit`. */

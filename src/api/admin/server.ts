@@ -18,10 +18,13 @@ import { POLICY_ROUTES } from './routes-policy';
 import { AdminSessions } from './sessions';
 import { BodyBudget } from '../body-budget';
 import { cloudRoutes, type CloudWhere } from './routes-cloud';
+import { clusterRoutes, type ClusterView } from './routes-cluster';
 
 /** `cloud` says where the Key Vault and XKS faces are (they are mounted after the admin API). */
-export function createAdminHandler(hsm: Hsm, log: Logger, sessions = new AdminSessions(), bodies = new BodyBudget(), cloud: () => CloudWhere = () => ({})) {
-  const routes = compile([...MODULE_ROUTES, ...USER_ROUTES, ...KEY_ROUTES, ...AUDIT_ROUTES, ...BACKUP_ROUTES, ...ACCESS_KEY_ROUTES, ...POLICY_ROUTES, ...cloudRoutes(cloud)]);
+export function createAdminHandler(hsm: Hsm, log: Logger, sessions = new AdminSessions(), bodies = new BodyBudget(), cloud: () => CloudWhere = () => ({}),
+  cluster?: ClusterView) {
+  const routes = compile([...MODULE_ROUTES, ...USER_ROUTES, ...KEY_ROUTES, ...AUDIT_ROUTES, ...BACKUP_ROUTES, ...ACCESS_KEY_ROUTES, ...POLICY_ROUTES,
+    ...cloudRoutes(cloud), ...clusterRoutes(cluster)]);
 
   return async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const started = Date.now();

@@ -11,10 +11,12 @@ import { PostgresAuditStore } from './postgres-audit';
 import { PostgresBulkStore } from './postgres-bulk';
 import { appendChanges, PostgresChangeFeed } from './postgres-changes';
 import { Db, type PostgresOptions, type Query } from './postgres-db';
+import { PostgresNodeList } from './postgres-nodes';
 import { LOCK_CHAIN, migrate } from './postgres-schema';
 import { placeholders, q, recordColumns, recordFromSql, recordParams } from './postgres-sql';
 
 export { StoreUnavailableError, type PostgresOptions } from './postgres-db';
+export type { NodeRow } from './postgres-nodes';
 
 /** Rows one find may return, whatever the caller asks (as SQLite). */
 export const MAX_FIND = 10_000;
@@ -26,10 +28,15 @@ export class PostgresKeyStore implements KeyStore {
   readonly audit: PostgresAuditStore;
   readonly bulk: PostgresBulkStore;
   readonly changes: PostgresChangeFeed;
+  /** The cluster's node list (heartbeats), PostgreSQL only. */
+  readonly nodes: PostgresNodeList;
   private readonly db: Db;
   private readonly changeLogKeep: number;
   private readonly pruneEvery: number;
   private commits = 0;
+
+  /** user@host/db, for messages (never the password). */
+  get target(): string { return this.db.target; }
 
   private constructor(opts: PostgresOptions) {
     this.db = new Db(opts);
@@ -37,6 +44,7 @@ export class PostgresKeyStore implements KeyStore {
     this.pruneEvery = opts.pruneEvery ?? 1_000;
     this.audit = new PostgresAuditStore(this.db);
     this.changes = new PostgresChangeFeed(this.db);
+    this.nodes = new PostgresNodeList(this.db);
     this.bulk = new PostgresBulkStore(this.db, (query, changes) => this.logChanges(query, changes));
   }
 

@@ -1,0 +1,169 @@
+// Active/active: real `inkan serve` processes on one real PostgreSQL. Nodes start at once on an
+// empty database (one schema, no race), are unsealed with the same shares, and every change made
+// on one node (a key created, disabled or scheduled for deletion; a user locked; a password
+// changed) is in force on the other as soon as the first has answered. Results are checked with
+// node:crypto on the public key, not with the code that produced them.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as crypto from 'node:crypto';
+import {
+  CreateKeyCommand, DecryptCommand, DisableKeyCommand, EncryptCommand, GetPublicKeyCommand, ScheduleKeyDeletionCommand, SignCommand, type KMSClient,
+} from '@aws-sdk/client-kms';
+import { startPostgres, type TestPostgres } from '../helpers/postgres';
+import { call, initCluster, kmsClient, kmsUser, login, OFFICER, startNode, stopNodes, unseal, type Node } from './cluster-helpers';
+
+let pg: TestPostgres;
+let a: Node;
+let b: Node;
+let shares: string[];
+let officerA: Awaited<ReturnType<typeof login>>;
+let kmsA: KMSClient;
+let kmsB: KMSClient;
+
+before(async () => {
+  pg = await startPostgres();
+  // Both at once on an empty database: the schema is created once, under the advisory lock.
+  [a, b] = await Promise.all([startNode(pg.url, 'node-a'), startNode(pg.url, 'node-b')]);
+  shares = await initCluster([a, b]);
+  officerA = await login(a.url, OFFICER.username, OFFICER.password);
+  const key = await kmsUser(officerA, 'alice');
+  kmsA = kmsClient(a.url, key);
+  kmsB = kmsClient(b.url, key);
+});
+
+after(async () => {
+  kmsA?.destroy();
+  kmsB?.destroy();
+  await stopNodes([a, b]);
+  await pg?.stop();
+});
+
+test('two nodes started at once share one schema; both are unsealed and say they run on PostgreSQL', async () => {
+  const version = await pg.admin<{ value: Buffer }>("SELECT value FROM meta WHERE name = 'schema_version'", [], 'inkan');
+  assert.equal(version.length, 1);
+  for (const n of [a, b]) {
+    const s = await call(n.url, 'GET', '/v1/status');
+    assert.equal(s.body.state, 'unsealed');
+    assert.equal(s.body.keystore, 'postgres');
+    assert.equal(s.body.node, n.name);
+    assert.equal((await call(n.url, 'GET', '/readyz')).status, 200);
+  }
+  // Each node writes its own audit chain into the one database.
+  const chains = await pg.admin<{ chain: string }>('SELECT DISTINCT chain FROM audit ORDER BY chain', [], 'inkan');
+  assert.deepEqual(chains.map((c) => c.chain), ['node-a', 'node-b']);
+});
+
+test('a key created on node A signs on node B at once; the signature verifies with node:crypto', async () => {
+  for (let i = 0; i < 5; i++) {
+    const created = await kmsA.send(new CreateKeyCommand({ KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY' }));
+    const id = created.KeyMetadata!.KeyId!;
+    const msg = Buffer.from(`message ${i}`);
+    const sig = await kmsB.send(new SignCommand({ KeyId: id, Message: msg, MessageType: 'RAW', SigningAlgorithm: 'ECDSA_SHA_256' }));
+    const pub = await kmsA.send(new GetPublicKeyCommand({ KeyId: id }));
+    const key = crypto.createPublicKey({ key: Buffer.from(pub.PublicKey!), format: 'der', type: 'spki' });
+    assert.ok(crypto.verify('sha256', msg, key, Buffer.from(sig.Signature!)), 'signature from node B verifies under the key made on node A');
+  }
+});
+
+test('encrypt on node B, decrypt on node A', async () => {
+  const id = (await kmsB.send(new CreateKeyCommand({}))).KeyMetadata!.KeyId!;
+  const ct = await kmsB.send(new EncryptCommand({ KeyId: id, Plaintext: Buffer.from('cluster secret') }));
+  const pt = await kmsA.send(new DecryptCommand({ CiphertextBlob: ct.CiphertextBlob }));
+  assert.equal(Buffer.from(pt.Plaintext!).toString(), 'cluster secret');
+});
+
+test('a key disabled on node A is refused on node B for every request sent after A answered (raced)', async () => {
+  const id = (await kmsA.send(new CreateKeyCommand({ KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY' }))).KeyMetadata!.KeyId!;
+  const sign = () => kmsB.send(new SignCommand({ KeyId: id, Message: Buffer.from('x'), MessageType: 'RAW', SigningAlgorithm: 'ECDSA_SHA_256' }));
+  await sign(); // usable on B before
+  let ackAt = Infinity;
+  let stop = false;
+  const uses: { sentAt: number; ok: boolean; code?: string }[] = [];
+  // Four loops of uses on node B while node A disables the key.
+  const loops = Array.from({ length: 4 }, async () => {
+    while (!stop) {
+      const sentAt = performance.now();
+      try { await sign(); uses.push({ sentAt, ok: true }); } catch (err) { uses.push({ sentAt, ok: false, code: (err as { name?: string }).name }); }
+    }
+  });
+  await new Promise((r) => setTimeout(r, 150));
+  await kmsA.send(new DisableKeyCommand({ KeyId: id }));
+  ackAt = performance.now();
+  await new Promise((r) => setTimeout(r, 300));
+  stop = true;
+  await Promise.all(loops);
+  const after = uses.filter((u) => u.sentAt > ackAt);
+  assert.ok(uses.some((u) => u.ok && u.sentAt < ackAt), 'uses before the change succeeded');
+  assert.ok(after.length >= 4, `uses were sent after the acknowledgement (${after.length})`);
+  assert.deepEqual(after.filter((u) => u.ok), [], 'no use sent after the acknowledgement was accepted');
+  assert.ok(after.every((u) => u.code === 'DisabledException'), `refused as disabled: ${[...new Set(after.map((u) => u.code))].join(',')}`);
+});
+
+test('a key scheduled for deletion on node B is refused on node A at once', async () => {
+  const id = (await kmsA.send(new CreateKeyCommand({}))).KeyMetadata!.KeyId!;
+  await kmsA.send(new EncryptCommand({ KeyId: id, Plaintext: Buffer.from('a') }));
+  await kmsB.send(new ScheduleKeyDeletionCommand({ KeyId: id, PendingWindowInDays: 7 }));
+  await assert.rejects(kmsA.send(new EncryptCommand({ KeyId: id, Plaintext: Buffer.from('a') })), (e: Error) => e.name === 'KMSInvalidStateException');
+});
+
+test('a user locked on node A: its session and its KMS access key are refused on node B at once; unlocked, it works again', async () => {
+  const bob = await kmsUser(officerA, 'bob');
+  const bobKms = kmsClient(b.url, bob);
+  try {
+    const bobOnB = await login(b.url, 'bob', 'user-password-1');
+    assert.equal((await bobOnB('GET', '/v1/keys')).status, 200);
+    await bobKms.send(new CreateKeyCommand({}));
+    assert.equal((await officerA('POST', '/v1/users/bob/lock', {})).status, 200);
+    const refused = await bobOnB('GET', '/v1/keys');
+    assert.equal(refused.status, 401, JSON.stringify(refused.body));
+    await assert.rejects(bobKms.send(new CreateKeyCommand({})));
+    assert.equal((await call(b.url, 'POST', '/v1/login', { username: 'bob', password: 'user-password-1' })).body.error.code, 'ACCOUNT_LOCKED');
+    assert.equal((await officerA('POST', '/v1/users/bob/unlock', {})).status, 200);
+    await bobKms.send(new CreateKeyCommand({}));
+  } finally { bobKms.destroy(); }
+});
+
+test('a password changed on node B ends the user\'s sessions on node A, and the new password works there', async () => {
+  const officerB = await login(b.url, OFFICER.username, OFFICER.password);
+  assert.equal((await officerB('POST', '/v1/users', { username: 'carol', role: 'user', password: 'carol-password-1' })).status, 201);
+  const carolOnA = await login(a.url, 'carol', 'carol-password-1');
+  assert.equal((await carolOnA('GET', '/v1/keys')).status, 200);
+  assert.equal((await officerB('POST', '/v1/users/carol/password', { password: 'carol-password-2' })).status, 200);
+  assert.equal((await carolOnA('GET', '/v1/keys')).status, 401);
+  assert.equal((await call(a.url, 'POST', '/v1/login', { username: 'carol', password: 'carol-password-1' })).status, 401);
+  await login(a.url, 'carol', 'carol-password-2');
+});
+
+test('failed logins count cluster-wide: guesses spread over both nodes lock the account', async () => {
+  assert.equal((await officerA('POST', '/v1/users', { username: 'dave', role: 'user', password: 'dave-password-1' })).status, 201);
+  const codes: string[] = [];
+  for (let i = 0; i < 5; i++) {
+    const r = await call(i % 2 ? b.url : a.url, 'POST', '/v1/login', { username: 'dave', password: `wrong-${i}` });
+    codes.push(r.body.error.code);
+  }
+  assert.equal(codes[codes.length - 1], 'ACCOUNT_LOCKED', codes.join(','));
+  for (const n of [a, b]) assert.equal((await call(n.url, 'POST', '/v1/login', { username: 'dave', password: 'dave-password-1' })).body.error.code, 'ACCOUNT_LOCKED');
+});
+
+test('a third node joins later, is sealed until given the shares, then serves the keys the others made', async () => {
+  const c = await startNode(pg.url, 'node-c');
+  try {
+    assert.equal((await call(c.url, 'GET', '/v1/status')).body.state, 'sealed');
+    assert.equal((await call(c.url, 'GET', '/readyz')).status, 503);
+    // A sealed node holds no key: a KMS call there is refused.
+    const kmsC = kmsClient(c.url, (await kmsUser(officerA, 'erin')));
+    try {
+      await assert.rejects(kmsC.send(new CreateKeyCommand({})));
+      await unseal(c.url, shares.slice(1));
+      const id = (await kmsA.send(new CreateKeyCommand({}))).KeyMetadata!.KeyId!;
+      const ct = await kmsA.send(new EncryptCommand({ KeyId: id, Plaintext: Buffer.from('for c') }));
+      // erin may not use alice's key: refused on c as on any node.
+      await assert.rejects(kmsC.send(new DecryptCommand({ CiphertextBlob: ct.CiphertextBlob })));
+      await kmsC.send(new CreateKeyCommand({}));
+    } finally { kmsC.destroy(); }
+  } finally { await stopNodes([c]); }
+});
+
+test('a second process with a node name in use is refused and says why', async () => {
+  await assert.rejects(startNode(pg.url, 'node-a'), /node name node-a is in use by a running node/);
+});
