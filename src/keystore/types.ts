@@ -161,5 +161,10 @@ export interface KeyStore {
 
   commit(req: CommitRequest): Promise<CommitResult>;
 
+  /** Runs `fn` over one consistent snapshot of the store (PostgreSQL: a REPEATABLE READ
+   *  transaction), so a scan sees no commit of another node half-way. Absent: a single writer
+   *  (SQLite), where the caller's own quiet period is enough. */
+  snapshot?<T>(fn: (reader: Pick<KeyStore, 'get' | 'find'>) => Promise<T>): Promise<T>;
+
   close(): Promise<void>;
 }

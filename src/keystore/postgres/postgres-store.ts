@@ -81,11 +81,29 @@ export class PostgresKeyStore implements KeyStore {
   }
 
   async find(table: TableName, where: Record<string, ColumnValue>, opts: FindOptions = {}): Promise<RecordRow[]> {
+    return this.findWith((sql, params) => this.db.query(`find ${table}`, sql, params), table, where, opts);
+  }
+
+  async snapshot<T>(fn: (reader: Pick<PostgresKeyStore, 'get' | 'find'>) => Promise<T>): Promise<T> {
+    return this.db.tx('snapshot', (query) => {
+      const run = async (sql: string, params: unknown[]) => (await query(sql, params)).rows;
+      return fn({
+        get: async (table, id) => {
+          const rows = await run(`SELECT * FROM ${q(table)} WHERE "id" = $1`, [id]);
+          return rows[0] && recordFromSql(recordDef(table), rows[0]);
+        },
+        find: (table, where, opts = {}) => this.findWith(run, table, where, opts),
+      });
+    }, 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+  }
+
+  private async findWith(run: (sql: string, params: unknown[]) => Promise<Record<string, unknown>[]>, table: TableName,
+    where: Record<string, ColumnValue>, opts: FindOptions): Promise<RecordRow[]> {
     const def = recordDef(table);
     const { clause, params } = whereClause(table, where);
     const limit = Math.max(0, Math.min(opts.limit ?? MAX_FIND, MAX_FIND));
     const after = opts.after !== undefined ? ` AND "id" > $${params.length + 2}` : '';
-    const rows = await this.db.query(`find ${table}`, `SELECT * FROM ${q(table)} WHERE ${clause}${after} ORDER BY "id" LIMIT $${params.length + 1}`,
+    const rows = await run(`SELECT * FROM ${q(table)} WHERE ${clause}${after} ORDER BY "id" LIMIT $${params.length + 1}`,
       opts.after !== undefined ? [...params, limit, opts.after] : [...params, limit]);
     return rows.map((r) => recordFromSql(def, r));
   }
