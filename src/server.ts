@@ -105,6 +105,7 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
   if (storeKind === 'postgres') log.info('key store', { kind: 'postgres', target: (store as { target?: string }).target });
   const metrics = new ServerMetrics();
   let cluster: ClusterMember | undefined;
+  let member: ClusterMember;
   const anchor = new AnchorFiles([path.join(cfg.dataDir, ANCHOR_FILE), ...(cfg.anchorCopy ? [cfg.anchorCopy] : [])]);
   const hsm = new Hsm(store, {
     node: cfg.node, selfTestFault: cfg.selfTestFault, onOperation: (e, s) => { cluster?.countOp(); metrics.operation(e, s); }, anchor, expectDomain: cfg.expectDomain,
@@ -115,6 +116,9 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
     op: r.op, outcome: r.outcome, code: r.code, actor: r.actor, role: r.role, face: r.face, partition: r.partition, object: r.object, detail: r.detail, seq: r.seq,
   }));
   try {
+    // Before the module writes anything under its node name (its audit chain): refused if that name is in use.
+    member = cluster = new ClusterMember(hsm, store, { node: hsm.node, heartbeatMs: cfg.heartbeatMs, log });
+    await member.claim();
     await hsm.start();
   } catch (err) {
     await store.close();
@@ -176,10 +180,8 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
   const host = cfg.host.includes(':') ? `[${cfg.host}]` : cfg.host;
   const url = `${tls ? 'https' : 'http'}://${host}:${port}`;
   log.info('http listener', { url, ...httpLimits });
-  const member = new ClusterMember(hsm, store, { node: hsm.node, address: url, heartbeatMs: cfg.heartbeatMs, log });
-  cluster = member;
   try {
-    await member.join();
+    await member.join(url);
   } catch (err) {
     server.close();
     await store.close();

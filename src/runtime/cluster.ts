@@ -50,8 +50,6 @@ interface BeatData { intervalMs: number; unsealed: boolean; ops: number; opsPerS
 
 export interface ClusterOptions {
   node: string;
-  /** Where clients reach this node (its admin/KMS URL). */
-  address: string;
   heartbeatMs?: number;
   log: Logger;
 }
@@ -84,6 +82,8 @@ export class ClusterMember {
   private isLeader = true;
   private storeDown = false;
   private beating?: Promise<void>;
+  /** Where clients reach this node (its admin/KMS URL), known once it listens. */
+  private address = '';
 
   constructor(private readonly hsm: Hsm, private readonly store: KeyStore, private readonly o: ClusterOptions) {
     this.heartbeatMs = Math.max(100, o.heartbeatMs ?? DEFAULT_HEARTBEAT_MS);
@@ -96,9 +96,10 @@ export class ClusterMember {
   /** True while this node runs the cluster-wide tasks (key lifecycle, scheduled backups). */
   leader(): boolean { return this.isLeader; }
 
-  /** Refuses a node name another live process uses, then beats. A node killed and restarted at once
-   *  waits until its old row is older than three beats (it cannot tell a dead process from a live one sooner). */
-  async join(): Promise<void> {
+  /** Refuses a node name another live process uses: called before the module writes anything (its
+   *  audit chain is named after the node). A node killed and restarted at once waits until its old
+   *  row is older than three beats (it cannot tell a dead process from a live one sooner). */
+  async claim(): Promise<void> {
     if (!this.nodes) return;
     this.started = await this.nodes.now();
     const deadline = Date.now() + (ALIVE_BEATS + 1) * this.heartbeatMs + 2_000;
@@ -118,6 +119,14 @@ export class ClusterMember {
       this.o.log.info('waiting for the last heartbeat of this node name to age', { node: this.o.node, ageMs: age });
       await new Promise((r) => setTimeout(r, Math.min(interval, 500)));
     }
+    // Holds the name from now on (a second process starting meanwhile sees a fresh beat).
+    await this.nodes.put(this.row(await this.nodes.now()));
+  }
+
+  /** Starts beating, once the node listens at `address`. */
+  async join(address: string): Promise<void> {
+    this.address = address;
+    if (!this.nodes) return;
     await this.beat();
     this.timer = setInterval(() => { this.beating ??= this.beat().finally(() => { this.beating = undefined; }); }, this.heartbeatMs);
     this.timer.unref();
@@ -157,7 +166,7 @@ export class ClusterMember {
     this.lastOps = this.ops;
     this.lastBeatAt = Date.now();
     const r = {
-      node: this.o.node, instance: this.instance, address: this.o.address, state: this.hsm.state, version: this.version,
+      node: this.o.node, instance: this.instance, address: this.address, state: this.hsm.state, version: this.version,
       started: this.started, beat: now, data: JSON.stringify(data),
     };
     const key = this.macKey();
@@ -188,7 +197,7 @@ export class ClusterMember {
     if (!this.nodes) {
       const now = Date.now();
       const self: NodeStatus = {
-        node: this.o.node, address: this.o.address, state: this.hsm.state, unsealed: this.hsm.state === 'unsealed', version: this.version,
+        node: this.o.node, address: this.address, state: this.hsm.state, unsealed: this.hsm.state === 'unsealed', version: this.version,
         started: new Date(this.started).toISOString(), lastHeartbeat: new Date(now).toISOString(), heartbeatAgeMs: 0, alive: true, mac: 'ok',
         opsPerSec: 0, keystore: this.store.kind, self: true, leader: true,
       };

@@ -10,6 +10,7 @@ import {
   CreateKeyCommand, DecryptCommand, DisableKeyCommand, EncryptCommand, GetPublicKeyCommand, ScheduleKeyDeletionCommand, SignCommand, type KMSClient,
 } from '@aws-sdk/client-kms';
 import { startPostgres, type TestPostgres } from '../helpers/postgres';
+import { inkan } from '../cli/cli-helpers';
 import { call, initCluster, kmsClient, kmsUser, login, OFFICER, startNode, stopNodes, unseal, type Node } from './cluster-helpers';
 
 let pg: TestPostgres;
@@ -166,4 +167,62 @@ test('a third node joins later, is sealed until given the shares, then serves th
 
 test('a second process with a node name in use is refused and says why', async () => {
   await assert.rejects(startNode(pg.url, 'node-a'), /node name node-a is in use by a running node/);
+  // The refused process wrote nothing under that name: the running node-a is unharmed.
+  assert.equal((await call(a.url, 'GET', '/readyz')).status, 200);
+  await kmsA.send(new CreateKeyCommand({}));
+});
+
+test('inkan cluster status lists every node from the heartbeat rows; a forged row is shown as such; a killed node turns dead', async () => {
+  const env = { INKAN_SERVER: b.url, INKAN_USER: OFFICER.username, INKAN_PASSWORD: OFFICER.password };
+  const r = await inkan(['--json', 'cluster', 'status'], env);
+  assert.equal(r.code, 0, r.out + r.err);
+  const st = JSON.parse(r.out) as { keystore: string; leader: string; nodes: { node: string; address: string; alive: boolean; mac: string; self: boolean; state: string; heartbeatAgeMs: number }[] };
+  assert.equal(st.keystore, 'postgres');
+  const byName = Object.fromEntries(st.nodes.map((n) => [n.node, n]));
+  for (const n of [a, b]) {
+    assert.equal(byName[n.name].address, n.url);
+    assert.equal(byName[n.name].alive, true);
+    assert.equal(byName[n.name].mac, 'ok');
+    assert.equal(byName[n.name].state, 'unsealed');
+    assert.ok(byName[n.name].heartbeatAgeMs < 3_000);
+  }
+  assert.equal(byName['node-b'].self, true);
+  assert.equal(byName['node-a'].self, false);
+  assert.equal(st.leader, 'node-a', 'the alive unsealed node with the smallest name leads');
+  // The human table names each node.
+  const human = await inkan(['cluster', 'status'], env);
+  assert.match(human.out, /node-a\s+http:\/\/127\.0\.0\.1:\d+\s+unsealed\s+alive\s+ok/);
+
+  // Someone with database access makes a fake node look alive: the MAC gives it away.
+  await pg.admin(`INSERT INTO cluster_nodes (node, instance, address, state, version, started, beat, data, mac)
+    SELECT 'node-fake', 'x', 'http://10.9.9.9:7280', state, version, started, beat + 60000, data, mac FROM cluster_nodes WHERE node = 'node-a'`, [], 'inkan');
+  const forged = JSON.parse((await inkan(['--json', 'cluster', 'status'], env)).out) as typeof st;
+  assert.equal(forged.nodes.find((n) => n.node === 'node-fake')!.mac, 'bad');
+  assert.equal(forged.leader, 'node-a');
+  await pg.admin("DELETE FROM cluster_nodes WHERE node = 'node-fake'", [], 'inkan');
+
+  // A crypto user may not read the node list; an auditor may.
+  assert.equal((await officerA('POST', '/v1/users', { username: 'audrey', role: 'auditor', password: 'audrey-password-1' })).status, 201);
+  assert.equal((await inkan(['cluster', 'status'], { ...env, INKAN_USER: 'audrey', INKAN_PASSWORD: 'audrey-password-1' })).code, 0);
+  const bobTry = await inkan(['--json', 'cluster', 'status'], { ...env, INKAN_USER: 'carol', INKAN_PASSWORD: 'carol-password-2' });
+  assert.notEqual(bobTry.code, 0);
+  assert.equal(JSON.parse(bobTry.out).error.code, 'FORBIDDEN');
+
+  // A node that dies stops beating: dead after three heartbeats (300 ms here), and the next leads.
+  const c = await startNode(pg.url, 'node-0');
+  try {
+    await unseal(c.url, shares);
+    const deadline = Date.now() + 5_000;
+    let leader = '';
+    while (Date.now() < deadline && leader !== 'node-0') { leader = JSON.parse((await inkan(['--json', 'cluster', 'status'], env)).out).leader; }
+    assert.equal(leader, 'node-0');
+    c.kill9();
+    await c.exited;
+    await new Promise((res) => setTimeout(res, 1_200));
+    const later = JSON.parse((await inkan(['--json', 'cluster', 'status'], env)).out) as typeof st;
+    const gone = later.nodes.find((n) => n.node === 'node-0')!;
+    assert.equal(gone.alive, false);
+    assert.ok(gone.heartbeatAgeMs >= 900, String(gone.heartbeatAgeMs));
+    assert.equal(later.leader, 'node-a');
+  } finally { await stopNodes([c]); }
 });

@@ -1,4 +1,4 @@
-// Cache coherence on a shared PostgreSQL store does not depend on NOTIFY arriving in time: a
+// The PostgreSQL store as a cluster uses it. Cache coherence on a shared store does not depend on NOTIFY arriving in time: a
 // node whose LISTEN connection is gone (or whose notification is still on its way) still sees,
 // before its next operation, every change another node has committed. Two real stores on one
 // real PostgreSQL; the second store's listener is closed so no notification ever reaches it.
@@ -62,4 +62,18 @@ test('concurrent syncs share one look at the log, and a sync begun after a commi
     await writer.close();
     await reader.close();
   }
+});
+
+test('the PostgreSQL-only layout: a store made before cluster_nodes gets it at the next open; a newer layout is refused', async () => {
+  const url = await pg.createDatabase('layout1');
+  await (await PostgresKeyStore.open(url)).close();
+  // As a database of the first PostgreSQL store looked: no node list, no pg_layout.
+  await pg.admin("DROP TABLE cluster_nodes; DELETE FROM meta WHERE name = 'pg_layout'", [], 'layout1');
+  const store = await PostgresKeyStore.open(url);
+  try {
+    assert.equal((await store.getMeta('pg_layout'))?.toString(), '1');
+    assert.deepEqual((await store.nodes.list()).nodes, []);
+  } finally { await store.close(); }
+  await pg.admin("UPDATE meta SET value = '9'::bytea WHERE name = 'pg_layout'", [], 'layout1');
+  await assert.rejects(PostgresKeyStore.open(url), /PostgreSQL layout 9, newer than this Inkan \(layout 1\): upgrade this node/);
 });
