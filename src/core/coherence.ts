@@ -78,7 +78,14 @@ export class Coherence {
       // back. Everything cached is dropped, so every row is read (and MAC-checked) again.
       if (page.length === 0 && first && told) this.flushAll();
       if (page.length === 0) return;
-      if (page[0].seq > this.lastSeq + 1 && this.lastSeq > 0) this.flushAll(); // pruned past us: we may have missed some
+      // A gap in the sequence: pruned past us, or entries deleted behind the module's back (numbers
+      // follow commit order, so an honest log has gaps only after a rare failed COMMIT): we may
+      // have missed some, so everything is dropped and read (and MAC-checked) again.
+      let prev = this.lastSeq;
+      for (const c of page) {
+        if (prev > 0 && c.seq !== prev + 1) { this.flushAll(); break; }
+        prev = c.seq;
+      }
       for (const c of page) {
         if (c.table === '*') this.flushAll();
         for (const evict of this.listeners.get(c.table) ?? []) evict(c.id);

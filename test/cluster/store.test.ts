@@ -77,3 +77,27 @@ test('the PostgreSQL-only layout: a store made before cluster_nodes gets it at t
   await pg.admin("UPDATE meta SET value = '9'::bytea WHERE name = 'pg_layout'", [], 'layout1');
   await assert.rejects(PostgresKeyStore.open(url), /PostgreSQL layout 9, newer than this Inkan \(layout 1\): upgrade this node/);
 });
+
+test('a change-log entry deleted behind the module\'s back leaves a gap: the reader drops every cache', async () => {
+  const url = await pg.createDatabase('coherence3');
+  const writer = await PostgresKeyStore.open(url);
+  const reader = await PostgresKeyStore.open(url);
+  try {
+    await reader.changes.close();
+    const coherence = new Coherence(reader);
+    const evicted: string[] = [];
+    coherence.register('objects', (id) => evicted.push(id), () => evicted.push('*'));
+    await coherence.start();
+    await writer.commit(plainCommit([[{ op: 'insert', table: 'objects', row: row('default', cols(), { id: 'g-1' }) }]]));
+    await coherence.sync();
+    assert.deepEqual(evicted.splice(0), ['g-1']);
+    for (const id of ['g-2', 'g-3']) await writer.commit(plainCommit([[{ op: 'insert', table: 'objects', row: row('default', cols(), { id }) }]]));
+    // Someone with database access hides the change to g-2.
+    await pg.admin("DELETE FROM change_log WHERE id = 'g-2'", [], 'coherence3');
+    await coherence.sync();
+    assert.deepEqual(evicted.splice(0), ['*', 'g-3']);
+  } finally {
+    await writer.close();
+    await reader.close();
+  }
+});
