@@ -103,7 +103,8 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
   const storeKind = describeStore(cfg.store);
   const store = await openStore(cfg.store, cfg.dataDir);
   if (storeKind === 'postgres') log.info('key store', { kind: 'postgres', target: (store as { target?: string }).target });
-  const metrics = new ServerMetrics();
+  // On a shared store every series carries the node's name (docs/cluster.md).
+  const metrics = new ServerMetrics(storeKind === 'postgres' ? cfg.node ?? 'node-1' : undefined);
   let cluster: ClusterMember | undefined;
   let member: ClusterMember;
   const anchor = new AnchorFiles([path.join(cfg.dataDir, ANCHOR_FILE), ...(cfg.anchorCopy ? [cfg.anchorCopy] : [])]);

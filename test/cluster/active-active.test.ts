@@ -7,7 +7,8 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as crypto from 'node:crypto';
 import {
-  CreateKeyCommand, DecryptCommand, DisableKeyCommand, EncryptCommand, GetPublicKeyCommand, ScheduleKeyDeletionCommand, SignCommand, type KMSClient,
+  CreateKeyCommand, DecryptCommand, DescribeKeyCommand, DisableKeyCommand, EncryptCommand, GetPublicKeyCommand, ScheduleKeyDeletionCommand, SignCommand,
+  UpdateKeyDescriptionCommand, type KMSClient,
 } from '@aws-sdk/client-kms';
 import { startPostgres, type TestPostgres } from '../helpers/postgres';
 import { inkan } from '../cli/cli-helpers';
@@ -48,6 +49,11 @@ test('two nodes started at once share one schema; both are unsealed and say they
     assert.equal(s.body.keystore, 'postgres');
     assert.equal(s.body.node, n.name);
     assert.equal((await call(n.url, 'GET', '/readyz')).status, 200);
+    // Every series names its node, so one Prometheus scraping all nodes can tell them apart.
+    const metrics = await (await fetch(`${n.url}/metrics`)).text();
+    const series = metrics.split('\n').filter((l) => l && !l.startsWith('#'));
+    assert.ok(series.length > 20);
+    assert.deepEqual(series.filter((l) => !l.includes(`node="${n.name}"`)), []);
   }
   // Each node writes its own audit chain into the one database.
   const chains = await pg.admin<{ chain: string }>('SELECT DISTINCT chain FROM audit ORDER BY chain', [], 'inkan');
@@ -151,6 +157,15 @@ test('a third node joins later, is sealed until given the shares, then serves th
   try {
     assert.equal((await call(c.url, 'GET', '/v1/status')).body.state, 'sealed');
     assert.equal((await call(c.url, 'GET', '/readyz')).status, 503);
+    // Shares of another domain (another database's) do not unseal it, and it says why.
+    const other = await startNode(await pg.createDatabase('other_domain'), 'other-1');
+    try {
+      const foreign = (await call(other.url, 'POST', '/v1/init', { shares: 3, threshold: 2, officerUsername: 'o', officerPassword: 'other-password-1' })).body.shares as string[];
+      const refused = await call(c.url, 'POST', '/v1/unseal', { share: foreign[0] });
+      assert.equal(refused.status, 400);
+      assert.equal(refused.body.error.code, 'SHARE_UNKNOWN');
+      assert.equal((await call(c.url, 'GET', '/v1/status')).body.state, 'sealed');
+    } finally { await stopNodes([other]); }
     // A sealed node holds no key: a KMS call there is refused.
     const kmsC = kmsClient(c.url, (await kmsUser(officerA, 'erin')));
     try {
@@ -225,4 +240,26 @@ test('inkan cluster status lists every node from the heartbeat rows; a forged ro
     assert.ok(gone.heartbeatAgeMs >= 900, String(gone.heartbeatAgeMs));
     assert.equal(later.leader, 'node-a');
   } finally { await stopNodes([c]); }
+});
+
+test('two nodes changing one key at once: every change is either applied or refused as a conflict, and the key ends as the last applied one', async () => {
+  const id = (await kmsA.send(new CreateKeyCommand({}))).KeyMetadata!.KeyId!;
+  const outcomes: { node: string; text: string; ok: boolean; name?: string }[] = [];
+  await Promise.all([['a', kmsA], ['b', kmsB]].flatMap(([node, kms]) => Array.from({ length: 6 }, async (_, i) => {
+    const text = `set by ${node as string} #${i}`;
+    try {
+      await (kms as KMSClient).send(new UpdateKeyDescriptionCommand({ KeyId: id, Description: text }));
+      outcomes.push({ node: node as string, text, ok: true });
+    } catch (err) { outcomes.push({ node: node as string, text, ok: false, name: (err as Error).name }); }
+  })));
+  assert.equal(outcomes.length, 12);
+  for (const o of outcomes.filter((x) => !x.ok)) assert.equal(o.name, 'KMSInvalidStateException', JSON.stringify(o));
+  assert.ok(outcomes.some((o) => o.ok));
+  // Both nodes read the same final description, one that some node's change set.
+  const onA = (await kmsA.send(new DescribeKeyCommand({ KeyId: id }))).KeyMetadata!.Description;
+  const onB = (await kmsB.send(new DescribeKeyCommand({ KeyId: id }))).KeyMetadata!.Description;
+  assert.equal(onA, onB);
+  assert.ok(outcomes.some((o) => o.ok && o.text === onA), `${onA} was set by an applied change`);
+  // The key still works on both.
+  await kmsB.send(new EncryptCommand({ KeyId: id, Plaintext: Buffer.from('still usable') }));
 });
