@@ -62,6 +62,49 @@ async function main() {
     console.log(`| ${name} | ${fmt(k.ops)} | ${fmt(k.p50, 3)} | ${fmt(k.p99, 3)} | ${fmt(r.ops)} | ${fmt(r.p50, 3)} | ${fmt(r.p99, 3)} | ${fmt(k.ops / r.ops * 100, 1)} % |`);
   }
   await m.close();
+  await durability();
+  await lookups();
+}
+
+/** What power-loss durability costs (issue #8, item 11): a change (key creation) is always fsynced
+ *  (SQLite synchronous=FULL); a key use's audit record only with --durable-uses. */
+async function durability() {
+  const normal = await freshModule();
+  const durable = await freshModule({ durableUses: true });
+  const aesOf = (t: typeof normal) => t.hsm.keys.generateKey(t.caller, CKM.AES_KEY_GEN, new Map<number, any>([[CKA.VALUE_LEN, 32], [CKA.TOKEN, true]]));
+  const [a, b] = [await aesOf(normal), await aesOf(durable)];
+  const msg = Buffer.alloc(32, 7);
+  console.log(`\nDurability — SQLite commit per operation, concurrency ${CONCURRENCY} (uses are group-committed)`);
+  console.log('| operation | commit | ops/s | p50 ms | p99 ms |');
+  console.log('|---|---|---:|---:|---:|');
+  const row = async (name: string, mode: string, op: () => Promise<unknown>) => {
+    const r = await measure(op);
+    console.log(`| ${name} | ${mode} | ${fmt(r.ops)} | ${fmt(r.p50, 3)} | ${fmt(r.p99, 3)} |`);
+  };
+  await row('AES-256 key creation (a change)', 'synchronous=FULL (always)', () => aesOf(normal));
+  await row('AES-GCM encrypt 32 B (a use)', 'synchronous=NORMAL (default)', () => normal.hsm.crypto.encrypt(normal.caller, a, CKM.AES_GCM, { iv: nc.randomBytes(12) }, msg));
+  await row('AES-GCM encrypt 32 B (a use)', 'synchronous=FULL (--durable-uses)', () => durable.hsm.crypto.encrypt(durable.caller, b, CKM.AES_GCM, { iv: nc.randomBytes(12) }, msg));
+  await normal.close();
+  await durable.close();
+}
+
+/** A label lookup of one user while another holds N objects under the same label (issue #8, item 8). */
+async function lookups() {
+  console.log(`\nLabel lookup by a user while another user holds N objects with the same label, concurrency ${CONCURRENCY}`);
+  console.log('| N (other user\'s objects) | lookup ops/s | p50 ms | p99 ms |');
+  console.log('|---:|---:|---:|---:|');
+  for (const n of [10, 10_000]) {
+    const m = await freshModule();
+    const flooder = await m.newUser('flooder');
+    for (let done = 0; done < n; done += 500) {
+      await Promise.all(Array.from({ length: Math.min(500, n - done) }, () => m.hsm.keys.createObject(flooder,
+        new Map<number, any>([[CKA.CLASS, 0 /* CKO_DATA */], [CKA.TOKEN, true], [CKA.LABEL, 'payments'], [CKA.VALUE, Buffer.from('x')]]))));
+    }
+    await m.hsm.keys.generateKey(m.caller, CKM.AES_KEY_GEN, new Map<number, any>([[CKA.VALUE_LEN, 32], [CKA.TOKEN, true], [CKA.LABEL, 'payments']]));
+    const r = await measure(() => m.hsm.lookup.resolve(m.caller, 'payments'));
+    console.log(`| ${fmt(n)} | ${fmt(r.ops)} | ${fmt(r.p50, 3)} | ${fmt(r.p99, 3)} |`);
+    await m.close();
+  }
 }
 
 main().catch((err) => { console.error(err); process.exit(1); });

@@ -14,7 +14,7 @@ import { ServerMetrics } from './api/metrics/metrics';
 import { createOpsHandler } from './api/metrics/handler';
 import { listenP11, P11Listener } from './api/p11/listener';
 import type { P11Limits } from './api/p11/limits';
-import { resolveHttpLimits, type HttpLimits } from './api/http-limits';
+import { boundListener, resolveHttpLimits, type HttpLimits } from './api/http-limits';
 import { BodyBudget } from './api/body-budget';
 import { createKmsApi } from './api/kms';
 import { createLogger, Logger } from './logger';
@@ -151,7 +151,7 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
     : http.createServer(handler);
   metrics.trackConnections(server);
   // Bounded: connections beyond the cap are closed as they arrive (one warn line per 10 s).
-  server.maxConnections = httpLimits.maxConnections;
+  boundListener(server, httpLimits.maxConnections);
   let dropped = 0;
   let droppedLogged = 0;
   let droppedTotal = 0;
@@ -170,9 +170,6 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
     if (req.headers['x-amz-target'] !== undefined || (req.url ?? '').startsWith('/metrics')) res.writeContinue();
     handler(req, res);
   });
-  server.keepAliveTimeout = 65_000;
-  server.requestTimeout = 120_000;
-  server.headersTimeout = 30_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(cfg.port, cfg.host, () => { server.off('error', reject); resolve(); });
@@ -211,7 +208,7 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
         credentials.kms = kmsEntry;
       }
     }
-    cloud = await startCloudFaces(hsm, { ...cfg.cloud, dataDir: cfg.dataDir, dev: Boolean(cfg.dev), url, tls }, handler, log);
+    cloud = await startCloudFaces(hsm, { ...cfg.cloud, dataDir: cfg.dataDir, dev: Boolean(cfg.dev), url, tls, maxConnections: httpLimits.maxConnections }, handler, log);
     if (credentials && cloud.akv && hsm.state !== 'error') {
       const akvEntry = await devAkvCredentials(hsm, credentials, cloud.akv);
       addDevCredentials(cfg.dataDir, 'akv', akvEntry);

@@ -1,5 +1,6 @@
 // Limits of the HTTP listener that every HTTP face shares (admin, KMS, and the faces mounted
 // beside them): connections open at once and request-body bytes held in memory. docs/limits.md.
+import type * as http from 'node:http';
 import { DEFAULT_BODY_BUDGET, DEFAULT_BODY_BUDGET_PER_USER } from './body-budget';
 
 export interface HttpLimits {
@@ -24,4 +25,13 @@ export function resolveHttpLimits(given: Partial<HttpLimits> = {}): HttpLimits {
   }
   if (limits.maxConnections < 1) throw new Error('HTTP limit maxConnections must be at least 1');
   return limits;
+}
+
+/** The timers and connection cap every HTTP(S) listener of the module gets (docs/limits.md): a
+ *  slow or idle client cannot hold a connection, and no listener takes more than `maxConnections`. */
+export function boundListener(server: http.Server, maxConnections: number): void {
+  server.maxConnections = maxConnections;
+  server.keepAliveTimeout = 65_000;
+  server.requestTimeout = 120_000;
+  server.headersTimeout = 30_000;
 }

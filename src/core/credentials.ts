@@ -36,7 +36,7 @@ const sealId = (id: string) => `credential/${id}`;
 export class CredentialService {
   /** The cloud faces' credentials: Key Vault OAuth clients and XKS key stores (client-credentials.ts). */
   readonly clients: ClientCredentials;
-  private readonly cache = new LruCache<{ row: RecordRow; user: { id: string; username: string; role: Role; partition: string; epoch: number } }>(10_000);
+  private readonly cache = new LruCache<{ row: RecordRow; user: { id: string; username: string; role: Role; partition: string } }>(10_000);
 
   constructor(private readonly records: Records, private readonly keys: () => DomainKeys, private readonly gate: Gate,
     private readonly ops: Operations, private readonly users: UserService, private readonly registry: PrincipalRegistry, private readonly coherence: Coherence) {
@@ -105,12 +105,16 @@ export class CredentialService {
       const row = await this.records.get('credentials', accessKeyId);
       if (!row || row.cols.kind !== 'sigv4') return undefined;
       const user = await this.users.byId(String(row.cols.user_id));
-      const state = user && await this.users.userState(user.id);
-      if (!user || !state || state.locked || user.role !== 'user' || user.partition !== row.partition) return undefined;
-      hit = { row, user: { id: user.id, username: user.username, role: user.role, partition: user.partition, epoch: state.epoch } };
+      if (!user || user.role !== 'user' || user.partition !== row.partition) return undefined;
+      hit = { row, user: { id: user.id, username: user.username, role: user.role, partition: user.partition } };
       this.cache.set(accessKeyId, hit);
     }
-    const { row, user } = hit;
+    // The user's lock and epoch are read on every request (the users' coherent cache), never kept
+    // here: a lock, an unlock or a password change is seen by the next request, not after eviction.
+    const state = await this.users.userState(hit.user.id);
+    if (!state || state.locked || state.partition !== hit.row.partition) return undefined;
+    const { row } = hit;
+    const user = { ...hit.user, epoch: state.epoch };
     const bytes = unseal(this.keys(), row.partition, sealId(row.id), CKA.VALUE, row.sealed!);
     let secretAccessKey: string;
     try { secretAccessKey = bytes.toString('utf8'); } finally { bytes.fill(0); }

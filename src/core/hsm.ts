@@ -143,6 +143,15 @@ export class Hsm implements ModuleContext {
     return this.users.login({ face, partition: opts.partition ?? 'default', source: opts.source }, username, password);
   }
 
+  /** Whether a logged-in principal was revoked since (its user deleted, locked or its password
+   *  changed): a face that keeps login state (PKCS#11) forgets it then, so the user may log in again. */
+  async isRevoked(principal: Principal, face: Face): Promise<boolean> {
+    try { await this.gate.admit(callerOf(principal, face)); return false; } catch (err) {
+      if (err instanceof HsmError && err.code === 'SESSION_REVOKED') return true;
+      throw err;
+    }
+  }
+
   /** The caller of a logged-in principal through a face. */
   callerOf(principal: Principal, face: Face, extra: Partial<Pick<Caller, 'session' | 'source'>> = {}): Caller {
     return callerOf(principal, face, extra);

@@ -67,7 +67,7 @@ export class KeyReads {
   private async candidates(a: Admitted, filter: Template): Promise<HsmObject[]> {
     const p = a.partition;
     const label = filter.get(CKA.LABEL);
-    if (typeof label === 'string') return this.objects.byLabel(p, label, this.onCorrupt);
+    if (typeof label === 'string') return this.labelled(a, label);
     const id = filter.get(CKA.ID);
     if (Buffer.isBuffer(id)) return this.objects.byCkaId(p, id, this.onCorrupt);
     const me = a.principal?.isUser ? a.principal.id : undefined;
@@ -83,6 +83,20 @@ export class KeyReads {
     return [...mine, ...unowned];
   }
 
+  /** The objects labelled `label` the caller may see: its own, those shared with it and those owned
+   *  by no one, read by index; only a public session that may see every public object reads the
+   *  partition's whole label range. */
+  private async labelled(a: Admitted, label: string): Promise<HsmObject[]> {
+    const p = a.partition;
+    const me = a.principal?.isUser ? a.principal.id : undefined;
+    if (!me) {
+      if (a.actor === 'anonymous' && a.policy.publicObjectsVisible) return this.objects.byLabel(p, label, this.onCorrupt);
+      return this.objects.byLabelOwned(p, label, [''], this.onCorrupt);
+    }
+    const shared = (await this.objects.sharedWith(p, me, this.onCorrupt)).filter((o) => o.label === label);
+    return [...await this.objects.byLabelOwned(p, label, [me, ''], this.onCorrupt), ...shared];
+  }
+
   /** A key named by id or label; `prefer` orders object classes when a label names a pair. */
   resolve(caller: Caller, ref: string, prefer: number[] = PRIVATE_FIRST): Promise<HsmObject> {
     return this.ops.run(caller, 'key.read', (a) => this.resolveIn(a, ref, prefer), { recordSuccess: false });
@@ -93,7 +107,7 @@ export class KeyReads {
     if (typeof ref !== 'string' || ref.length === 0) throw new HsmError('KEY_NOT_FOUND');
     const byId = await this.objects.get(ref).catch((err) => { if (err instanceof HsmError && err.code === 'STORE_CORRUPT') throw err; return undefined; });
     if (byId && this.gate.canSee(a, byId)) return byId;
-    const named = (await this.objects.byLabel(a.partition, ref, this.onCorrupt)).filter((o) => this.gate.canSee(a, o));
+    const named = (await this.labelled(a, ref)).filter((o) => this.gate.canSee(a, o));
     for (const cls of prefer) {
       const hits = named.filter((o) => o.cls === cls);
       if (hits.length > 1) throw new HsmError('KEY_AMBIGUOUS');

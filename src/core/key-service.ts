@@ -312,7 +312,7 @@ export class KeyService {
     if (opts.uniqueLabel) {
       const label = attrs.get(CKA.LABEL);
       const cls = attrs.get(CKA.CLASS);
-      if (typeof label === 'string' && label !== '' && (await this.objects.byLabel(a.partition, label)).some((o) => o.owner === owner && o.cls === cls)) {
+      if (typeof label === 'string' && label !== '' && (await this.objects.byLabelOwned(a.partition, label, [owner])).some((o) => o.cls === cls)) {
         throw new HsmError('LABEL_EXISTS');
       }
     }

@@ -122,6 +122,17 @@ export class ObjectStore {
     return this.lookup({ partition, label }, (o) => o.partition === partition && o.label === label, onCorrupt);
   }
 
+  /** Objects labelled `label` owned by one of `owners`: one index range per owner, so objects
+   *  of other users with the same label cost nothing. */
+  async byLabelOwned(partition: string, label: string, owners: readonly string[], onCorrupt?: (id: string) => void): Promise<HsmObject[]> {
+    if (Buffer.byteLength(label) > MAX_LABEL) return [];
+    const out: HsmObject[] = [];
+    for (const owner of new Set(owners)) {
+      out.push(...await this.lookup({ partition, owner, label }, (o) => o.partition === partition && o.owner === owner && o.label === label, onCorrupt));
+    }
+    return out;
+  }
+
   async byCkaId(partition: string, ckaId: Buffer, onCorrupt?: (id: string) => void): Promise<HsmObject[]> {
     if (ckaId.length > MAX_CKA_ID) return [];
     const hex = ckaId.toString('hex');

@@ -10,7 +10,8 @@ export const DEFAULT_QUOTAS: QuotaLimits = { perUser: 100_000, perPartition: 1_0
 const REFRESH_MS = 5000;
 const MAX_TRACKED = 10_000;
 
-interface Count { n: number; at: number }
+/** A count and the load it starts from: concurrent reservations wait for the same load (none sees 0 alone). */
+interface Count { n: number; at: number; loaded: Promise<void> }
 
 export class Quotas {
   private readonly counts = new Map<string, Count>();
@@ -30,11 +31,15 @@ export class Quotas {
   }
 
   private async count(key: string, load: () => Promise<number>): Promise<Count> {
-    const c = this.counts.get(key);
-    if (c && this.now() - c.at < REFRESH_MS) return c;
-    if (this.counts.size >= MAX_TRACKED) this.counts.clear();
-    const fresh = { n: await load(), at: this.now() };
-    this.counts.set(key, fresh);
-    return fresh;
+    let c = this.counts.get(key);
+    if (!c || this.now() - c.at >= REFRESH_MS) {
+      if (this.counts.size >= MAX_TRACKED) this.counts.clear();
+      const fresh: Count = { n: 0, at: this.now(), loaded: Promise.resolve() };
+      fresh.loaded = load().then((n) => { fresh.n += n; }, (err) => { this.counts.delete(key); throw err; });
+      this.counts.set(key, fresh);
+      c = fresh;
+    }
+    await c.loaded;
+    return c;
   }
 }

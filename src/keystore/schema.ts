@@ -44,7 +44,9 @@ export const TABLES = {
   users: record('users', { username: 'text', role: 'text' }, [['partition', 'username']], [['partition', 'role']]),
   /** PKCS#11 objects (keys, certificates, data). `managed` names the managed key an object is a version of, or ''. */
   objects: record('objects', { owner: 'text', cls: 'integer', label: 'text', ck_id: 'text', managed: 'text' }, [],
-    [['partition', 'owner'], ['partition', 'label'], ['partition', 'ck_id'], ['partition', 'cls'], ['partition', 'managed']]),
+    // (partition, owner, label): a user's label lookup reads its own rows only, however many
+    // objects another user gave the same label (issue #8: one user must not stall everyone).
+    [['partition', 'owner'], ['partition', 'owner', 'label'], ['partition', 'label'], ['partition', 'ck_id'], ['partition', 'cls'], ['partition', 'managed']]),
   /** Managed keys (core/managed-keys.ts): versions, state, rotation and deletion, face-neutral. */
   managed_keys: record('managed_keys', { owner: 'text' }, [], [['partition', 'owner']]),
   /** Names of managed keys per partition and kind (KMS aliases, Key Vault key names). */

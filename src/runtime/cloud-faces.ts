@@ -18,6 +18,7 @@ import { createXksApi, type XksApi } from '../api/xks';
 import { XksCoreBackend } from '../api/xks/core-backend';
 import { createXksServer, loadXksTlsOptions } from '../protocol/xks';
 import { devTls } from './dev-tls';
+import { boundListener, DEFAULT_HTTP_LIMITS } from '../api/http-limits';
 
 export interface CloudConfig {
   dataDir: string;
@@ -38,6 +39,8 @@ export interface CloudConfig {
   xksClientCns?: string[];
   xksHost?: string;
   xksPort?: number;
+  /** The connection cap of each listener started here (the shared listener's, docs/limits.md). */
+  maxConnections?: number;
 }
 
 export interface CloudFaces {
@@ -68,6 +71,7 @@ export async function startCloudFaces(hsm: Hsm, cfg: CloudConfig, router: Handle
     if (!cfg.tls && cfg.dev) {
       const dev = await devTls(cfg.dataDir);
       const server = https.createServer({ cert: dev.cert, key: dev.key, minVersion: 'TLSv1.2' }, router);
+      boundListener(server, cfg.maxConnections ?? DEFAULT_HTTP_LIMITS.maxConnections);
       servers.push(server);
       tlsUrl = `https://127.0.0.1:${await listen(server, cfg.akvTlsPort ?? 0, '127.0.0.1')}`;
       caFile = dev.caFile;
@@ -77,6 +81,7 @@ export async function startCloudFaces(hsm: Hsm, cfg: CloudConfig, router: Handle
     if (cfg.xksTlsCert && cfg.xksTlsKey) {
       const files = { cert: cfg.xksTlsCert, key: cfg.xksTlsKey, clientCa: cfg.xksClientCa, clientCommonNames: cfg.xksClientCns };
       const server = createXksServer(loadXksTlsOptions(files), (req, res) => { void xks.handler(req, res); });
+      boundListener(server, cfg.maxConnections ?? DEFAULT_HTTP_LIMITS.maxConnections);
       servers.push(server);
       const host = cfg.xksHost ?? '127.0.0.1';
       xksUrl = `https://${host.includes(':') ? `[${host}]` : host}:${await listen(server, cfg.xksPort ?? 0, host)}`;

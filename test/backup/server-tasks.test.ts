@@ -6,7 +6,7 @@ import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { startServer } from '../../src/server';
-import { silentLogger } from '../../src/logger';
+import { createLogger, silentLogger } from '../../src/logger';
 import { INKAN_BIN, tempDir } from '../helpers/harness';
 
 async function until(cond: () => boolean, ms = 8000): Promise<void> {
@@ -28,6 +28,38 @@ test('scheduled backups are written and only the newest N kept', async () => {
     assert.ok(kept.length <= 2 && kept.length >= 1, `kept ${kept.length}`);
     assert.ok(kept.every((f) => f.startsWith('inkan-backup-') && f.endsWith('.ikb')));
     assert.equal(fs.statSync(path.join(backups, kept[0])).mode & 0o777, 0o600);
+  } finally { await server.close(); fs.rmSync(dir, { recursive: true, force: true }); }
+});
+
+test('a backup killed mid-write leaves only a temp file: never counted toward --backup-keep, removed by the next run', async () => {
+  const dir = tempDir();
+  const backups = path.join(dir, 'bk');
+  fs.mkdirSync(backups, { mode: 0o700 });
+  // What kill -9 during a write leaves: the temp file, truncated (the final name only ever
+  // appears by rename, complete and fsynced).
+  const leftover = path.join(backups, '.inkan-backup-2026-01-01T00-00-00-000Z.ikb.4242.1767225600000.tmp');
+  fs.writeFileSync(leftover, 'truncat');
+  const server = await startServer({ dataDir: dir, host: '127.0.0.1', port: 0, dev: true, log: silentLogger, backupEvery: '200ms', backupDir: backups, backupKeep: 1 });
+  try {
+    const written = new Set<string>();
+    await until(() => { for (const f of fs.readdirSync(backups)) if (f.endsWith('.ikb')) written.add(f); return written.size >= 2; });
+    await until(() => !fs.existsSync(leftover));
+    const kept = fs.readdirSync(backups).filter((f) => !f.endsWith('.tmp'));
+    assert.equal(kept.length, 1, 'the leftover did not take the place of a real backup');
+    assert.ok(fs.statSync(path.join(backups, kept[0])).size > 1000);
+  } finally { await server.close(); fs.rmSync(dir, { recursive: true, force: true }); }
+});
+
+test('a data directory readable by others (0755) is tightened to 0700 at start, with a warning', async () => {
+  const dir = tempDir();
+  fs.chmodSync(dir, 0o755);
+  const lines: string[] = [];
+  const server = await startServer({ dataDir: dir, host: '127.0.0.1', port: 0, dev: true, log: createLogger((l) => lines.push(l)) });
+  try {
+    assert.equal(fs.statSync(dir).mode & 0o777, 0o700);
+    const warning = lines.map((l) => JSON.parse(l)).find((l) => l.msg === 'data directory was readable by others: tightened to 0700');
+    assert.equal(warning?.level, 'warn');
+    for (const f of fs.readdirSync(dir).filter((n) => n.startsWith('inkan.db'))) assert.equal(fs.statSync(path.join(dir, f)).mode & 0o077, 0, `${f} is private`);
   } finally { await server.close(); fs.rmSync(dir, { recursive: true, force: true }); }
 });
 

@@ -113,3 +113,24 @@ test('all self-tests pass on a healthy module and cover every family', async () 
     assert.ok(st.selfTests.count >= 14);
   } finally { await m.close(); }
 });
+
+test('junk unseal shares from one source: each refused alone, the next one from there waits, and the custodians keep their progress', async () => {
+  const dir = tempDir(); const otherDir = tempDir();
+  try {
+    const store = new SqliteKeyStore(path.join(dir, 'inkan.db'));
+    const hsm = new Hsm(store, { loginDelayMs: 300 });
+    await hsm.start();
+    const shares = await hsm.lifecycle.init(3, 2, { username: 'officer', password: OFFICER_PASSWORD });
+    const other = await openModule(otherDir);
+    const foreign = await other.hsm.lifecycle.init(3, 2, { username: 'officer', password: OFFICER_PASSWORD });
+    await hsm.lifecycle.unseal(shares[0], 'custodian-1');
+    // The attacker's junk: a foreign share, then at once a mistyped one — the second is not even read.
+    await assert.rejects(hsm.lifecycle.unseal(foreign[0], 'attacker'), code('SHARE_UNKNOWN'));
+    await assert.rejects(hsm.lifecycle.unseal(foreign[1], 'attacker'), code('LOGIN_THROTTLED'));
+    assert.equal((await hsm.status()).unsealProgress, 1, 'the junk reset nobody\'s progress');
+    // Another source is not slowed by the attacker, and its share completes the unseal.
+    await hsm.lifecycle.unseal(shares[1], 'custodian-2');
+    assert.equal(hsm.state, 'unsealed');
+    await store.close(); await other.store.close();
+  } finally { for (const d of [dir, otherDir]) fs.rmSync(d, { recursive: true, force: true }); }
+});

@@ -36,11 +36,11 @@ export const OFFICER_PASSWORD = 'officer-password-1';
 export const USER_PASSWORD = 'user-password-1';
 
 /** An initialised (1 of 1), unsealed module with one officer and one crypto user. */
-export async function freshModule(opts: { selfTestFault?: string; loginDelayMs?: number } = {}): Promise<TestModule> {
+export async function freshModule(opts: { selfTestFault?: string; loginDelayMs?: number; durableUses?: boolean } = {}): Promise<TestModule> {
   const dir = tempDir();
   const store = new SqliteKeyStore(path.join(dir, 'inkan.db'));
   // Tests of other things log in and fail at full speed; the delay has tests of its own.
-  const hsm = new Hsm(store, { selfTestFault: opts.selfTestFault, loginDelayMs: opts.loginDelayMs ?? 0 });
+  const hsm = new Hsm(store, { selfTestFault: opts.selfTestFault, loginDelayMs: opts.loginDelayMs ?? 0, durableUses: opts.durableUses });
   await hsm.start();
   const [share] = await hsm.lifecycle.init(1, 1, { username: 'officer', password: OFFICER_PASSWORD });
   await hsm.lifecycle.unseal(share);

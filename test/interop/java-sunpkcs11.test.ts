@@ -26,7 +26,8 @@ public class InkanKeyStore {
     Base64.Encoder b64 = Base64.getEncoder();
     for (String alias : Collections.list(ks.aliases())) {
       boolean entry = ks.entryInstanceOf(alias, KeyStore.PrivateKeyEntry.class);
-      String line = "{\\"alias\\":\\"" + alias + "\\",\\"privateKeyEntry\\":" + entry;
+      boolean secret = ks.entryInstanceOf(alias, KeyStore.SecretKeyEntry.class);
+      String line = "{\\"alias\\":\\"" + alias + "\\",\\"privateKeyEntry\\":" + entry + ",\\"secretKeyEntry\\":" + secret;
       if (entry) {
         KeyStore.PrivateKeyEntry e = (KeyStore.PrivateKeyEntry) ks.getEntry(alias, null);
         String alg = e.getPrivateKey().getAlgorithm().equals("RSA") ? "SHA256withRSA" : "SHA256withECDSA";
@@ -65,8 +66,11 @@ describe('Java SunPKCS11 KeyStore through p11-kit-client.so', { timeout: 180_000
     const message = 'signed inside Inkan for Java';
     const out = (await srv.ok('java', ['-cp', classes, 'InkanKeyStore', cfg, message], { env: { INKAN_PIN: srv.pin } })).toString();
     const entries = out.trim().split('\n').map((l) => JSON.parse(l));
-    assert.deepEqual(entries.map((e) => [e.alias, e.privateKeyEntry]), [['java-rsa', true]], 'only the key with a certificate is an entry');
-    const [e] = entries;
+    // The key with a certificate is the one private-key entry (a key pair without one is none);
+    // the others are the dev user's AES keys (the dev XKS keys), which Java lists as secret keys.
+    assert.deepEqual(entries.filter((e) => e.privateKeyEntry).map((e) => e.alias), ['java-rsa'], 'only the key with a certificate is a private-key entry');
+    assert.deepEqual(entries.filter((e) => !e.privateKeyEntry).map((e) => e.secretKeyEntry), entries.slice(1).map(() => true), 'every other entry is a secret key');
+    const e = entries.find((x) => x.privateKeyEntry)!;
     const cert = new crypto.X509Certificate(Buffer.from(e.certificate, 'base64'));
     assert.deepEqual(cert.raw, new crypto.X509Certificate(fs.readFileSync(certPath)).raw);
     assert.equal(e.algorithm, 'SHA256withRSA');

@@ -3,6 +3,8 @@
 import type { DecodedRequest, RequestArgs, RequestCallName } from '../../protocol/p11rpc';
 import * as general from './general';
 import * as session from './session';
+import { forgetLogin } from './session';
+import { HsmError } from '../../errors/hsm-error';
 import * as object from './object';
 import * as sign from './sign';
 import * as encrypt from './encrypt';
@@ -61,6 +63,13 @@ export function sessionOf(req: DecodedRequest): number | undefined {
   return SESSIONLESS.has(req.name) ? undefined : (req.args[0] as number);
 }
 
-export function handle(ctx: P11Context, req: DecodedRequest): Promise<readonly unknown[]> {
-  return (HANDLERS[req.name] as Handler<RequestCallName>)(ctx, req.args as never);
+export async function handle(ctx: P11Context, req: DecodedRequest): Promise<readonly unknown[]> {
+  try {
+    return await (HANDLERS[req.name] as Handler<RequestCallName>)(ctx, req.args as never);
+  } catch (err) {
+    // The core found this login revoked (CKR_USER_NOT_LOGGED_IN): every session of the
+    // connection is public from now on, and C_Login may be called again.
+    if (err instanceof HsmError && err.code === 'SESSION_REVOKED' && ctx.conn.login) forgetLogin(ctx);
+    throw err;
+  }
 }

@@ -58,7 +58,9 @@ export async function C_Login(ctx: P11Context, [handle, userType, pin]: RequestA
   }
   const role = ROLE_OF[userType];
   if (!role) throw new HsmError('USER_TYPE_INVALID');
-  if (current) throw new HsmError(current.userType === userType ? 'USER_ALREADY_LOGGED_IN' : 'USER_ANOTHER_ALREADY_LOGGED_IN');
+  // A login revoked since (user deleted, locked, password changed) is no login: the application may log in again.
+  if (current && await ctx.hsm.isRevoked(current.principal, 'p11')) forgetLogin(ctx);
+  if (ctx.conn.login) throw new HsmError(ctx.conn.login.userType === userType ? 'USER_ALREADY_LOGGED_IN' : 'USER_ANOTHER_ALREADY_LOGGED_IN');
   if (userType === CKU.SO && [...ctx.conn.sessions.values()].some((o) => o.slot === s.slot && !o.rw)) throw new HsmError('SESSION_READ_ONLY_EXISTS');
   // Remembered for C_GetTokenInfo's PIN flags (§3.2: COUNT_LOW after a wrong PIN, until a login succeeds).
   ctx.conn.lastLogin = { userType, failed: true };
@@ -72,11 +74,16 @@ export async function C_Login(ctx: P11Context, [handle, userType, pin]: RequestA
   return [];
 }
 
+/** The connection's sessions return to the public state: no login, no operation in progress. */
+export function forgetLogin(ctx: P11Context): void {
+  ctx.conn.login = undefined;
+  for (const s of ctx.conn.sessions.values()) s.ops.clear();
+}
+
 export async function C_Logout(ctx: P11Context, [handle]: RequestArgs<'C_Logout'>): R {
   ctx.conn.session(handle);
   if (!ctx.conn.login) throw new HsmError('AUTH_REQUIRED');
-  ctx.conn.login = undefined;
-  for (const s of ctx.conn.sessions.values()) s.ops.clear();
+  forgetLogin(ctx);
   return [];
 }
 

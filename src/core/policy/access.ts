@@ -25,7 +25,7 @@ export type Action =
   | 'user.create' | 'user.list' | 'user.delete' | 'user.unlock' | 'user.passwd'
   | 'credential.create' | 'credential.list' | 'credential.delete'
   // objects and keys
-  | 'key.create' | 'key.see' | 'key.use' | 'key.manage' | 'key.export' | 'key.share' | 'key.name'
+  | 'key.create' | 'key.see' | 'key.use' | 'key.manage' | 'key.export' | 'key.wrap-out' | 'key.share' | 'key.name'
   // managed keys as a whole: their description, a purge of a soft-deleted key, a sealed one-key backup
   | 'key.describe' | 'key.purge' | 'key.backup'
   // scheduled key lifecycle (rotation, deletion when the waiting period is over)
@@ -79,6 +79,8 @@ export const ACCESS_MATRIX: readonly AccessRule[] = Object.freeze([
   rule('key.manage', ['user'], ['owner', 'unowned'], 'only the owner changes, rotates, disables or destroys a key'),
   rule('key.manage', ['anonymous'], ['unowned'], 'objects owned by no user are managed by any session of the partition'),
   rule('key.export', ['user'], ['owner'], 'plaintext export (extractable, non-sensitive keys) is for the owner alone'),
+  rule('key.wrap-out', ['user'], ['owner', 'unowned'], 'a key leaves the module wrapped (C_WrapKey) at its owner\'s hand only: those it is shared with use it, never take it'),
+  rule('key.wrap-out', ['anonymous'], ['public', 'unowned'], 'a public session wraps the public objects and session objects it may use'),
   rule('key.share', ['user'], ['owner'], 'only the owner shares or unshares'),
   rule('key.name', ['user'], ['owner'], 'names (aliases) point at keys their creator owns'),
   rule('key.lifecycle', ['system'], ['owner', 'shared', 'unowned', 'public', 'partition', 'module'], 'scheduled rotation and deletion run as the system actor'),

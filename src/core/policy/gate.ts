@@ -176,7 +176,10 @@ export class Gate {
    *  only by a trusted key if CKA_WRAP_WITH_TRUSTED. Wrapping is a use of both keys. */
   checkWrapTarget(a: Admitted, wrapping: HsmObject, target: HsmObject, lifecycle?: KeyLifecycle): void {
     if (target.cls !== CKO.SECRET_KEY && target.cls !== CKO.PRIVATE_KEY) throw new HsmError('KEY_NOT_WRAPPABLE', 'only secret and private keys are wrapped');
-    this.authorize(a, 'key.use', { kind: 'object', object: target });
+    const t: Target = { kind: 'object', object: target };
+    this.authorize(a, 'key.use', t);
+    // To a caller that may use the key but not take it (a sharee) it is not extractable.
+    if (!this.permits(a, 'key.wrap-out', t)) throw new HsmError('KEY_UNEXTRACTABLE', 'only the key\'s owner may wrap it out of the module');
     checkLifecycle(lifecycle);
     if (!target.bool(CKA.EXTRACTABLE)) throw new HsmError('KEY_UNEXTRACTABLE');
     if (target.bool(CKA.WRAP_WITH_TRUSTED) && !wrapping.bool(CKA.TRUSTED)) throw new HsmError('KEY_NOT_WRAPPABLE', 'the key may only be wrapped with a trusted key');
