@@ -120,6 +120,8 @@ export const ERRORS = {
   ACCESS_KEY_NOT_FOUND: spec('no such access key', 404, CKR.ARGUMENTS_BAD, 'NotFoundException', 404),
   // Requests
   BAD_REQUEST: spec('the request is malformed', 400, CKR.ARGUMENTS_BAD, 'ValidationException'),
+  TAG_INVALID: spec('the tags are not valid (reserved key, or too many)', 400, CKR.ARGUMENTS_BAD, 'TagException'),
+  MARKER_INVALID: spec('the paging marker is not valid', 400, CKR.ARGUMENTS_BAD, 'InvalidMarkerException'),
   NO_SUCH_ROUTE: spec('no such route', 404, CKR.FUNCTION_NOT_SUPPORTED, 'UnknownOperationException', 404),
   METHOD_NOT_ALLOWED: spec('method not allowed', 405, CKR.FUNCTION_NOT_SUPPORTED, 'UnknownOperationException', 405),
   REQUEST_TOO_LARGE: spec('the request is too large', 413, CKR.DATA_LEN_RANGE, 'ValidationException'),

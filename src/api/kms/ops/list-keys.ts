@@ -1,6 +1,7 @@
 // ListKeys: the caller's keys in key-id order, paged with Limit (1-1000, default 100) and an
 // opaque Marker (the last key id returned).
-import { KmsError, optionalInteger, optionalString } from '../../../protocol/kms';
+import { HsmError } from '../../../errors/hsm-error';
+import { optionalInteger, optionalString } from '../../../protocol/kms';
 import { arnOf, type KmsOperation } from '../context';
 
 export const listKeys: KmsOperation = async (ctx, input) => {
@@ -20,6 +21,6 @@ export const encodeMarker = (last: string) => Buffer.from(`inkan:${last}`, 'utf8
 export function decodeMarker(marker: string | undefined): string | undefined {
   if (marker === undefined) return undefined;
   const text = Buffer.from(marker, 'base64url').toString('utf8');
-  if (!text.startsWith('inkan:') || encodeMarker(text.slice(6)) !== marker) throw new KmsError('InvalidMarkerException', 'The marker is not valid.');
+  if (!text.startsWith('inkan:') || encodeMarker(text.slice(6)) !== marker) throw new HsmError('MARKER_INVALID', 'The marker is not valid.');
   return text.slice(6);
 }

@@ -16,7 +16,7 @@ export function readTags(input: KmsInput, name = 'Tags'): [string, string][] | u
     const value = optionalString(t as KmsInput, 'TagValue', { max: 256 });
     if (key === undefined) throw validationError('TagKey', 'Member must not be null', 'null');
     if (value === undefined) throw validationError('TagValue', 'Member must not be null', 'null');
-    if (key.startsWith('aws:')) throw new KmsError('TagException', 'Tag keys beginning with aws: are reserved.');
+    if (key.startsWith('aws:')) throw new HsmError('TAG_INVALID', 'Tag keys beginning with aws: are reserved.');
     return [key, value];
   });
 }
@@ -25,7 +25,7 @@ export function readTags(input: KmsInput, name = 'Tags'): [string, string][] | u
 export function mergeTags(current: [string, string][], added: [string, string][]): [string, string][] {
   const map = new Map(current);
   for (const [k, v] of added) map.set(k, v);
-  if (map.size > MAX_TAGS) throw new KmsError('TagException', `A key may have at most ${MAX_TAGS} tags.`);
+  if (map.size > MAX_TAGS) throw new HsmError('TAG_INVALID', `A key may have at most ${MAX_TAGS} tags.`);
   return [...map];
 }
 
@@ -60,6 +60,6 @@ export const listResourceTags: KmsOperation = async (ctx, input) => {
 export function readMarker(input: KmsInput): number {
   const m = optionalString(input, 'Marker', { min: 1, max: 1024 });
   if (m === undefined) return 0;
-  if (!/^\d{1,6}$/.test(m)) throw new KmsError('InvalidMarkerException', 'The marker is not valid.');
+  if (!/^\d{1,6}$/.test(m)) throw new HsmError('MARKER_INVALID', 'The marker is not valid.');
   return Number(m);
 }
