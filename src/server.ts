@@ -105,20 +105,19 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
   if (storeKind === 'postgres') log.info('key store', { kind: 'postgres', target: (store as { target?: string }).target });
   // On a shared store every series carries the node's name (docs/cluster.md).
   const metrics = new ServerMetrics(storeKind === 'postgres' ? cfg.node ?? 'node-1' : undefined);
-  let cluster: ClusterMember | undefined;
-  let member: ClusterMember;
   const anchor = new AnchorFiles([path.join(cfg.dataDir, ANCHOR_FILE), ...(cfg.anchorCopy ? [cfg.anchorCopy] : [])]);
   const hsm = new Hsm(store, {
-    node: cfg.node, selfTestFault: cfg.selfTestFault, onOperation: (e, s) => { cluster?.countOp(); metrics.operation(e, s); }, anchor, expectDomain: cfg.expectDomain,
+    node: cfg.node, selfTestFault: cfg.selfTestFault, onOperation: (e, s) => { member.countOp(); metrics.operation(e, s); }, anchor, expectDomain: cfg.expectDomain,
     newDomain: cfg.newDomain, durableUses: cfg.durableUses, loginDelayMs: cfg.loginDelayMs, onZeroize: () => fs.rmSync(path.join(cfg.dataDir, DEV_KEY_FILE), { force: true }),
   });
+  // This node's heartbeat row and the node list (runtime/cluster.ts; on SQLite, this node alone).
+  const member = new ClusterMember(hsm, store, { node: hsm.node, heartbeatMs: cfg.heartbeatMs, log });
   // The server log is a subscriber of the audit stream: the same records, metadata only.
   hsm.audit.subscribe((r) => log.info('audit', {
     op: r.op, outcome: r.outcome, code: r.code, actor: r.actor, role: r.role, face: r.face, partition: r.partition, object: r.object, detail: r.detail, seq: r.seq,
   }));
   try {
     // Before the module writes anything under its node name (its audit chain): refused if that name is in use.
-    member = cluster = new ClusterMember(hsm, store, { node: hsm.node, heartbeatMs: cfg.heartbeatMs, log });
     await member.claim();
     await hsm.start();
   } catch (err) {
