@@ -8,7 +8,6 @@ import * as path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { Hsm } from './core/hsm';
 import { Scheduler } from './core/scheduler';
-import { SqliteKeyStore } from './keystore/sqlite/sqlite-store';
 import { createAdminHandler } from './api/admin/server';
 import { AdminSessions } from './api/admin/sessions';
 import { ServerMetrics } from './api/metrics/metrics';
@@ -25,6 +24,7 @@ import { devAkvCredentials, devXksCredentials } from './runtime/dev-cloud';
 import { ANCHOR_FILE, AnchorFiles } from './runtime/anchor-file';
 import { privateDir } from './runtime/files';
 import { backupTask, parseDuration, watchTamper } from './runtime/tasks';
+import { ClusterMember, describeStore, openStore } from './runtime/cluster';
 
 export { parseDuration } from './runtime/tasks';
 export { parseSize } from './api/p11/limits';
@@ -68,6 +68,10 @@ export interface ServerConfig {
   /** The Key Vault and XKS faces (runtime/cloud-faces.ts): tenant, token authority, resource, the dev
    *  TLS listener's port, deletion retention; XKS's own TLS listener and mutual TLS. */
   cloud?: Omit<CloudConfig, 'dataDir' | 'dev' | 'url' | 'tls'>;
+  /** The key store: "sqlite" (default, <dataDir>/inkan.db) or a postgres:// URL shared by the nodes of a cluster (docs/cluster.md). */
+  store?: string;
+  /** How often this node writes its heartbeat row (PostgreSQL; default 2 s). */
+  heartbeatMs?: number;
 }
 
 
@@ -81,6 +85,8 @@ export interface RunningServer {
   /** Where the Key Vault and XKS faces are reachable. */
   cloud?: Pick<CloudFaces, 'akv' | 'xks'>;
   credentials?: DevCredentials;
+  /** This node's heartbeat and the node list. */
+  cluster: ClusterMember;
   close(): Promise<void>;
 }
 
@@ -94,18 +100,25 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
     throw new Error(`listening on ${cfg.host} needs TLS: give --tls-cert and --tls-key (only loopback may be plain HTTP)`);
   }
   if (privateDir(cfg.dataDir)) log.warn('data directory was readable by others: tightened to 0700', { dir: cfg.dataDir });
-  const store = new SqliteKeyStore(path.join(cfg.dataDir, 'inkan.db'));
-  const metrics = new ServerMetrics();
+  const storeKind = describeStore(cfg.store);
+  const store = await openStore(cfg.store, cfg.dataDir);
+  if (storeKind === 'postgres') log.info('key store', { kind: 'postgres', target: (store as { target?: string }).target });
+  // On a shared store every series carries the node's name (docs/cluster.md).
+  const metrics = new ServerMetrics(storeKind === 'postgres' ? cfg.node ?? 'node-1' : undefined);
   const anchor = new AnchorFiles([path.join(cfg.dataDir, ANCHOR_FILE), ...(cfg.anchorCopy ? [cfg.anchorCopy] : [])]);
   const hsm = new Hsm(store, {
-    node: cfg.node, selfTestFault: cfg.selfTestFault, onOperation: metrics.operation, anchor, expectDomain: cfg.expectDomain,
+    node: cfg.node, selfTestFault: cfg.selfTestFault, onOperation: (e, s) => { member.countOp(); metrics.operation(e, s); }, anchor, expectDomain: cfg.expectDomain,
     newDomain: cfg.newDomain, durableUses: cfg.durableUses, loginDelayMs: cfg.loginDelayMs, onZeroize: () => fs.rmSync(path.join(cfg.dataDir, DEV_KEY_FILE), { force: true }),
   });
+  // This node's heartbeat row and the node list (runtime/cluster.ts; on SQLite, this node alone).
+  const member = new ClusterMember(hsm, store, { node: hsm.node, heartbeatMs: cfg.heartbeatMs, log });
   // The server log is a subscriber of the audit stream: the same records, metadata only.
   hsm.audit.subscribe((r) => log.info('audit', {
     op: r.op, outcome: r.outcome, code: r.code, actor: r.actor, role: r.role, face: r.face, partition: r.partition, object: r.object, detail: r.detail, seq: r.seq,
   }));
   try {
+    // Before the module writes anything under its node name (its audit chain): refused if that name is in use.
+    await member.claim();
     await hsm.start();
   } catch (err) {
     await store.close();
@@ -118,7 +131,7 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
   metrics.addSessions('admin', () => sessions.active());
   const bodies = new BodyBudget(httpLimits.bodyBytes, httpLimits.bodyBytesPerUser);
   let cloud: CloudFaces | undefined;
-  const admin = createAdminHandler(hsm, log, sessions, bodies, () => ({ akv: cloud?.akv, xks: cloud?.xks }));
+  const admin = createAdminHandler(hsm, log, sessions, bodies, () => ({ akv: cloud?.akv, xks: cloud?.xks }), () => member.status());
   const ops = createOpsHandler(hsm, metrics, log);
   const kms = createKmsApi(hsm, log);
   // The front router. /metrics, /healthz and /readyz come first: unauthenticated, for scrapers and
@@ -164,6 +177,13 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
   const host = cfg.host.includes(':') ? `[${cfg.host}]` : cfg.host;
   const url = `${tls ? 'https' : 'http'}://${host}:${port}`;
   log.info('http listener', { url, ...httpLimits });
+  try {
+    await member.join(url);
+  } catch (err) {
+    server.close();
+    await store.close();
+    throw err;
+  }
 
   let credentials: DevCredentials | undefined;
   let p11: P11Listener | undefined;
@@ -200,6 +220,7 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
     }
   } catch (err) {
     server.close();
+    await member.leave();
     await cloud?.close();
     await p11?.close();
     await store.close();
@@ -208,7 +229,7 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
   const p11Listener = p11;
   const cloudFaces = cloud;
   log.info('listening', { url, p11: p11Listener.address, state: hsm.state, dev: Boolean(cfg.dev) });
-  const scheduler = new Scheduler(hsm, { onError: (task, err) => log.error('scheduled task failed', { task, error: (err as Error)?.message }) });
+  const scheduler = new Scheduler(hsm, { leader: () => member.leader(), onError: (task, err) => log.error('scheduled task failed', { task, error: (err as Error)?.message }) });
   scheduler.start();
   if (cfg.backupEvery) {
     scheduler.add(backupTask(hsm, cfg.backupDir ?? path.join(cfg.dataDir, 'backups'), parseDuration(cfg.backupEvery), cfg.backupKeep ?? 7, log));
@@ -216,10 +237,11 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
   const stopTamper = watchTamper(hsm, cfg.tamperFile, log);
 
   return {
-    hsm, url, credentials, p11Address: p11Listener.address, p11: p11Listener, cloud: cloud && { akv: cloud.akv, xks: cloud.xks },
+    hsm, url, credentials, cluster: member, p11Address: p11Listener.address, p11: p11Listener, cloud: cloud && { akv: cloud.akv, xks: cloud.xks },
     async close() {
       scheduler.stop();
       stopTamper();
+      await member.leave();
       await new Promise<void>((resolve) => { server.close(() => resolve()); server.closeAllConnections(); });
       await cloudFaces?.close();
       await p11Listener.close();

@@ -44,6 +44,8 @@ export function registerModuleCommands(program: Command, ctx: Ctx): void {
   program.command('serve')
     .description('run the HSM server (admin API; --dev initialises and unseals itself)')
     .option('--data <dir>', 'data directory (or INKAN_HOME)', process.env.INKAN_HOME ?? './.inkan')
+    .option('--store <store>', 'key store: sqlite (the default, <data>/inkan.db) or postgres://user@host/db shared by a cluster (or INKAN_STORE)', process.env.INKAN_STORE)
+    .option('--heartbeat <duration>', 'cluster heartbeat interval on PostgreSQL, e.g. 2s', '2s')
     .option('--http <host:port>', 'admin API listener', '127.0.0.1:7280')
     .option('--dev', 'development mode: 1-of-1 key share kept in a file, dev credentials written', false)
     .option('--tls-cert <file>', 'TLS certificate (required to listen beyond loopback)')
@@ -88,8 +90,12 @@ export function registerModuleCommands(program: Command, ctx: Ctx): void {
       if (!Number.isInteger(days) || days < 7 || days > 90) throw new CliError('BAD_ARGUMENT', '--akv-retention-days: a whole number of days from 7 to 90');
       if (Boolean(o.xksTlsCert) !== Boolean(o.xksTlsKey)) throw new CliError('BAD_ARGUMENT', '--xks-tls-cert and --xks-tls-key go together');
       // Loaded here only: every other command is a small HTTP client and starts faster without it.
-      const { startServer } = await import('../server');
+      const { startServer, parseDuration } = await import('../server');
+      let heartbeatMs: number;
+      try { heartbeatMs = parseDuration(o.heartbeat); } catch (err) { throw new CliError('BAD_ARGUMENT', `--heartbeat: ${(err as Error).message}`); }
+      if (heartbeatMs < 100 || heartbeatMs > 60_000) throw new CliError('BAD_ARGUMENT', '--heartbeat: from 100ms to 60s');
       const server = await startServer({
+        store: o.store, heartbeatMs,
         dataDir: path.resolve(o.data), host, port, dev: o.dev, tlsCert: o.tlsCert, tlsKey: o.tlsKey, node: o.node,
         selfTestFault: process.env.INKAN_TEST_SELFTEST_FAULT, p11Socket: o.p11Socket ? path.resolve(o.p11Socket) : undefined,
         ...await p11Options(o),
@@ -126,6 +132,19 @@ export function registerModuleCommands(program: Command, ctx: Ctx): void {
       const stop = async () => { await server.close(); process.exit(0); };
       process.once('SIGINT', () => void stop());
       process.once('SIGTERM', () => void stop());
+    });
+
+  program.command('cluster').description('the nodes sharing this module\'s store (officer or auditor)')
+    .command('status').description('each node\'s state, address, version and last heartbeat')
+    .action(async () => {
+      type Node = { node: string; address: string; state: string; alive: boolean; mac: string; version: string; heartbeatAgeMs: number; opsPerSec: number; leader: boolean; self: boolean };
+      const r = await ctx.withLogin((c) => c.request<{ keystore: string; leader?: string; nodes: Node[] }>('GET', '/v1/cluster'));
+      const rows = r.nodes.map((n) => [n.node + (n.self ? ' *' : ''), n.address, n.state, n.alive ? 'alive' : 'DEAD', n.mac === 'ok' ? 'ok' : n.mac.toUpperCase(),
+        `${(n.heartbeatAgeMs / 1000).toFixed(1)}s ago`, `${n.opsPerSec}/s`, n.version, n.leader ? 'leader' : '']);
+      const head = ['NODE', 'ADDRESS', 'STATE', 'HEALTH', 'MAC', 'HEARTBEAT', 'OPS', 'VERSION', ''];
+      const widths = head.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)));
+      const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd();
+      ctx.print([`keystore: ${r.keystore}   (* = the node that answered)`, line(head), ...rows.map(line)].join('\n'), r);
     });
 
   program.command('status').description('module state, seal status and self-test results').action(async () => {

@@ -41,7 +41,7 @@ export class ClientCredentials {
 
   constructor(private readonly records: Records, private readonly keys: () => DomainKeys, private readonly gate: Gate,
     private readonly ops: Operations, private readonly users: UserService, private readonly registry: PrincipalRegistry,
-    private readonly throttle: LoginThrottle, coherence: Coherence) {
+    private readonly throttle: LoginThrottle, private readonly coherence: Coherence) {
     const flush = () => { this.cache.clear(); this.stores.clear(); };
     coherence.register('credentials', (id) => { this.cache.delete(id); this.stores.clear(); }, flush);
     coherence.register('users', flush, flush);
@@ -212,6 +212,7 @@ export class ClientCredentials {
    *  row and the user's name are cached; its epoch and lock come from the users' coherent cache. */
   private async usable(id: string, kind: Kind, shape: RegExp): Promise<{ row: RecordRow; user: UserInfo & { epoch: number } } | undefined> {
     if (typeof id !== 'string' || !shape.test(id)) return undefined;
+    await this.coherence.sync();
     let hit = this.cache.get(id);
     if (!hit) {
       const row = await this.records.get('credentials', id);

@@ -22,6 +22,7 @@ export class Coherence {
   private lastLook = 0;
   private lastFlush = 0;
   private running?: Promise<void>;
+  private queued?: Promise<void>;
 
   constructor(private readonly store: KeyStore, private readonly now: () => number = Date.now) {}
 
@@ -39,13 +40,29 @@ export class Coherence {
     this.lastLook = this.lastFlush = this.now();
   }
 
-  /** Catches up with other writers; cheap when there is nothing to do. */
+  /** Catches up with other writers; cheap when there is nothing to do. On a shared store (a
+   *  cluster on PostgreSQL) it reads the log every time, in a look that starts after this call:
+   *  a change another node has acknowledged is then always seen, even before its NOTIFY arrives
+   *  (a revoked key or user is refused on every node as soon as the revocation is answered). */
   sync(): Promise<void> | undefined {
     const told = this.store.changes.poll();
     if (this.now() - this.lastFlush > MAX_CACHE_AGE_MS) { this.lastFlush = this.now(); this.flushAll(); }
+    // (Its NOTIFY then often arrives after the log told us: not a sign of a write behind our back.)
+    if (this.store.changes.shared) return this.freshLook();
     if (!told && this.now() - this.lastLook < SAFETY_NET_MS) return undefined;
     this.running ??= this.catchUp(told).finally(() => { this.running = undefined; });
     return this.running;
+  }
+
+  /** A look at the log that begins after the call: joins the next one if one is already running
+   *  (it may have read the log before the caller's moment), so concurrent callers share one query. */
+  private freshLook(): Promise<void> {
+    if (!this.running) {
+      this.running = this.catchUp(false).finally(() => { this.running = undefined; });
+      return this.running;
+    }
+    this.queued ??= this.running.catch(() => undefined).then(() => { this.queued = undefined; return this.freshLook(); });
+    return this.queued;
   }
 
   /** Drops every cached row (seal, restore). */
@@ -61,7 +78,14 @@ export class Coherence {
       // back. Everything cached is dropped, so every row is read (and MAC-checked) again.
       if (page.length === 0 && first && told) this.flushAll();
       if (page.length === 0) return;
-      if (page[0].seq > this.lastSeq + 1 && this.lastSeq > 0) this.flushAll(); // pruned past us: we may have missed some
+      // A gap in the sequence: pruned past us, or entries deleted behind the module's back (numbers
+      // follow commit order, so an honest log has gaps only after a rare failed COMMIT): we may
+      // have missed some, so everything is dropped and read (and MAC-checked) again.
+      let prev = this.lastSeq;
+      for (const c of page) {
+        if (prev > 0 && c.seq !== prev + 1) { this.flushAll(); break; }
+        prev = c.seq;
+      }
       for (const c of page) {
         if (c.table === '*') this.flushAll();
         for (const evict of this.listeners.get(c.table) ?? []) evict(c.id);

@@ -39,7 +39,7 @@ export class CredentialService {
   private readonly cache = new LruCache<{ row: RecordRow; user: { id: string; username: string; role: Role; partition: string } }>(10_000);
 
   constructor(private readonly records: Records, private readonly keys: () => DomainKeys, private readonly gate: Gate,
-    private readonly ops: Operations, private readonly users: UserService, private readonly registry: PrincipalRegistry, coherence: Coherence) {
+    private readonly ops: Operations, private readonly users: UserService, private readonly registry: PrincipalRegistry, private readonly coherence: Coherence) {
     coherence.register('credentials', (id) => this.cache.delete(id), () => this.cache.clear());
     coherence.register('users', () => this.cache.clear(), () => this.cache.clear());
     this.clients = new ClientCredentials(records, keys, gate, ops, users, registry, users.throttle, coherence);
@@ -98,6 +98,8 @@ export class CredentialService {
    *  locked or no-longer-crypto users authenticate nobody. */
   async lookup(accessKeyId: string): Promise<CredentialLookup | undefined> {
     if (typeof accessKeyId !== 'string' || !/^AKIA[A-Z2-7]{16}$/.test(accessKeyId)) return undefined;
+    // Before the operation's own look at the change log: a user unlocked on another node is seen here too.
+    await this.coherence.sync();
     let hit = this.cache.get(accessKeyId);
     if (!hit) {
       const row = await this.records.get('credentials', accessKeyId);

@@ -83,6 +83,11 @@ export class Integrity {
 
   /** Scans every record row and compares with the accumulators of every node (O(rows), paged). */
   async verify(store: KeyStore): Promise<VerifyReport> {
+    // Other nodes of a cluster keep writing: rows and accumulators are read in one snapshot.
+    return store.snapshot ? store.snapshot((reader) => this.verifyOn(reader)) : this.verifyOn(store);
+  }
+
+  private async verifyOn(store: Pick<KeyStore, 'find'>): Promise<VerifyReport> {
     const keys = this.keys();
     const key = this.key();
     const expected = Buffer.alloc(32);

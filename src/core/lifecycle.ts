@@ -122,6 +122,8 @@ export class Lifecycle {
 
   private async takeShare(shareText: string, source?: string): Promise<{ sealed: boolean; progress: number; threshold: number }> {
     if (this.core.selfTests.some((t) => !t.passed)) throw new HsmError('SELF_TEST_FAILED');
+    // Another node of a cluster may have initialised the shared store since this one started.
+    if (!this.core.initialized) this.core.initialized = (await this.hsm.store.getMeta('dmk_check')) !== undefined;
     if (!this.core.initialized) throw new HsmError('NOT_INITIALIZED');
     if (this.core.keys) throw new HsmError('ALREADY_UNSEALED');
     this.throttleShares(source);

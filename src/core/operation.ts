@@ -3,7 +3,7 @@
 // named field by named field (never guessed from argument positions). A refusal is recorded
 // too, with its error code, and nothing of it reaches the store. Reads and cheap calls that use
 // no key (digest, random) record only their refusals.
-import { HsmError } from '../errors/hsm-error';
+import { HsmError, toHsmError } from '../errors/hsm-error';
 import type { AuditEvent, AuditLog } from './audit/audit-log';
 import { Change } from './change';
 import type { Coherence } from './coherence';
@@ -57,9 +57,11 @@ export class Operations {
       const admitted = opts.unauthenticated ? this.gate.unauthenticated(caller) : await this.gate.admit(caller);
       result = await fn(admitted, change, rec);
     } catch (err) {
+      // The store is unreachable: said so (retryable), and no failure record is tried (it cannot be written).
+      if (!(err instanceof HsmError) && toHsmError(err).code === 'STORE_UNAVAILABLE') err = toHsmError(err);
       const code = err instanceof HsmError ? err.code : 'INTERNAL';
       const failure = event('failure', code);
-      if (code !== 'AUDIT_FAILED' && code !== 'BUSY') {
+      if (code !== 'AUDIT_FAILED' && code !== 'BUSY' && code !== 'STORE_UNAVAILABLE') {
         try { await this.audit.commit(failure); } catch (auditErr) { observe({ ...failure, code: 'AUDIT_FAILED' }); throw auditErr; }
       }
       observe(failure);

@@ -18,5 +18,9 @@ export class HsmError extends Error {
 /** The one path for unexpected errors on every face: anything that is not an HsmError becomes
  *  INTERNAL, its detail left to the server log (the faces log it before answering). */
 export function toHsmError(err: unknown): HsmError {
-  return err instanceof HsmError ? err : new HsmError('INTERNAL');
+  if (err instanceof HsmError) return err;
+  // The store's own "database unreachable / busy" (keystore/postgres): retryable, and said so.
+  const code = (err as { code?: unknown } | undefined)?.code;
+  if (code === 'STORE_UNAVAILABLE' || code === 'STORE_BUSY') return new HsmError('STORE_UNAVAILABLE');
+  return new HsmError('INTERNAL');
 }

@@ -108,6 +108,9 @@ export interface ChangeFeed {
   subscribe(cb: () => void): () => void;
   /** True if another writer may have committed since the last call (cheap; never throws). */
   poll(): boolean;
+  /** Other nodes write this store (PostgreSQL): a notification may arrive after the writer has
+   *  answered its client, so readers look at the log before every operation (core/coherence.ts). */
+  readonly shared?: boolean;
 }
 
 /** Append-only storage of the audit chains (core/audit). Records are added only by `commit`. */
@@ -157,6 +160,11 @@ export interface KeyStore {
   findPlain(table: TableName, where: PlainRow, limit?: number): Promise<PlainRow[]>;
 
   commit(req: CommitRequest): Promise<CommitResult>;
+
+  /** Runs `fn` over one consistent snapshot of the store (PostgreSQL: a REPEATABLE READ
+   *  transaction), so a scan sees no commit of another node half-way. Absent: a single writer
+   *  (SQLite), where the caller's own quiet period is enough. */
+  snapshot?<T>(fn: (reader: Pick<KeyStore, 'get' | 'find'>) => Promise<T>): Promise<T>;
 
   close(): Promise<void>;
 }

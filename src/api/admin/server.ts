@@ -21,13 +21,16 @@ import { BodyBudget } from '../body-budget';
 import { cloudRoutes, type CloudWhere } from './routes-cloud';
 import { ConsoleCookies } from './console/cookies';
 import { createConsoleUi } from './console/ui';
+import { clusterRoutes, type ClusterView } from './routes-cluster';
 
 /** `cloud` says where the Key Vault and XKS faces are (they are mounted after the admin API). */
-export function createAdminHandler(hsm: Hsm, log: Logger, sessions = new AdminSessions(), bodies = new BodyBudget(), cloud: () => CloudWhere = () => ({})) {
+export function createAdminHandler(hsm: Hsm, log: Logger, sessions = new AdminSessions(), bodies = new BodyBudget(), cloud: () => CloudWhere = () => ({}),
+  cluster?: ClusterView) {
   // The web console (/ and /ui/): its files and its cookie sign-in; its cookie works on /v1 below.
   const cookies = new ConsoleCookies();
   const ui = createConsoleUi(hsm, sessions, cookies, log, bodies);
-  const routes = compile([...MODULE_ROUTES, ...USER_ROUTES, ...KEY_ROUTES, ...OBJECT_ROUTES, ...AUDIT_ROUTES, ...BACKUP_ROUTES, ...ACCESS_KEY_ROUTES, ...POLICY_ROUTES, ...cloudRoutes(cloud)]);
+  const routes = compile([...MODULE_ROUTES, ...USER_ROUTES, ...KEY_ROUTES, ...OBJECT_ROUTES, ...AUDIT_ROUTES, ...BACKUP_ROUTES, ...ACCESS_KEY_ROUTES, ...POLICY_ROUTES,
+    ...cloudRoutes(cloud), ...clusterRoutes(cluster)]);
 
   return async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const started = Date.now();

@@ -47,7 +47,9 @@ export class ServerMetrics {
   private readonly auditLastFailed: Gauge;
   private readonly auditRecords: Gauge;
 
-  constructor() {
+  /** `node` (a cluster node's name) labels every series, so one Prometheus can tell the nodes apart. */
+  constructor(node?: string) {
+    if (node) this.registry.setDefaultLabels({ node });
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry });
     this.operations = new Counter({ name: 'inkan_operations_total', help: 'Core operations by face, operation, PKCS#11 mechanism and outcome.',

@@ -6,7 +6,7 @@
 // it took effect. Every CHECKPOINT_EVERY records (and on demand) the head is signed with the
 // Ed25519 audit key and anchored outside the store (anchor.ts).
 import * as c from '../../crypto/node-crypto';
-import { HsmError } from '../../errors/hsm-error';
+import { HsmError, toHsmError } from '../../errors/hsm-error';
 import type { ErrorCode } from '../../errors/catalog';
 import type { AuditHead, CheckpointRow, KeyStore, UnitOutcome } from '../../keystore/types';
 import type { Change } from '../change';
@@ -58,6 +58,9 @@ export class AuditLog {
   private subscribers: AuditSubscriber[] = [];
   /** The head this node last wrote or verified: the store's must continue it. */
   private expectedHead?: AuditHead;
+  /** A batch whose COMMIT got no answer (the database connection broke during it): it may have
+   *  committed. The next commit finds out from the head and adopts its state if it did. */
+  private uncertain?: { head: AuditHead; integrity?: Parameters<Integrity['adopt']>[0] };
   private exclusive?: Promise<void>;
   private inFlight = false;
   /** The last write failure, shown by `inkan status` until a write succeeds again. */
@@ -104,6 +107,7 @@ export class AuditLog {
     const batch = this.pending.splice(0, MAX_BATCH);
     let prepared: ReturnType<Integrity['prepare']>;
     let outcomes: readonly UnitOutcome[] = [];
+    let attempted: AuditHead | undefined;
     try {
       const res = await this.o.store.commit({
         chain: this.o.chain,
@@ -119,7 +123,10 @@ export class AuditLog {
             return [{ ...event, time: e.time, node: this.o.node }];
           });
           prepared = this.o.integrity.prepare(batch.filter((e, i) => out[i].ok && e.delta).map((e) => e.delta!));
-          return { audit: linkRecords(this.o.chain, head, bodies), writes: prepared?.writes ?? [] };
+          const audit = linkRecords(this.o.chain, head, bodies);
+          const lastRec = audit[audit.length - 1];
+          attempted = lastRec && { seq: lastRec.seq, hash: lastRec.hash };
+          return { audit, writes: prepared?.writes ?? [] };
         },
       });
       if (prepared) this.o.integrity.adopt(prepared.next);
@@ -135,8 +142,13 @@ export class AuditLog {
       if (this.sinceCheckpoint >= CHECKPOINT_EVERY) await this.checkpoint().catch(() => undefined);
     } catch (err) {
       this.failures += batch.length;
-      this.lastFailure = { time: new Date().toISOString(), error: (err as Error).message?.slice(0, 200) ?? 'unknown' };
-      for (const e of batch) e.reject(new HsmError('AUDIT_FAILED'));
+      // An unreachable database is not a broken log: readiness looks at the store itself, and the
+      // next write after it returns succeeds (a cluster node behind a load balancer gets no traffic
+      // to clear a sticky failure with). Nothing of the batch took effect either way.
+      const unavailable = toHsmError(err).code === 'STORE_UNAVAILABLE';
+      if ((err as { commitUnknown?: boolean }).commitUnknown && attempted) this.uncertain = { head: attempted, integrity: prepared?.next };
+      if (!unavailable) this.lastFailure = { time: new Date().toISOString(), error: (err as Error).message?.slice(0, 200) ?? 'unknown' };
+      for (const e of batch) e.reject(new HsmError(unavailable ? 'STORE_UNAVAILABLE' : 'AUDIT_FAILED'));
     } finally {
       this.inFlight = false;
       if (this.pending.length) setImmediate(() => void this.flush()); else this.flushing = false;
@@ -146,6 +158,14 @@ export class AuditLog {
   /** Inside the transaction: the chain in the store must end where this node left it. Someone who
    *  deleted, rewrote or appended records of this chain is found here, before anything is linked. */
   private checkContinues(head: AuditHead): void {
+    const maybe = this.uncertain;
+    this.uncertain = undefined;
+    if (maybe && head.seq === maybe.head.seq && head.hash === maybe.head.hash) {
+      // The batch whose COMMIT went unanswered did commit: its head and accumulator are the store's.
+      this.expectedHead = maybe.head;
+      if (maybe.integrity) this.o.integrity.adopt(maybe.integrity);
+      return;
+    }
     const want = this.expectedHead;
     if (!want) return;
     if (head.seq === want.seq && head.hash === want.hash) return;

@@ -30,6 +30,8 @@ export async function appendChanges(q: Query, changes: [string, string][]): Prom
 }
 
 export class PostgresChangeFeed implements ChangeFeed {
+  /** Nodes on other machines write: NOTIFY is a wake-up, the log read before each operation is the rule. */
+  readonly shared = true;
   private client: Client | undefined;
   private closed = false;
   private pending = false;

@@ -11,10 +11,12 @@ import { PostgresAuditStore } from './postgres-audit';
 import { PostgresBulkStore } from './postgres-bulk';
 import { appendChanges, PostgresChangeFeed } from './postgres-changes';
 import { Db, type PostgresOptions, type Query } from './postgres-db';
+import { PostgresNodeList } from './postgres-nodes';
 import { LOCK_CHAIN, migrate } from './postgres-schema';
 import { placeholders, q, recordColumns, recordFromSql, recordParams } from './postgres-sql';
 
 export { StoreUnavailableError, type PostgresOptions } from './postgres-db';
+export type { NodeRow } from './postgres-nodes';
 
 /** Rows one find may return, whatever the caller asks (as SQLite). */
 export const MAX_FIND = 10_000;
@@ -26,10 +28,15 @@ export class PostgresKeyStore implements KeyStore {
   readonly audit: PostgresAuditStore;
   readonly bulk: PostgresBulkStore;
   readonly changes: PostgresChangeFeed;
+  /** The cluster's node list (heartbeats), PostgreSQL only. */
+  readonly nodes: PostgresNodeList;
   private readonly db: Db;
   private readonly changeLogKeep: number;
   private readonly pruneEvery: number;
   private commits = 0;
+
+  /** user@host/db, for messages (never the password). */
+  get target(): string { return this.db.target; }
 
   private constructor(opts: PostgresOptions) {
     this.db = new Db(opts);
@@ -37,6 +44,7 @@ export class PostgresKeyStore implements KeyStore {
     this.pruneEvery = opts.pruneEvery ?? 1_000;
     this.audit = new PostgresAuditStore(this.db);
     this.changes = new PostgresChangeFeed(this.db);
+    this.nodes = new PostgresNodeList(this.db);
     this.bulk = new PostgresBulkStore(this.db, (query, changes) => this.logChanges(query, changes));
   }
 
@@ -73,11 +81,29 @@ export class PostgresKeyStore implements KeyStore {
   }
 
   async find(table: TableName, where: Record<string, ColumnValue>, opts: FindOptions = {}): Promise<RecordRow[]> {
+    return this.findWith((sql, params) => this.db.query(`find ${table}`, sql, params), table, where, opts);
+  }
+
+  async snapshot<T>(fn: (reader: Pick<PostgresKeyStore, 'get' | 'find'>) => Promise<T>): Promise<T> {
+    return this.db.tx('snapshot', (query) => {
+      const run = async (sql: string, params: unknown[]) => (await query(sql, params)).rows;
+      return fn({
+        get: async (table, id) => {
+          const rows = await run(`SELECT * FROM ${q(table)} WHERE "id" = $1`, [id]);
+          return rows[0] && recordFromSql(recordDef(table), rows[0]);
+        },
+        find: (table, where, opts = {}) => this.findWith(run, table, where, opts),
+      });
+    }, 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+  }
+
+  private async findWith(run: (sql: string, params: unknown[]) => Promise<Record<string, unknown>[]>, table: TableName,
+    where: Record<string, ColumnValue>, opts: FindOptions): Promise<RecordRow[]> {
     const def = recordDef(table);
     const { clause, params } = whereClause(table, where);
     const limit = Math.max(0, Math.min(opts.limit ?? MAX_FIND, MAX_FIND));
     const after = opts.after !== undefined ? ` AND "id" > $${params.length + 2}` : '';
-    const rows = await this.db.query(`find ${table}`, `SELECT * FROM ${q(table)} WHERE ${clause}${after} ORDER BY "id" LIMIT $${params.length + 1}`,
+    const rows = await run(`SELECT * FROM ${q(table)} WHERE ${clause}${after} ORDER BY "id" LIMIT $${params.length + 1}`,
       opts.after !== undefined ? [...params, limit, opts.after] : [...params, limit]);
     return rows.map((r) => recordFromSql(def, r));
   }
