@@ -8,7 +8,10 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { devServer, TestServer } from '../helpers/harness';
+import { devServer, tempDir, TestServer } from '../helpers/harness';
+import { startPostgres } from '../helpers/postgres';
+import { startServer, type RunningServer } from '../../src/server';
+import { createLogger } from '../../src/logger';
 import { keyGenPlan } from '../../src/api/admin/key-spec';
 import { launch, screenshot, signIn } from './browser';
 
@@ -171,7 +174,6 @@ test('users: an officer changes a user\'s role; the module ends its sessions; a 
   assert.equal((await asOfficer('GET', '/v1/users')).body.users.find((u: any) => u.username === 'jack').role, 'auditor');
   assert.equal((await asJack('GET', '/v1/keys')).status, 401, 'its session ended');
   assert.equal(await page.locator(`tr[data-user="${creds.officer.username}"] .role-form`).count(), 0, 'no role control for oneself');
-  await screenshot(page, 'users');
 
   // A crypto user: no Users page, and the role and cluster calls are refused by the module.
   const u = await open();
@@ -204,6 +206,40 @@ test('module: the node list with health (the embedded store: this node alone)', 
   assert.equal(cells[3], 'alive');
   assert.match(await page.locator('#nodes caption').innerText(), /^1 node on the sqlite key store, 1 alive$/);
   assert.deepEqual(errors, []);
+});
+
+test('module: two nodes on one PostgreSQL store, each with its health; a stopped node is shown as not answering', async () => {
+  const pg = await startPostgres();
+  const dirs = [tempDir('inkan-console-pg-a-'), tempDir('inkan-console-pg-b-')];
+  const nodes: RunningServer[] = [];
+  try {
+    for (const [i, name] of ['node-a', 'node-b'].entries()) {
+      nodes.push(await startServer({ dataDir: dirs[i], host: '127.0.0.1', port: 0, store: pg.url, node: name, heartbeatMs: 300, loginDelayMs: 0, log: createLogger(() => {}) }));
+    }
+    const post = async (url: string, p: string, body: unknown) => (await fetch(`${url}${p}`, { method: 'POST', body: JSON.stringify(body) })).json() as Promise<any>;
+    const init = await post(nodes[0].url, '/v1/init', { shares: 3, threshold: 2, officerUsername: 'chief', officerPassword: 'chief-password-1' });
+    for (const n of nodes) for (const share of init.shares.slice(0, 2)) await post(n.url, '/v1/unseal', { share });
+    const context = await browser.newContext();
+    contexts.push(context);
+    const page = await context.newPage();
+    await page.goto(`${nodes[0].url}/`);
+    await signIn(page, 'chief', 'chief-password-1');
+    const rows = page.locator('#nodes tbody tr');
+    await page.locator('#nodes caption', { hasText: '2 nodes on the postgres key store, 2 alive' }).waitFor({ timeout: 10_000 });
+    assert.deepEqual((await rows.locator('th').allInnerTexts()).sort(), ['node-a (this node)', 'node-b']);
+    assert.deepEqual(await rows.locator('td:nth-child(4)').allInnerTexts(), ['alive', 'alive']);
+    assert.deepEqual(await rows.locator('td:nth-child(5)').allInnerTexts(), ['ok', 'ok'], 'heartbeats MACed under the domain');
+    await screenshot(page, 'module-cluster');
+    // node-b stops: its last heartbeat ages, and the page (polling every 5 s) says so.
+    await nodes.pop()!.close();
+    await page.locator('#nodes tr[data-node="node-b"] td', { hasText: 'not answering' }).waitFor({ timeout: 15_000 });
+    assert.equal(await page.locator('#nodes tr[data-node="node-b"]').getAttribute('class'), 'failure');
+    await page.locator('#nodes caption', { hasText: '2 nodes on the postgres key store, 1 alive' }).waitFor();
+  } finally {
+    for (const n of nodes) await n.close();
+    await pg.stop();
+    for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
+  }
 });
 
 test('sign-in: the partition goes in the body only when typed', async () => {
