@@ -229,7 +229,11 @@ test('module: two nodes on one PostgreSQL store, each with its health; a stopped
     assert.deepEqual((await rows.locator('th').allInnerTexts()).sort(), ['node-a (this node)', 'node-b']);
     assert.deepEqual(await rows.locator('td:nth-child(4)').allInnerTexts(), ['alive', 'alive']);
     assert.deepEqual(await rows.locator('td:nth-child(5)').allInnerTexts(), ['ok', 'ok'], 'heartbeats MACed under the domain');
-    await screenshot(page, 'module-cluster');
+    if (process.env.INKAN_CONSOLE_SCREENSHOTS) {
+      await page.setViewportSize({ width: 1280, height: 800 });
+      await page.evaluate(() => document.getElementById('nodes-title')?.scrollIntoView());
+      await screenshot(page, 'module-cluster');
+    }
     // node-b stops: its last heartbeat ages, and the page (polling every 5 s) says so.
     await nodes.pop()!.close();
     await page.locator('#nodes tr[data-node="node-b"] td', { hasText: 'not answering' }).waitFor({ timeout: 15_000 });
