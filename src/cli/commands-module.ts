@@ -219,6 +219,16 @@ export function registerModuleCommands(program: Command, ctx: Ctx): void {
       const r = await ctx.withLogin((c) => c.request('POST', `/v1/users/${encodeURIComponent(username)}/password`, { password, oldPassword: o.oldPassword }));
       ctx.print(`Password of ${username} changed.`, r);
     });
+  user.command('lock <username>').description('lock a user at once (its sessions end on every face)').action(async (username: string) => {
+    const r = await ctx.withLogin((c) => c.request('POST', `/v1/users/${encodeURIComponent(username)}/lock`, {}));
+    ctx.print(`Locked ${username}.`, r);
+  });
+  user.command('role <username> <role>').description('give a user another role: officer | user | auditor (its sessions end)')
+    .action(async (username: string, role: string) => {
+      if (!['officer', 'user', 'auditor'].includes(role)) throw new CliError('BAD_ARGUMENT', `the role is officer, user or auditor, not ${role}`);
+      const r = await ctx.withLogin((c) => c.request('POST', `/v1/users/${encodeURIComponent(username)}/role`, { role }));
+      ctx.print(`${username} is now ${role === 'user' ? 'a crypto user' : role === 'officer' ? 'a crypto officer' : 'an auditor'}.`, r);
+    });
   user.command('unlock <username>').action(async (username: string) => {
     const r = await ctx.withLogin((c) => c.request('POST', `/v1/users/${encodeURIComponent(username)}/unlock`, {}));
     ctx.print(`Unlocked ${username}.`, r);

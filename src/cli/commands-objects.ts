@@ -1,4 +1,5 @@
-// CLI verbs that change a key without using it (key enable|disable|rotate|set|tag|alias) and
+// CLI verbs that change a key without using it (key enable|disable|rotate|schedule-deletion|
+// cancel-deletion|set|tag|alias), read its versions and use counts (key versions|usage), and
 // certificate objects (cert import|list|export|delete), over the admin routes of
 // api/admin/routes-objects.ts. Only a key's owner may change it (the core decides).
 import * as fs from 'node:fs';
@@ -8,14 +9,18 @@ import { readInput, writeOutput } from './io';
 import { encodeBytes, encodingOf, table } from './format';
 import type { Ctx } from './context';
 
-type Managed = { id: string; state: string; versions: number; tags: Record<string, string>; aliases: string[]; validity?: { notBefore?: string; notAfter?: string } };
+type Managed = { id: string; state: string; versions: number; tags: Record<string, string>; aliases: string[]; validity?: { notBefore?: string; notAfter?: string };
+  deletion?: { due: string; windowDays: number } };
+type Version = { index: number; id: string; created: string; origin: string; rotation?: string; enabled: boolean; uses: string[]; current: boolean; decrypts: boolean };
+type Usage = { total: number; counts: Record<string, number>; last?: { op: string; face: string; time: string }; trackedSince: string };
 type Cert = { id: string; label: string; ckaId?: string; bytes: number; created: string };
 const enc = (ref: string) => encodeURIComponent(ref);
 
 const describe = (k: Managed) => [`key ${k.id}: ${k.state}, ${k.versions} version(s)`,
   `  aliases: ${k.aliases.length ? k.aliases.join(', ') : '-'}`,
   `  tags:    ${Object.keys(k.tags).length ? Object.entries(k.tags).map(([t, v]) => `${t}=${v}`).join(', ') : '-'}`,
-  ...(k.validity ? [`  valid:   ${k.validity.notBefore ?? '-'} to ${k.validity.notAfter ?? '-'}`] : [])].join('\n');
+  ...(k.validity ? [`  valid:   ${k.validity.notBefore ?? '-'} to ${k.validity.notAfter ?? '-'}`] : []),
+  ...(k.deletion ? [`  deleted: ${k.deletion.due} (after ${k.deletion.windowDays} days; key cancel-deletion stops it)`] : [])].join('\n');
 
 export function registerObjectCommands(program: Command, ctx: Ctx): void {
   const key = program.commands.find((c) => c.name() === 'key')!;
@@ -29,6 +34,32 @@ export function registerObjectCommands(program: Command, ctx: Ctx): void {
     .action(async (ref: string) => {
       const r = await ctx.withLogin((c) => c.request<{ key: Managed }>('POST', `/v1/keys/${enc(ref)}/rotate`, {}));
       ctx.print(describe(r.key), r);
+    });
+  key.command('schedule-deletion <key>').description('refuse every use now and destroy the key after a waiting period (cancel-deletion stops it)')
+    .option('--days <n>', 'waiting period, 7 to 30 days', '30')
+    .action(async (ref: string, o) => {
+      const days = Number(o.days);
+      if (!Number.isInteger(days)) throw new CliError('BAD_ARGUMENT', `--days is a whole number of days, not ${o.days}`);
+      const r = await ctx.withLogin((c) => c.request<{ key: Managed }>('POST', `/v1/keys/${enc(ref)}/schedule-deletion`, { days }));
+      ctx.print(describe(r.key), r);
+    });
+  key.command('cancel-deletion <key>').description('stop a scheduled deletion; the key stays disabled until you enable it')
+    .action(async (ref: string) => {
+      const r = await ctx.withLogin((c) => c.request<{ key: Managed }>('POST', `/v1/keys/${enc(ref)}/cancel-deletion`, {}));
+      ctx.print(describe(r.key), r);
+    });
+  key.command('versions <key>').description('the key\'s versions, oldest first (the newest signs and encrypts)')
+    .action(async (ref: string) => {
+      const r = await ctx.withLogin((c) => c.request<{ versions: Version[] }>('GET', `/v1/keys/${enc(ref)}/versions`));
+      ctx.print(table(['#', 'VERSION', 'CREATED', 'ORIGIN', 'ENABLED', 'USES', ''], r.versions.map((v) => [String(v.index + 1), v.id, v.created,
+        v.origin + (v.rotation ? ` (${v.rotation})` : ''), v.enabled ? 'yes' : 'no', v.uses.join(','), v.current ? 'current' : v.decrypts ? '' : 'retired'])), r);
+    });
+  key.command('usage <key>').description('successful uses of the key by operation and its last use, from the audit trail')
+    .action(async (ref: string) => {
+      const r = await ctx.withLogin((c) => c.request<Usage>('GET', `/v1/keys/${enc(ref)}/usage`));
+      ctx.print([`uses:      ${r.total}${Object.keys(r.counts).length ? ` (${Object.entries(r.counts).map(([op, n]) => `${op.replace(/^key\./, '')} ${n}`).join(', ')})` : ''}`,
+        `last use:  ${r.last ? `${r.last.op.replace(/^key\./, '')} through ${r.last.face} at ${r.last.time}` : '-'}`,
+        `counted since ${r.trackedSince}`].join('\n'), r);
     });
   key.command('set <key>').description('change a key\'s label, usage or validity dates')
     .option('-l, --label <label>', 'new label').option('--usage <list>', 'comma-separated usages (replaces the current ones)')

@@ -91,7 +91,9 @@ function signInForm() {
     const v = values(form);
     /** @type {HTMLInputElement} */ (password).value = '';
     try {
-      session = await request('POST', '/ui/session', { username: v.username, password: v.password, partition: v.partition || undefined });
+      // The partition goes in the body only when one is typed: empty means the module's default.
+      const partition = (v.partition ?? '').trim();
+      session = await request('POST', '/ui/session', { username: v.username, password: v.password, ...(partition ? { partition } : {}) });
       setCsrf(/** @type {Session} */ (session).csrf);
       startIdleWatch();
       renderChrome();

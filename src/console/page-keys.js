@@ -1,14 +1,19 @@
 // @ts-check
-// Keys (crypto user): the list (filtered and paged in the page, so thousands of keys stay fast:
-// only one page of rows is ever in the DOM), a key's detail, generate, share and unshare, delete,
-// and the public key as a PEM download. Exported key material is never asked for or shown.
+// Keys (crypto user): the list (fetched once, filtered and paged in the page, so thousands of keys
+// stay fast: only one page of rows is ever in the DOM) and generate; a key's detail, lifecycle,
+// versions, use counts and sharing are key-detail.js. Exported key material is never asked for or shown.
 import { ApiError, request, seg } from './api.js';
-import { download, h, field, heading, notify, replace, select, values } from './dom.js';
+import { h, field, heading, notify, replace, select, values } from './dom.js';
+import { showDetail } from './key-detail.js';
 
 export const PAGE_SIZE = 50;
 const TYPES = ['', 'aes', 'generic-secret', 'rsa', 'ec', 'ed25519'];
 const CLASSES = ['', 'secret-key', 'private-key', 'public-key'];
 const USAGES = ['encrypt', 'decrypt', 'sign', 'verify', 'wrap', 'unwrap', 'derive'];
+/** With no usage ticked, the CLI's defaults (`inkan key generate`, src/cli/commands-keys.ts
+ *  DEFAULT_USAGE): a pair's private half signs and its public half verifies. */
+/** @type {Record<string, string[]>} */
+const DEFAULT_USAGE = { rsa: ['sign', 'verify'], ec: ['sign', 'verify'], ed25519: ['sign', 'verify'], aes: ['encrypt', 'decrypt', 'wrap', 'unwrap'], hmac: ['sign', 'verify'] };
 
 /** @param {unknown} e */
 const fail = (e) => notify(e instanceof ApiError ? e.message : String(e), 'error');
@@ -22,11 +27,19 @@ const matches = (k) => (!filters.keyType || k.keyType === filters.keyType) && (!
 
 /** @param {import('./app.js').PageContext} ctx */
 export async function keysPage(ctx) {
-  const { keys } = await request('GET', '/v1/keys');
+  /** @type {any[]} */
+  const keys = (await request('GET', '/v1/keys')).keys;
   const selected = (location.hash.match(/^#\/keys\/(.+)$/) ?? [])[1];
   const list = h('div', { id: 'key-list' });
   const detail = h('section', { id: 'key-detail', class: 'card', 'aria-live': 'polite', hidden: !selected });
-  const draw = () => drawList(ctx, list, keys.filter(matches), detail);
+  /** After an action on one key: that key's row again (one call, not the whole list). @param {string} id */
+  const changed = async (id) => {
+    const i = keys.findIndex((k) => k.id === id);
+    try { const { key } = await request('GET', `/v1/keys/${seg(id)}`); if (i >= 0) keys[i] = key; } catch { if (i >= 0) keys.splice(i, 1); }
+    draw();
+  };
+  const open = (/** @type {string} */ id) => showDetail(ctx, detail, id, () => void changed(id));
+  const draw = () => drawList(list, keys.filter(matches), open);
   const text = /** @type {HTMLInputElement} */ (h('input', { name: 'q', type: 'search', value: filters.text, placeholder: 'label or id' }));
   const type = /** @type {HTMLSelectElement} */ (select('type', TYPES, filters.keyType));
   const cls = /** @type {HTMLSelectElement} */ (select('class', CLASSES, filters.cls));
@@ -37,59 +50,27 @@ export async function keysPage(ctx) {
     field('Search', text), field('Key type', type), field('Class', cls));
   replace(ctx.main, heading('Keys'), generateForm(ctx), filterBar, list, detail);
   draw();
-  if (selected) await showDetail(ctx, detail, decodeURIComponent(selected));
+  if (selected) await open(decodeURIComponent(selected));
 }
 
-/** @param {import('./app.js').PageContext} ctx @param {HTMLElement} list @param {any[]} shown @param {HTMLElement} detail */
-function drawList(ctx, list, shown, detail) {
+/** @param {HTMLElement} list @param {any[]} shown @param {(id: string) => Promise<void>} open */
+function drawList(list, shown, open) {
   const pages = Math.max(1, Math.ceil(shown.length / PAGE_SIZE));
   filters.page = Math.min(filters.page, pages - 1);
   const slice = shown.slice(filters.page * PAGE_SIZE, (filters.page + 1) * PAGE_SIZE);
-  const go = (/** @type {number} */ d) => { filters.page += d; drawList(ctx, list, shown, detail); };
+  const go = (/** @type {number} */ d) => { filters.page += d; drawList(list, shown, open); };
   replace(list,
     h('div', { class: 'scroll' }, h('table', { id: 'keys' },
       h('caption', {}, `${shown.length} key${shown.length === 1 ? '' : 's'}`),
-      h('thead', {}, h('tr', {}, ['Label', 'Class', 'Type', 'Size', 'Usage', 'Owner', 'Shared with', 'Created'].map((t) => h('th', { scope: 'col' }, t)))),
+      h('thead', {}, h('tr', {}, ['Label', 'Class', 'Type', 'Size', 'Usage', 'State', 'Owner', 'Shared with', 'Created'].map((t) => h('th', { scope: 'col' }, t)))),
       h('tbody', {}, slice.map((k) => h('tr', { 'data-key': k.id },
-        h('th', { scope: 'row' }, h('a', { href: `#/keys/${seg(k.id)}`, class: 'key-label', onclick: (/** @type {Event} */ e) => { e.preventDefault(); history.replaceState(null, '', `#/keys/${seg(k.id)}`); void showDetail(ctx, detail, k.id); } }, k.label || k.id)),
+        h('th', { scope: 'row' }, h('a', { href: `#/keys/${seg(k.id)}`, class: 'key-label', onclick: (/** @type {Event} */ e) => { e.preventDefault(); history.replaceState(null, '', `#/keys/${seg(k.id)}`); void open(k.id); } }, k.label || k.id)),
         h('td', {}, k.class), h('td', {}, k.keyType ?? ''), h('td', {}, k.size ?? ''), h('td', {}, (k.usage ?? []).join(', ')),
-        h('td', {}, k.owner), h('td', {}, (k.sharedWith ?? []).join(', ')), h('td', {}, new Date(k.created).toLocaleString())))))),
+        h('td', { class: k.state && k.state !== 'enabled' ? 'error' : '' }, k.state ?? ''), h('td', {}, k.owner), h('td', {}, (k.sharedWith ?? []).join(', ')), h('td', {}, new Date(k.created).toLocaleString())))))),
     h('nav', { class: 'pager', 'aria-label': 'Key pages' },
       h('button', { type: 'button', id: 'prev-page', disabled: filters.page === 0, onclick: () => go(-1) }, 'Previous'),
       h('span', { id: 'page-of' }, `Page ${filters.page + 1} of ${pages}`),
       h('button', { type: 'button', id: 'next-page', disabled: filters.page >= pages - 1, onclick: () => go(1) }, 'Next')));
-}
-
-/** @param {import('./app.js').PageContext} ctx @param {HTMLElement} detail @param {string} ref */
-async function showDetail(ctx, detail, ref) {
-  let key;
-  try { ({ key } = await request('GET', `/v1/keys/${seg(ref)}`)); } catch (e) { fail(e); return; }
-  const shareUser = /** @type {HTMLInputElement} */ (h('input', { name: 'user', required: true, autocomplete: 'off', spellcheck: 'false' }));
-  const shareForm = /** @type {HTMLFormElement} */ (h('form', { class: 'row', id: 'share-form' }, field('Share with crypto user', shareUser), h('button', { type: 'submit' }, 'Share')));
-  shareForm.addEventListener('submit', async (ev) => {
-    ev.preventDefault();
-    try { await request('POST', `/v1/keys/${seg(key.id)}/share`, { user: shareUser.value }); notify(`Shared with ${shareUser.value}.`); await showDetail(ctx, detail, key.id); } catch (e) { fail(e); }
-  });
-  const asymmetric = key.class !== 'secret-key';
-  const rows = Object.entries(key).map(([k, v]) => [h('dt', {}, k), h('dd', {}, Array.isArray(v) ? v.join(', ') || '-' : v === undefined ? '-' : String(v))]);
-  replace(detail,
-    h('h2', { id: 'detail-title' }, `Key ${key.label || key.id}`),
-    h('dl', { class: 'facts' }, rows),
-    h('h3', {}, 'Shared with'),
-    key.sharedWith.length ? h('ul', { id: 'shared-with' }, key.sharedWith.map((/** @type {string} */ u) => h('li', {}, u, ' ',
-      h('button', { type: 'button', class: 'link', 'aria-label': `Stop sharing with ${u}`, onclick: async () => {
-        try { await request('POST', `/v1/keys/${seg(key.id)}/unshare`, { user: u }); notify(`No longer shared with ${u}.`); await showDetail(ctx, detail, key.id); } catch (e) { fail(e); }
-      } }, 'Unshare')))) : h('p', { id: 'shared-with' }, 'Nobody.'),
-    key.owner === ctx.session?.username ? shareForm : null,
-    h('div', { class: 'row' },
-      asymmetric ? h('button', { type: 'button', id: 'download-public', onclick: async () => {
-        try { const { pem } = await request('GET', `/v1/keys/${seg(key.id)}/public`); download(`${(key.label || key.id).replace(/[^A-Za-z0-9._-]/g, '_')}.pub.pem`, pem, 'application/x-pem-file'); } catch (e) { fail(e); }
-      } }, 'Download public key (PEM)') : null,
-      key.owner === ctx.session?.username ? h('button', { type: 'button', class: 'danger', id: 'delete-key', onclick: async () => {
-        if (!confirm(`Delete the key ${key.label || key.id}${asymmetric ? ' and its pair' : ''}? This cannot be undone.`)) return;
-        try { await request('DELETE', `/v1/keys/${seg(key.id)}`); notify(`Deleted ${key.label || key.id}.`); history.replaceState(null, '', '#/keys'); ctx.refresh(); } catch (e) { fail(e); }
-      } }, 'Delete key') : null));
-  detail.hidden = false;
 }
 
 /** @param {import('./app.js').PageContext} ctx */
@@ -110,7 +91,7 @@ function generateForm(ctx) {
     const v = values(form);
     const usage = USAGES.filter((u) => v[`usage-${u}`]);
     const body = { type: v.type, size: v.size ? Number(v.size) : undefined, curve: v.type === 'ec' ? v.curve : undefined, label: v.label || undefined,
-      usage: usage.length ? usage : undefined, extractable: v.extractable ? true : undefined };
+      usage: usage.length ? usage : DEFAULT_USAGE[v.type], extractable: v.extractable ? true : undefined };
     try {
       const r = await request('POST', '/v1/keys', body);
       notify(`Generated ${r.key.label || r.key.id}.`);

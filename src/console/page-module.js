@@ -1,6 +1,7 @@
 // @ts-check
 // Module: state, self-tests, the unseal progress with share entry (each custodian from their own
-// browser: progress is the module's, so every page shows it), and sealing (crypto officer).
+// browser: progress is the module's, so every page shows it), sealing (crypto officer), and the
+// nodes sharing the module's store with their health (officers and auditors; `inkan cluster status`).
 import { ApiError, request } from './api.js';
 import { h, field, heading, notify, replace, values } from './dom.js';
 
@@ -37,6 +38,7 @@ export async function modulePage(ctx, signInForm) {
   ];
   if (state === 'sealed') parts.push(unsealCard(ctx, st));
   if (state === 'unsealed' && !ctx.session) parts.push(signInForm());
+  if (state === 'unsealed' && (ctx.session?.role === 'officer' || ctx.session?.role === 'auditor')) parts.push(await nodesCard());
   if (state === 'unsealed' && ctx.session?.role === 'officer') parts.push(sealCard(ctx));
   replace(ctx.main, ...parts);
 }
@@ -83,4 +85,29 @@ function sealCard(ctx) {
   });
   return h('section', { class: 'card', 'aria-labelledby': 'seal-title' }, h('h2', { id: 'seal-title' }, 'Seal'),
     h('p', {}, 'Sealing drops every key from memory until the custodians give their shares again.'), btn);
+}
+
+/** @param {any} n one node of GET /v1/cluster */
+const nodeRow = (n) => h('tr', { 'data-node': n.node, class: n.alive && n.mac !== 'bad' ? '' : 'failure' },
+  h('th', { scope: 'row' }, n.node, n.self ? ' (this node)' : ''), h('td', {}, n.address), h('td', {}, n.state),
+  h('td', { class: n.alive ? 'ok' : 'error' }, n.alive ? 'alive' : 'not answering'),
+  h('td', { class: n.mac === 'ok' ? '' : 'error' }, n.mac === 'ok' ? 'ok' : n.mac === 'unsigned' ? 'unsigned (sealed)' : 'BAD'),
+  h('td', {}, `${(n.heartbeatAgeMs / 1000).toFixed(1)} s ago`), h('td', {}, `${n.opsPerSec}/s`), h('td', {}, n.version), h('td', {}, n.leader ? 'leader' : ''));
+
+/** The node list with each node's health, kept current while the page shows it. */
+async function nodesCard() {
+  const body = h('tbody', {});
+  const caption = h('caption', {}, '');
+  const fill = (/** @type {any} */ c) => {
+    caption.textContent = `${c.nodes.length} node${c.nodes.length === 1 ? '' : 's'} on the ${c.keystore} key store, ${c.nodes.filter((/** @type {any} */ n) => n.alive).length} alive`;
+    replace(body, c.nodes.map(nodeRow));
+  };
+  const table = h('table', { id: 'nodes' }, caption,
+    h('thead', {}, h('tr', {}, ['Node', 'Address', 'State', 'Health', 'Heartbeat MAC', 'Last heartbeat', 'Operations', 'Version', 'Leader'].map((t) => h('th', { scope: 'col' }, t)))), body);
+  try { fill(await request('GET', '/v1/cluster')); } catch (e) { replace(body, h('tr', {}, h('td', { colspan: 9, class: 'error' }, e instanceof ApiError ? e.message : String(e)))); }
+  const timer = setInterval(async () => {
+    if (!table.isConnected) { clearInterval(timer); return; }
+    try { fill(await request('GET', '/v1/cluster', undefined, { quiet: true })); } catch { /* the next tick tries again */ }
+  }, 5000);
+  return h('section', { class: 'card', 'aria-labelledby': 'nodes-title' }, h('h2', { id: 'nodes-title' }, 'Nodes'), h('div', { class: 'scroll' }, table));
 }

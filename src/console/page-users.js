@@ -1,5 +1,6 @@
 // @ts-check
-// Users (crypto officer): list, create with a role, lock, unlock, reset a password, delete.
+// Users (crypto officer): list, create with a role, change a role, lock, unlock, reset a password,
+// delete (`inkan user create|role|lock|unlock|passwd|delete`).
 import { ApiError, request, seg } from './api.js';
 import { h, field, heading, notify, replace, select, values } from './dom.js';
 
@@ -56,6 +57,7 @@ function userRow(ctx, u) {
     h('td', { class: 'actions' },
       u.locked ? act('Unlock', () => request('POST', `/v1/users/${seg(u.username)}/unlock`, {}), `Unlocked ${u.username}.`)
         : me ? null : act('Lock', () => request('POST', `/v1/users/${seg(u.username)}/lock`, {}), `Locked ${u.username}; its sessions ended.`),
+      me ? null : roleForm(ctx, u),
       reset,
       me ? null : act('Delete', () => request('DELETE', `/v1/users/${seg(u.username)}`), `Deleted ${u.username}.`, `Delete the user ${u.username}? Its keys stay, owned by nobody who can log in.`)));
 }
@@ -71,6 +73,28 @@ function resetForm(ctx, username) {
     try {
       await request('POST', `/v1/users/${seg(username)}/password`, { password });
       notify(`Password of ${username} reset; its sessions ended.`);
+      ctx.refresh();
+    } catch (e) { fail(e); }
+  });
+  return form;
+}
+
+/** A new role for another user (its sessions end; nobody changes its own). @param {import('./app.js').PageContext} ctx @param {any} u */
+function roleForm(ctx, u) {
+  const id = `role-${u.username}`;
+  const sel = /** @type {HTMLSelectElement} */ (select('role', ['user', 'officer', 'auditor'], u.role));
+  sel.id = id;
+  const form = /** @type {HTMLFormElement} */ (h('form', { class: 'role-form row' },
+    h('label', { for: id, class: 'sr-only' }, `Role of ${u.username}`), sel,
+    h('button', { type: 'submit', 'aria-label': `Change the role of ${u.username}` }, 'Change role')));
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    const role = sel.value;
+    if (role === u.role) { notify(`${u.username} is already ${role}.`); return; }
+    if (!confirm(`Make ${u.username} ${role === 'user' ? 'a crypto user' : role === 'officer' ? 'a crypto officer' : 'an auditor'}? Its sessions end.`)) return;
+    try {
+      await request('POST', `/v1/users/${seg(u.username)}/role`, { role });
+      notify(`${u.username} is now ${role}; its sessions ended.`);
       ctx.refresh();
     } catch (e) { fail(e); }
   });

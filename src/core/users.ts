@@ -162,6 +162,28 @@ export class UserService {
     });
   }
 
+  /** An officer gives another user of its partition a new role. The user's sessions end on every
+   *  face (a principal carries its role); its keys stay its own (an officer or auditor cannot use
+   *  them; they are usable again if it becomes a crypto user). Nobody changes its own role, and the
+   *  last officer keeps its role (only reachable by two officers demoting each other at once). */
+  setRole(caller: Caller, username: string, role: Role): Promise<void> {
+    return this.ops.run(caller, 'user.role', async (a, change, rec) => {
+      rec.detail = `${String(username).slice(0, 64)} to ${String(role).slice(0, 16)}`;
+      const u = await this.target(a.partition, username, (t) => this.gate.authorize(a, 'user.role', t));
+      rec.object = u.id;
+      if (!ROLES.includes(role)) throw new HsmError('BAD_REQUEST', `role must be one of ${ROLES.join(', ')}`);
+      // The gate lets an officer act on itself as a member of its partition; a role is another's to give.
+      if (a.principal?.id === u.id) throw new HsmError('FORBIDDEN', 'officers change other users\' roles, not their own');
+      if (u.role === role) return;
+      rec.detail = `${u.username} from ${u.role} to ${role}`;
+      if (u.role === 'officer' && (await this.records.store.count('users', { partition: u.partition, role: 'officer' })) <= 1) {
+        throw new HsmError('LAST_OFFICER', 'the last crypto officer keeps its role');
+      }
+      const row = this.row({ ...u, role, data: { ...u.data, epoch: u.data.epoch + 1 } }, u.row);
+      change.update('users', row, u.row).onCommit(() => { this.records.wrote('users', row); this.states.delete(u.id); });
+    });
+  }
+
   /** Module-internal (custodian recovery, core/custodians.ts): unlock and optionally reset an officer. */
   async recoverIn(change: Change, partition: string, username: string, password?: string): Promise<UserInfo> {
     const u = await this.byName(partition, username);

@@ -154,6 +154,46 @@ describe('key lifecycle verbs and certificates through the CLI', () => {
     assert.equal(rotated.key.versions, 2);
   });
 
+  test('schedule-deletion and cancel-deletion are seen by the KMS API (AWS SDK); versions and usage print what happened', async () => {
+    ok(await inkan(['key', 'generate', '-t', 'ec', '-l', 'doomed-cli'], asUser));
+    const data = writeTemp(work, 'd.txt', 'counted');
+    for (let i = 0; i < 2; i++) ok(await inkan(['sign', 'doomed-cli', '-i', data, '-o', path.join(work, 'd.sig')], asUser));
+    ok(await inkan(['key', 'rotate', 'doomed-cli'], asUser));
+    const versions = ok(await inkan(['key', 'versions', 'doomed-cli'], asUser)).out.trimEnd().split('\n');
+    assert.equal(versions.length, 3, versions.join('\n'));
+    assert.match(versions[2], /^2 +[0-9a-f]{32} .*generated \(on-demand\) +yes +sign,verify +current$/);
+    const usage = ok(await inkan(['key', 'usage', 'doomed-cli'], asUser)).out;
+    assert.match(usage, /^uses: +2 \(sign 2\)$/m);
+    assert.match(usage, /^last use: +sign through admin at /m);
+    assert.equal((await inkan(['key', 'schedule-deletion', 'doomed-cli', '--days', '3'], asUser)).code, 1, 'below KMS\'s 7 days');
+    const s = ok(await inkan(['key', 'schedule-deletion', 'doomed-cli', '--days', '9'], asUser)).out;
+    assert.match(s, /: pending-deletion, 2 version/);
+    assert.match(s, /deleted: \S+ \(after 9 days/);
+    const id = json(await inkan(['--json', 'key', 'show', 'doomed-cli'], asUser)).key.id as string;
+    const { KMSClient, DescribeKeyCommand } = await import('@aws-sdk/client-kms');
+    const k = srv.credentials!.kms as { endpoint: string; region: string; accessKeyId: string; secretAccessKey: string };
+    const kms = new KMSClient({ endpoint: k.endpoint, region: k.region, credentials: { accessKeyId: k.accessKeyId, secretAccessKey: k.secretAccessKey }, maxAttempts: 1 });
+    try {
+      const d = (await kms.send(new DescribeKeyCommand({ KeyId: id }))).KeyMetadata!;
+      assert.equal(d.KeyState, 'PendingDeletion');
+      assert.equal(Math.round((d.DeletionDate!.getTime() - Date.now()) / 86_400_000), 9);
+      assert.match(ok(await inkan(['key', 'cancel-deletion', 'doomed-cli'], asUser)).out, /: disabled, 2 version/);
+      assert.equal((await kms.send(new DescribeKeyCommand({ KeyId: id }))).KeyMetadata!.KeyState, 'Disabled');
+    } finally { kms.destroy(); }
+  });
+
+  test('user role and user lock (officer)', async () => {
+    const o = srv.credentials!.officer;
+    const asOfficer = { INKAN_SERVER: srv.url, INKAN_USER: o.username, INKAN_PASSWORD: o.password };
+    ok(await inkan(['user', 'create', 'kim', '--role', 'user', '--password', 'kim-password-1'], asOfficer));
+    assert.equal(ok(await inkan(['user', 'role', 'kim', 'auditor'], asOfficer)).out.trim(), 'kim is now an auditor.');
+    assert.match(ok(await inkan(['user', 'list'], asOfficer)).out, /^kim +auditor/m);
+    assert.equal((await inkan(['user', 'role', 'kim', 'root'], asOfficer)).code, 1);
+    assert.equal(JSON.parse((await inkan(['--json', 'user', 'role', 'kim', 'officer'], asUser)).out).error.code, 'FORBIDDEN');
+    ok(await inkan(['user', 'lock', 'kim'], asOfficer));
+    assert.match(ok(await inkan(['user', 'list'], asOfficer)).out, /^kim +auditor +LOCKED/m);
+  });
+
   test('key set changes label and usage; tags and aliases are seen by the KMS API (AWS SDK)', async () => {
     ok(await inkan(['key', 'generate', '-t', 'aes', '-l', 'old-name'], asUser));
     const set = json(await inkan(['--json', 'key', 'set', 'old-name', '--label', 'new-name', '--usage', 'encrypt,decrypt'], asUser));

@@ -148,7 +148,7 @@ test('officer: sign in (HttpOnly SameSite=Strict cookie), manage users, CSRF ref
   await create.getByLabel('Role').selectOption('auditor');
   await create.getByLabel('Password').fill('dave-password-1');
   await create.getByRole('button', { name: 'Create user' }).click();
-  await page.locator('tr[data-user="dave"] td', { hasText: 'auditor' }).waitFor();
+  await page.locator('tr[data-user="dave"] td', { hasText: /^auditor$/ }).waitFor();
   await screenshot(page, 'users');
   await page.locator('tr[data-user="dave"]').getByRole('button', { name: 'Delete dave' }).click();
   await page.locator('tr[data-user="dave"]').waitFor({ state: 'detached' });

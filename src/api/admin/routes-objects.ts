@@ -1,5 +1,5 @@
 // Admin routes for what the CLI does to a key beyond using it (`inkan key enable|disable|rotate|
-// set|tag|alias`) and for certificate objects (`inkan cert import|list|export|delete`). Each
+// schedule-deletion|cancel-deletion|versions|usage|set|tag|alias`) and for certificate objects (`inkan cert import|list|export|delete`). Each
 // calls one core entry point with the caller; the core authorises (owners manage their keys)
 // and audits. A key made by the CLI or PKCS#11 becomes a managed key (a record with state,
 // tags and versions) the first time one of these changes it, as with the KMS face.
@@ -9,7 +9,7 @@ import { HsmError } from '../../errors/hsm-error';
 import type { HsmObject } from '../../core/hsm-object';
 import type { AttrValue } from '../../core/attributes';
 import type { ManagedKey } from '../../core/managed-key-data';
-import { bytes, obj, str, strList } from './http-util';
+import { bytes, int, obj, str, strList } from './http-util';
 import { USAGE } from './key-spec';
 import type { Route, RouteContext } from './router';
 
@@ -19,6 +19,8 @@ const ALIAS_NAME = /^alias\/[a-zA-Z0-9/_-]{1,250}$/;
 const TAG = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]{1,128}$/u;
 const CKC_X_509 = 0;
 const MAX_CERT = 64 * 1024;
+/** The waiting period of a scheduled deletion, in days (KMS ScheduleKeyDeletion's bounds and default). */
+const DELETION_DAYS = { min: 7, max: 30, default: 30 };
 
 const keyObject = (ctx: RouteContext) => ctx.hsm.lookup.resolve(ctx.caller(), ctx.params.ref, [CKO.PRIVATE_KEY, CKO.SECRET_KEY, CKO.PUBLIC_KEY]);
 
@@ -30,7 +32,8 @@ async function managedOf(ctx: RouteContext, o: HsmObject): Promise<ManagedKey> {
 async function view(ctx: RouteContext, k: ManagedKey) {
   const aliases = (await ctx.hsm.names.list(ctx.caller(), ALIAS_KIND, k.id)).map((n) => n.name);
   return { id: k.id, state: k.state, versions: k.data.versions.length, tags: Object.fromEntries(k.data.tags), aliases,
-    validity: k.data.validity ? { notBefore: iso(k.data.validity.notBefore), notAfter: iso(k.data.validity.notAfter) } : undefined };
+    validity: k.data.validity ? { notBefore: iso(k.data.validity.notBefore), notAfter: iso(k.data.validity.notAfter) } : undefined,
+    deletion: k.data.deletion ? { requested: iso(k.data.deletion.requested), due: iso(k.data.deletion.due), windowDays: k.data.deletion.windowDays } : undefined };
 }
 const iso = (t?: number) => (t === undefined ? undefined : new Date(t).toISOString());
 
@@ -89,6 +92,45 @@ export const OBJECT_ROUTES: Route[] = [
     async handler(ctx) {
       const k = await managedOf(ctx, await keyObject(ctx));
       return { body: { key: await view(ctx, await ctx.hsm.managed.rotate(ctx.caller(), k, 'on-demand')) } };
+    },
+  },
+  {
+    // Refuses every use at once, on every face; the scheduler destroys the key when the window ends.
+    method: 'POST', path: '/v1/keys/:ref/schedule-deletion', auth: true,
+    async handler(ctx) {
+      const days = int(ctx.body, 'days') ?? DELETION_DAYS.default;
+      if (days < DELETION_DAYS.min || days > DELETION_DAYS.max) throw new HsmError('BAD_REQUEST', `days must be ${DELETION_DAYS.min} to ${DELETION_DAYS.max}`);
+      const k = await managedOf(ctx, await keyObject(ctx));
+      return { body: { key: await view(ctx, await ctx.hsm.managed.scheduleDeletion(ctx.caller(), k, days)) } };
+    },
+  },
+  {
+    // Back to disabled (as KMS's CancelKeyDeletion): the owner enables it again on purpose.
+    method: 'POST', path: '/v1/keys/:ref/cancel-deletion', auth: true,
+    async handler(ctx) {
+      const k = await managedOf(ctx, await keyObject(ctx));
+      return { body: { key: await view(ctx, await ctx.hsm.managed.cancelDeletion(ctx.caller(), k)) } };
+    },
+  },
+  {
+    method: 'GET', path: '/v1/keys/:ref/versions', auth: true,
+    async handler(ctx) {
+      const k = await managedOf(ctx, await keyObject(ctx));
+      const versions = await ctx.hsm.managed.versions.info(ctx.caller(), k);
+      const current = versions.length - 1;
+      return { body: { key: k.id, minDecryptVersion: k.data.minDecryptVersion, versions: versions.map((v) => ({
+        index: v.index, id: v.id, objectId: v.objectId, publicObjectId: v.publicObjectId, created: iso(v.created), origin: v.origin,
+        rotation: k.data.versions[v.index]?.rotation, enabled: v.enabled, uses: v.uses, current: v.index === current,
+        decrypts: v.index >= k.data.minDecryptVersion,
+      })) } };
+    },
+  },
+  {
+    // Counted from the audit trail (core/key-usage.ts), bounded: complete from trackedSince.
+    method: 'GET', path: '/v1/keys/:ref/usage', auth: true,
+    async handler(ctx) {
+      const u = await ctx.hsm.keyUsage.useCounts(ctx.caller(), await managedOf(ctx, await keyObject(ctx)));
+      return { body: { total: u.total, counts: u.counts, last: u.last, trackedSince: iso(u.trackedSince) } };
     },
   },
   {

@@ -1,4 +1,4 @@
-// Admin routes for users: list, create, delete, password, lock and unlock. The core authorises
+// Admin routes for users: list, create, delete, password, lock, unlock and role. The core authorises
 // (officers manage their partition; everyone changes its own password); a change that revokes a
 // user also ends its admin sessions here at once (the core refuses them anyway).
 import type { Role } from '../../core/principal';
@@ -49,6 +49,15 @@ export const USER_ROUTES: Route[] = [
       await ctx.hsm.users.lock(ctx.caller(), ctx.params.name);
       await endSessionsOf(ctx, ctx.params.name);
       return { body: { locked: ctx.params.name } };
+    },
+  },
+  {
+    // A new role ends the user's sessions (they carry the old one), as locking does.
+    method: 'POST', path: '/v1/users/:name/role', auth: true,
+    async handler(ctx) {
+      await ctx.hsm.users.setRole(ctx.caller(), ctx.params.name, (str(ctx.body, 'role') ?? '') as Role);
+      await endSessionsOf(ctx, ctx.params.name);
+      return { body: { changed: ctx.params.name, role: ctx.body.role } };
     },
   },
 ];

@@ -22,7 +22,7 @@ export type Action =
   | 'module.seal' | 'module.backup' | 'module.restore' | 'module.zeroize' | 'module.policy'
   | 'partition.manage' | 'partition.list'
   // users and their credentials
-  | 'user.create' | 'user.list' | 'user.delete' | 'user.unlock' | 'user.passwd'
+  | 'user.create' | 'user.list' | 'user.delete' | 'user.unlock' | 'user.passwd' | 'user.role'
   | 'credential.create' | 'credential.list' | 'credential.delete'
   // objects and keys
   | 'key.create' | 'key.see' | 'key.use' | 'key.manage' | 'key.export' | 'key.wrap-out' | 'key.share' | 'key.name'
@@ -57,6 +57,7 @@ export const ACCESS_MATRIX: readonly AccessRule[] = Object.freeze([
   rule('user.create', ['officer'], ['partition'], 'officers manage the users of their partition'),
   rule('user.delete', ['officer'], ['partition'], 'officers manage the users of their partition'),
   rule('user.unlock', ['officer'], ['partition'], 'officers manage the users of their partition'),
+  rule('user.role', ['officer'], ['partition'], 'officers give the users of their partition their roles'),
   rule('user.list', ['officer', 'auditor'], ['partition', 'self'], 'officers and auditors see who holds which role'),
   rule('user.passwd', ['officer'], ['partition'], 'officers reset passwords in their partition'),
   rule('user.passwd', ['officer', 'user', 'auditor'], ['self'], 'everyone changes their own password (with the old one)'),
