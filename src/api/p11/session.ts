@@ -20,7 +20,7 @@ export function parsePin(pin: Buffer | null): { username: string; password: stri
 }
 
 export async function C_OpenSession(ctx: P11Context, [slotId, flags]: RequestArgs<'C_OpenSession'>): R {
-  const slot = ctx.conn.slot(slotId);
+  const slot = await ctx.conn.freshSlot(slotId);
   if (!(flags & CKF_SESSION.SERIAL_SESSION)) throw new HsmError('SESSION_PARALLEL_NOT_SUPPORTED');
   ctx.hsm.requireUnsealed();
   if (ctx.conn.login?.userType === CKU.SO && !(flags & CKF_SESSION.RW_SESSION)) throw new HsmError('SESSION_READ_WRITE_SO_EXISTS');

@@ -13,7 +13,7 @@ import { HsmError } from '../../errors/hsm-error';
 import type { Logger } from '../../logger';
 import { CKF_SESSION, CKS, CKU, MAX_SESSIONS_PER_CONNECTION } from './constants';
 import type { Mech } from './mechanism';
-import type { Slot } from './slots';
+import type { Slot, SlotTable } from './slots';
 
 export type OpKind = 'find' | 'encrypt' | 'decrypt' | 'digest' | 'sign' | 'verify' | 'wrap';
 
@@ -76,7 +76,11 @@ export class ConnectionState {
   readonly handles = new HandleTable();
   private nextSession = 1;
 
-  constructor(readonly id: string, readonly hsm: Hsm, readonly log: Logger, readonly slots: readonly Slot[]) {}
+  constructor(readonly id: string, readonly hsm: Hsm, readonly log: Logger, private readonly table: SlotTable) {}
+
+  /** The slots as last read; `refreshSlots` reads the partitions again first. */
+  get slots(): readonly Slot[] { return this.table.current; }
+  refreshSlots(): Promise<readonly Slot[]> { return this.table.refresh(); }
 
   requireInitialized(): void {
     if (!this.initialized) throw new HsmError('CRYPTOKI_NOT_INITIALIZED');
@@ -87,6 +91,13 @@ export class ConnectionState {
     const slot = this.slots.find((s) => s.id === slotId);
     if (!slot) throw new HsmError('SLOT_ID_INVALID');
     return slot;
+  }
+
+  /** A slot after reading the partitions again if it is not (or no longer) in the table. */
+  async freshSlot(slotId: number): Promise<Slot> {
+    this.requireInitialized();
+    if (!this.slots.some((s) => s.id === slotId)) await this.refreshSlots();
+    return this.slot(slotId);
   }
 
   session(handle: number): Session {
