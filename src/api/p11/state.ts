@@ -128,21 +128,28 @@ export class ConnectionState {
     this.login = undefined;
   }
 
+  /** The login as a session of this slot sees it: a login is to one token (§5.5), so a session on
+   *  another partition's slot is a public session of that partition (docs/partitions.md). */
+  loginFor(s: Session): Login | undefined {
+    return this.login && this.login.principal.partition === s.slot.partition ? this.login : undefined;
+  }
+
   state(s: Session): number {
-    if (this.login?.userType === CKU.SO) return CKS.RW_SO_FUNCTIONS;
-    if (this.login) return s.rw ? CKS.RW_USER_FUNCTIONS : CKS.RO_USER_FUNCTIONS;
+    const login = this.loginFor(s);
+    if (login?.userType === CKU.SO) return CKS.RW_SO_FUNCTIONS;
+    if (login) return s.rw ? CKS.RW_USER_FUNCTIONS : CKS.RO_USER_FUNCTIONS;
     return s.rw ? CKS.RW_PUBLIC_SESSION : CKS.RO_PUBLIC_SESSION;
   }
 
   /** Who the core sees: the logged-in user, or no principal at all in a public session (the gate
    *  then allows only what PKCS#11 gives public sessions). The slot names the partition. */
   caller(s: Session): Caller {
-    return { principal: this.login?.principal, face: 'p11', partition: s.slot.partition, session: s.tag, source: this.id };
+    return { principal: this.loginFor(s)?.principal, face: 'p11', partition: s.slot.partition, session: s.tag, source: this.id };
   }
 
   /** Keys and objects: a crypto user or a public session (an SO is an officer: it manages users, never keys). */
   userCaller(s: Session): Caller {
-    if (this.login?.userType === CKU.SO) throw new HsmError('AUTH_REQUIRED');
+    if (this.loginFor(s)?.userType === CKU.SO) throw new HsmError('AUTH_REQUIRED');
     return this.caller(s);
   }
 
