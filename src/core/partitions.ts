@@ -75,7 +75,7 @@ export class PartitionService {
   private run?: { gate: Gate; ops: Operations };
 
   constructor(private readonly records: Records, private readonly keys: () => DomainKeys, coherence: Coherence) {
-    coherence.register('partitions', (id) => { this.loaded.delete(id); this.changed(); }, () => this.loaded.clear());
+    coherence.register('partitions', (id) => { this.loaded.delete(id); this.changed(); }, () => { this.loaded.clear(); this.changed(); });
   }
 
   /** `fn` runs (synchronously, must not throw) whenever the set of partitions may have changed. */

@@ -13,6 +13,7 @@ import { adminLogin, ALICE_PASSWORD, makePartition, PSO_PASSWORD, type Admin, ty
 const RW = pkcs11js.CKF_SERIAL_SESSION | pkcs11js.CKF_RW_SESSION;
 const CKF_WRITE_PROTECTED = 0x2;
 const CKS_RW_PUBLIC_SESSION = 2; // PKCS#11 2.40 §5.5
+const CKS_RW_USER_FUNCTIONS = 3;
 
 function ckr(fn: () => unknown): string {
   try { fn(); } catch (err) { return (err as Error).message.split(':')[0]; }
@@ -108,7 +109,9 @@ describe('partitions over PKCS#11 (pkcs11js, p11-kit-client.so)', { timeout: 180
     const ct = a.C_Encrypt(as, block, Buffer.alloc(16));
     assert.equal(ct.length, 16);
     assert.notDeepEqual(ct, block);
+    // Closing the session on the other slot leaves alice logged in to her own token.
     a.C_CloseSession(other);
+    assert.equal(a.C_GetSessionInfo(as).state, CKS_RW_USER_FUNCTIONS);
   });
 
   test('max-objects: a full partition\'s token is write-protected and refuses new objects', async () => {

@@ -120,7 +120,8 @@ export class ConnectionState {
     s.ops.clear();
     this.sessions.delete(s.handle);
     this.hsm.dropSession(s.tag);
-    if (![...this.sessions.values()].some((o) => o.slot === s.slot)) this.login = undefined;
+    // The login is to one token: only closing the last session of that token's slot ends it.
+    if (this.login?.principal.partition === s.slot.partition && ![...this.sessions.values()].some((o) => o.slot === s.slot)) this.login = undefined;
   }
 
   closeAll(): void {
