@@ -13,6 +13,7 @@ const FIELDS: Readonly<Record<string, { key: string; kind: 'boolean' | 'count' }
   'max-objects': { key: 'maxObjects', kind: 'count' },
   'max-objects-per-user': { key: 'maxObjectsPerUser', kind: 'count' },
   'password-min': { key: 'passwordMin', kind: 'count' },
+  'password-classes': { key: 'passwordClasses', kind: 'count' },
 };
 
 function parseValue(field: string, value: string): [string, boolean | number] {
@@ -26,7 +27,8 @@ function parseValue(field: string, value: string): [string, boolean | number] {
   return [f.key, Number(value)];
 }
 
-function describe(p: Policy): string {
+/** The policy as aligned lines (also `inkan partition show`). */
+export function describePolicy(p: Policy): string {
   return Object.entries(FIELDS).map(([name, f]) => `${name.padEnd(24)}${p[f.key]}`).join('\n')
     + (p.approvedOnly === false ? '\nThis partition is NOT in approved-only mode: legacy algorithms (DES, DES3, RSA-1024, SHA-1 signatures, short HMAC keys) are allowed.' : '');
 }
@@ -35,12 +37,12 @@ export function registerPolicyCommands(program: Command, ctx: Ctx): void {
   const policy = program.command('policy').description('the partition policy: approved-only mode, public objects, quotas (crypto officers)');
   policy.command('show').action(async () => {
     const p = await ctx.withLogin((c) => c.request<Policy>('GET', '/v1/policy'));
-    ctx.print(describe(p), p);
+    ctx.print(describePolicy(p), p);
   });
   policy.command('set <field> <value>').description(`change one field: ${Object.keys(FIELDS).join(', ')}`)
     .action(async (field: string, value: string) => {
       const [key, v] = parseValue(field, value);
       const p = await ctx.withLogin((c) => c.request<Policy>('POST', '/v1/policy', { [key]: v }));
-      ctx.print(describe(p), p);
+      ctx.print(describePolicy(p), p);
     });
 }

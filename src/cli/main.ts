@@ -16,6 +16,7 @@ import { registerBackupCommands } from './commands-backup';
 import { registerP11Commands } from './commands-p11';
 import { registerAccessKeyCommands } from './commands-access-keys';
 import { registerPolicyCommands } from './commands-policy';
+import { registerPartitionCommands } from './commands-partition';
 import { registerAkvCommands } from './commands-akv';
 import { registerXksCommands } from './commands-xks';
 import { registerSessionCommands } from './commands-session';
@@ -98,6 +99,7 @@ export function buildProgram(): Command {
   registerP11Commands(program);
   registerAccessKeyCommands(program, ctx);
   registerPolicyCommands(program, ctx);
+  registerPartitionCommands(program, ctx);
   registerAkvCommands(program, ctx);
   registerXksCommands(program, ctx);
   registerHelpCommands(program);

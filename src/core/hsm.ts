@@ -21,6 +21,7 @@ import { NameService } from './names';
 import { ObjectStore } from './object-store';
 import { OperationObserver, Operations } from './operation';
 import { PartitionService } from './partitions';
+import { PartitionAdmin } from './partition-admin';
 import { Gate } from './policy/gate';
 import { Caller, callerOf, Face, Principal, PrincipalRegistry } from './principal';
 import { Quotas } from './quotas';
@@ -45,6 +46,8 @@ export class Hsm implements ModuleContext {
   readonly ops: Operations;
   readonly objects: ObjectStore;
   readonly partitions: PartitionService;
+  /** Partition management by the HSM officers (create, list, show, resize, delete). */
+  readonly partitionAdmin: PartitionAdmin;
   readonly users: UserService;
   readonly lookup: KeyReads;
   readonly keys: KeyService;
@@ -81,6 +84,8 @@ export class Hsm implements ModuleContext {
     this.ops = new Operations(this.gate, this.audit, this.coherence, this.integrity, opts.onOperation);
     this.partitions.attach(this.gate, this.ops);
     this.users = new UserService(this.records, keys, this.gate, this.ops, this.registry, this.coherence, opts.loginDelayMs);
+    this.users.passwordRules = async (p) => { const pol = await this.partitions.policy(p); return { min: pol.passwordMin, classes: pol.passwordClasses }; };
+    this.partitionAdmin = new PartitionAdmin(this.partitions, this.users, this.records, this.gate, this.ops, this.coherence);
     const quotas = new Quotas(this.objects, (p) => this.partitions.quotas(p));
     this.lookup = new KeyReads(this.objects, this.gate, this.ops);
     this.keys = new KeyService(this.objects, this.gate, this.ops, quotas, this.lookup);

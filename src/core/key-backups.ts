@@ -4,7 +4,9 @@
 // same partition, and any edit fails authentication; it is opaque everywhere else. A restore makes
 // the key again, owned by the restoring crypto user, with its key id, version ids and names; it
 // refuses (EXISTS) while the key or one of its names still exists. Each is one recorded operation.
-//   blob = "IKB1" ‖ iv(12) ‖ tag(16) ‖ AES-256-GCM(JSON body)
+//   blob = "IKB2" ‖ iv(12) ‖ tag(16) ‖ AES-256-GCM(JSON body), under HKDF(the partition's own key,
+//   "key-backup"), so deleting the partition (which destroys its key) makes its one-key backups
+//   unopenable too (docs/sealing.md). "IKB1" blobs, made under HKDF(DMK) before, still open.
 import * as c from '../crypto/node-crypto';
 import { HsmError } from '../errors/hsm-error';
 import type { DomainKeys } from '../keystore/seal';
@@ -18,7 +20,8 @@ import type { Records } from './records';
 import type { NameService, NameTarget } from './names';
 import type { ManagedKey, ManagedKeyData, ManagedKeyService } from './managed-keys';
 
-const MAGIC = Buffer.from('IKB1');
+const MAGIC_V1 = Buffer.from('IKB1');
+const MAGIC = Buffer.from('IKB2');
 const FORMAT = 'inkan-key-backup/1';
 /** A backup holds one key; its blob stays far below this (Key Vault restores take ≤ 256 KiB). */
 export const MAX_KEY_BACKUP = 256 * 1024;
@@ -85,23 +88,28 @@ export class KeyBackups {
     });
   }
 
-  private key(): c.KeyObject { return c.secretKey(this.keys().derive('key-backup')); }
+  /** IKB2: from the partition's key (gone with the partition); IKB1: from the DMK (older blobs). */
+  private key(partition: string, magic: Buffer = MAGIC): c.KeyObject {
+    if (magic.equals(MAGIC_V1)) return c.secretKey(this.keys().derive('key-backup'));
+    const raw = c.hkdf('sha256', this.keys().partitionKey(partition), Buffer.from('inkan/hkdf-salt/v1'), Buffer.from('inkan/v1/key-backup'), 32);
+    try { return c.secretKey(raw); } finally { raw.fill(0); }
+  }
   private aad(partition: string): Buffer { return Buffer.from(`${FORMAT}\0${partition}`); }
 
   private seal(partition: string, plain: Buffer): Buffer {
     const iv = c.randomBytes(12);
     try {
-      const out = c.cipher('aes-256-gcm', this.key(), iv, plain, { aad: this.aad(partition), tagLength: 16 });
+      const out = c.cipher('aes-256-gcm', this.key(partition), iv, plain, { aad: this.aad(partition), tagLength: 16 });
       return Buffer.concat([MAGIC, iv, out.tag!, out.data]);
     } finally { plain.fill(0); }
   }
 
   private open(partition: string, blob: Buffer): BackupBody {
     const invalid = () => new HsmError('BACKUP_INVALID', 'the key backup is damaged, or was made in another domain or partition');
-    if (!Buffer.isBuffer(blob) || blob.length < 33 || blob.length > MAX_KEY_BACKUP || !blob.subarray(0, 4).equals(MAGIC)) throw invalid();
+    if (!Buffer.isBuffer(blob) || blob.length < 33 || blob.length > MAX_KEY_BACKUP || !(blob.subarray(0, 4).equals(MAGIC) || blob.subarray(0, 4).equals(MAGIC_V1))) throw invalid();
     let plain: Buffer;
     try {
-      plain = c.decipher('aes-256-gcm', this.key(), blob.subarray(4, 16), blob.subarray(32), { aad: this.aad(partition), tag: blob.subarray(16, 32), tagLength: 16 });
+      plain = c.decipher('aes-256-gcm', this.key(partition, blob.subarray(0, 4)), blob.subarray(4, 16), blob.subarray(32), { aad: this.aad(partition), tag: blob.subarray(16, 32), tagLength: 16 });
     } catch { throw invalid(); }
     try {
       const body = JSON.parse(plain.toString('utf8')) as BackupBody;

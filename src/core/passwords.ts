@@ -29,6 +29,17 @@ export async function decoyCheck(password: string): Promise<void> {
   await passwordMatches(password, await decoy);
 }
 
-export function checkPassword(password: unknown): asserts password is string {
+/** A partition's password rules (its policy's passwordMin and passwordClasses). */
+export interface PasswordRules { min: number; classes: number }
+
+const CLASSES = [/[a-z]/, /[A-Z]/, /[0-9]/, /[^a-zA-Z0-9]/];
+
+/** The module-wide bounds (8 to 256 characters), then the partition's own rules if given. */
+export function checkPassword(password: unknown, rules?: PasswordRules): asserts password is string {
   if (typeof password !== 'string' || password.length < PASSWORD_MIN || password.length > PASSWORD_MAX) throw new HsmError('PASSWORD_POLICY');
+  if (!rules) return;
+  if (password.length < rules.min) throw new HsmError('PASSWORD_POLICY', `passwords in this partition are at least ${rules.min} characters`);
+  if (CLASSES.filter((re) => re.test(password)).length < rules.classes) {
+    throw new HsmError('PASSWORD_POLICY', `passwords in this partition mix at least ${rules.classes} of: lower case, upper case, digits, other characters`);
+  }
 }

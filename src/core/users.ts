@@ -14,7 +14,7 @@ import type { Operations } from './operation';
 import type { Gate } from './policy/gate';
 import { Caller, Principal, PrincipalRegistry, Role, ROLES } from './principal';
 import type { Records } from './records';
-import { checkPassword, hashPassword, passwordMatches } from './passwords';
+import { checkPassword, hashPassword, passwordMatches, type PasswordRules } from './passwords';
 import { LoginThrottle, MAX_FAILED_LOGINS } from './login-throttle';
 
 export { MAX_FAILED_LOGINS };
@@ -34,6 +34,8 @@ const info = (u: User): UserInfo => ({
 export class UserService {
   private readonly states = new LruCache<{ epoch: number; locked: boolean; partition: string }>(10_000);
   readonly throttle: LoginThrottle;
+  /** A partition's password rules (its policy; set by the module, hsm.ts): checked on every new password. */
+  passwordRules: (partition: string) => Promise<PasswordRules | undefined> = async () => undefined;
 
   constructor(private readonly records: Records, private readonly keys: () => DomainKeys, private readonly gate: Gate,
     private readonly ops: Operations, private readonly registry: PrincipalRegistry, coherence: Coherence, loginDelayMs?: number) {
@@ -96,10 +98,10 @@ export class UserService {
   }
 
   /** A new user row in `change` (also used by init for the first officer). */
-  async insertIn(change: Change, partition: string, username: string, role: Role, password: string): Promise<UserInfo> {
+  async insertIn(change: Change, partition: string, username: string, role: Role, password: string, rules?: PasswordRules): Promise<UserInfo> {
     if (typeof username !== 'string' || !USERNAME.test(username)) throw new HsmError('USERNAME_INVALID');
     if (!ROLES.includes(role)) throw new HsmError('BAD_REQUEST', `role must be one of ${ROLES.join(', ')}`);
-    checkPassword(password);
+    checkPassword(password, rules);
     const data: UserData = { passwordHash: await hashPassword(password), failedLogins: 0, locked: false, lastFailureAt: 0, epoch: 1 };
     const row = this.row({ id: c.randomUuid(), partition, username, role, data });
     change.existsAs = 'USER_EXISTS';
@@ -111,7 +113,7 @@ export class UserService {
     return this.ops.run(caller, 'user.create', async (a, change, rec) => {
       rec.detail = `${String(username).slice(0, 64)} as ${String(role).slice(0, 16)}`;
       this.gate.authorize(a, 'user.create', { kind: 'user', id: '', partition: a.partition });
-      const u = await this.insertIn(change, a.partition, username, role, password);
+      const u = await this.insertIn(change, a.partition, username, role, password, await this.passwordRules(a.partition));
       rec.object = u.id;
       return u;
     });
@@ -133,6 +135,7 @@ export class UserService {
       rec.detail = String(username).slice(0, 64);
       checkPassword(password);
       const u = await this.target(a.partition, username, (t) => this.gate.authorize(a, 'user.passwd', t));
+      checkPassword(password, await this.passwordRules(a.partition));
       rec.object = u.id;
       const self = a.principal?.id === u.id;
       if (self && a.actor !== 'officer' || self && oldPassword !== undefined) {

@@ -7,7 +7,7 @@ import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import { P11_KIT_CLIENT, p11Server, P11Server } from './p11-helpers';
 
-const TOKEN = 'pkcs11:token=Inkan%20default';
+const TOKEN = 'pkcs11:token=default';
 
 describe('GnuTLS certtool with token keys', { timeout: 120_000 }, () => {
   let srv: P11Server;

@@ -9,7 +9,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { P11_KIT_CLIENT, p11Server, P11Server } from './p11-helpers';
 
-const TOKEN = 'pkcs11:token=Inkan%20default';
+const TOKEN = 'pkcs11:token=default';
 
 /** Lists the KeyStore as JSON lines and signs the message with every private key entry. The PIN comes
  *  from the environment, never the command line. */

@@ -15,7 +15,7 @@ import { createLogger } from '../../src/logger';
 import { tempDir } from '../helpers/harness';
 import { P11_KIT_CLIENT, run } from './p11-helpers';
 
-const TOKEN = 'pkcs11:token=Inkan%20default';
+const TOKEN = 'pkcs11:token=default';
 const wwwDataGid = (): number | undefined => {
   try { return Number(execFileSync('getent', ['group', 'www-data']).toString().split(':')[2]); } catch { return undefined; }
 };

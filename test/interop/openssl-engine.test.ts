@@ -18,7 +18,7 @@ describe('OpenSSL pkcs11 engine through p11-kit-client.so', { timeout: 120_000 }
   for (const [keyType, id] of [['rsa:2048', 'e1'], ['EC:prime256v1', 'e2']] as const) {
     test(`openssl req -engine pkcs11 signs a certificate with an Inkan ${keyType} key`, async () => {
       await tool('--keypairgen', '--key-type', keyType, '--label', `engine-${id}`, '--id', id);
-      const uri = `pkcs11:token=Inkan%20default;object=engine-${id};type=private;pin-value=${encodeURIComponent(srv.pin)}`;
+      const uri = `pkcs11:token=default;object=engine-${id};type=private;pin-value=${encodeURIComponent(srv.pin)}`;
       const certPem = srv.file(`cert-${id}.pem`);
       await srv.ok('openssl', ['req', '-new', '-x509', '-engine', 'pkcs11', '-keyform', 'engine', '-key', uri,
         '-subj', `/CN=Inkan ${keyType}`, '-days', '1', '-sha256', '-out', certPem], { env: env() });
@@ -49,7 +49,7 @@ describe('OpenSSL pkcs11 engine through p11-kit-client.so', { timeout: 120_000 }
     await srv.hsm.keys.generateKeyPair(edOwner, CKM.EC_EDWARDS_KEY_PAIR_GEN, new Map(), new Map<number, boolean | string>([[CKA.TOKEN, true], [CKA.LABEL, 'someone-elses-ed25519']]));
     const data = srv.file('engine-data.txt', 'signed by libp11 next to an Ed25519 key');
     const sig = srv.file('engine-data.sig');
-    const uri = `pkcs11:token=Inkan%20default;object=engine-e1;type=private;pin-value=${encodeURIComponent(srv.pin)}`;
+    const uri = `pkcs11:token=default;object=engine-e1;type=private;pin-value=${encodeURIComponent(srv.pin)}`;
     await srv.ok('openssl', ['dgst', '-sha256', '-engine', 'pkcs11', '-keyform', 'engine', '-sign', uri, '-out', sig, data], { env: env() });
     const cert = new crypto.X509Certificate(fs.readFileSync(srv.file('cert-e1.pem')));
     assert.ok(crypto.verify('sha256', fs.readFileSync(data), cert.publicKey, fs.readFileSync(sig)));

@@ -34,7 +34,7 @@ describe('pkcs11-tool through p11-kit-client.so', { timeout: 180_000 }, () => {
   test('-I, -L and -M describe the library, the slot with its token, and the mechanisms', async () => {
     assert.match((await tool('-I')).toString(), /Manufacturer\s+Inkan/);
     const slots = (await tool('-L')).toString();
-    assert.match(slots, /token label\s+: Inkan default/);
+    assert.match(slots, /token label\s+: default\b/);
     assert.match(slots, /login required/);
     const mechs = (await tool('-M')).toString();
     for (const m of ['RSA-PKCS-KEY-PAIR-GEN', 'RSA-PKCS-PSS', 'RSA-PKCS-OAEP', 'SHA256-RSA-PKCS', 'ECDSA', 'SHA256']) assert.match(mechs, new RegExp(`^\\s*${m},`, 'm'));

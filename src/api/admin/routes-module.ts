@@ -37,8 +37,10 @@ export const MODULE_ROUTES: Route[] = [
   {
     method: 'POST', path: '/v1/login', auth: false,
     async handler({ hsm, body, sessions, source }) {
+      // The user is looked up inside the named partition (its officers, users and auditors only).
       const partition = str(body, 'partition', false) ?? 'default';
-      const principal = await hsm.login(str(body, 'username')!, str(body, 'password')!, 'admin', { partition, source });
+      hsm.requireUnsealed();
+      const principal = await hsm.login(str(body, 'username')!, str(body, 'password')!, 'admin', { partition: await hsm.partitions.idOf(partition), source });
       return { body: { ...sessions.open(principal), username: principal.username, role: principal.role, partition } };
     },
   },
@@ -48,7 +50,10 @@ export const MODULE_ROUTES: Route[] = [
   },
   {
     method: 'GET', path: '/v1/whoami', auth: true,
-    handler: async ({ principal }) => ({ body: { id: principal!.id, username: principal!.username, role: principal!.role, partition: principal!.partition } }),
+    handler: async ({ hsm, principal }) => ({ body: {
+      id: principal!.id, username: principal!.username, role: principal!.role,
+      partition: (await hsm.partitions.get(principal!.partition)).name, partitionId: principal!.partition,
+    } }),
   },
   {
     // One custodian's share towards an action that needs M of N custodians instead of a login.
@@ -56,7 +61,8 @@ export const MODULE_ROUTES: Route[] = [
     async handler({ hsm, params, body, source }) {
       let action: CustodianAction;
       if (params.action === 'recover-officer') {
-        action = { kind: 'recover-officer', partition: str(body, 'partition', false), username: str(body, 'username')!, password: str(body, 'password', false) };
+        const named = str(body, 'partition', false);
+        action = { kind: 'recover-officer', partition: named === undefined ? undefined : await hsm.partitions.idOf(named), username: str(body, 'username')!, password: str(body, 'password', false) };
       } else if (params.action === 'accept-store') {
         action = { kind: 'accept-store' };
       } else {

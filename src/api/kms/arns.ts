@@ -9,6 +9,11 @@ export type KeyRef = { kind: 'key'; id: string } | { kind: 'alias'; name: string
 
 const ARN = /^arn:aws[a-z-]*:kms:[a-z0-9-]*:\d{12}:(key\/.+|alias\/.+)$/;
 
+/** The account an ARN names, or undefined for a bare key id or alias name. */
+export function arnAccount(ref: string): string | undefined {
+  return ref.startsWith('arn:') ? ref.split(':')[4] : undefined;
+}
+
 /** Parses a KeyId member; undefined if it cannot name anything (AWS: NotFoundException "Invalid keyId"). */
 export function parseKeyRef(ref: string): KeyRef | undefined {
   let rest = ref;

@@ -6,7 +6,7 @@ import type { Caller } from '../../core/principal';
 import { HsmError } from '../../errors/hsm-error';
 import { requireString, writeTimestamp, type KmsInput } from '../../protocol/kms';
 import { algorithmsFor } from './algorithms';
-import { keyArn, parseKeyRef } from './arns';
+import { arnAccount, keyArn, parseKeyRef } from './arns';
 import type { KmsKeyUsage } from './key-specs';
 import type { KmsKey, KmsKeys } from './kms-keys';
 
@@ -29,6 +29,9 @@ const notFound = (ref: string) => new HsmError('KEY_NOT_FOUND', `Key '${ref.slic
 export async function resolveKey(ctx: OpContext, ref: string, allowAlias = true): Promise<KmsKey> {
   const parsed = parseKeyRef(ref);
   if (!parsed) throw new HsmError('KEY_NOT_FOUND', 'Invalid keyId');
+  // An ARN of another account (another partition) names nothing here, whatever its key id.
+  const account = arnAccount(ref);
+  if (account !== undefined && account !== ctx.account) throw notFound(ref);
   if (parsed.kind === 'alias' && !allowAlias) throw new HsmError('KEY_NOT_FOUND', 'Invalid keyId: name the key by its id or ARN');
   const id = parsed.kind === 'key' ? parsed.id : await ctx.hsm.names.resolve(ctx.caller, ALIAS_KIND, parsed.name);
   try {

@@ -20,7 +20,7 @@ import { handle, sessionOf } from './dispatch';
 import { resolveLimits, type P11Limits } from './limits';
 import { MultipartLedger, register } from './multipart-budget';
 import type { PeerCred } from './peer-cred';
-import type { Slot } from './slots';
+import type { SlotTable } from './slots';
 import { ConnectionState } from './state';
 
 /** Requests of one connection being worked on at once; beyond this the socket is paused (backpressure). */
@@ -57,7 +57,7 @@ export class P11Connection {
   private handshakeTimer?: NodeJS.Timeout;
   private idleTimer?: NodeJS.Timeout;
 
-  constructor(private readonly socket: Socket, id: string, hsm: Hsm, private readonly log: Logger, slots: readonly Slot[],
+  constructor(private readonly socket: Socket, id: string, hsm: Hsm, private readonly log: Logger, slots: SlotTable,
     private readonly opts: ConnectionOptions = {}) {
     this.limits = opts.limits ?? resolveLimits();
     this.requestBudget = opts.requestBudget ?? new ByteBudget('p11 request buffer', this.limits.requestBufferBytes);

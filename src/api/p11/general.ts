@@ -42,12 +42,13 @@ const tokenPresent = (ctx: P11Context) => ctx.hsm.state === 'unsealed';
 
 export async function C_GetSlotList(ctx: P11Context, [onlyPresent, capacity]: RequestArgs<'C_GetSlotList'>): R {
   ctx.conn.requireInitialized();
-  const ids = onlyPresent && !tokenPresent(ctx) ? [] : ctx.conn.slots.map((s) => s.id);
+  const slots = await ctx.conn.refreshSlots();
+  const ids = onlyPresent && !tokenPresent(ctx) ? [] : slots.map((s) => s.id);
   return [fitUlongs(capacity, ids)];
 }
 
 export async function C_GetSlotInfo(ctx: P11Context, [slotId]: RequestArgs<'C_GetSlotInfo'>): R {
-  const slot = ctx.conn.slot(slotId);
+  const slot = await ctx.conn.freshSlot(slotId);
   return [{
     slotDescription: `Inkan partition ${slot.partition}`, manufacturerID: MANUFACTURER,
     flags: tokenPresent(ctx) ? CKF_SLOT.TOKEN_PRESENT : 0,
@@ -77,14 +78,23 @@ async function pinFlags(ctx: P11Context, partition: string): Promise<number> {
 /** The model field says the partition's mode (Luna: "NOT in FIPS approved operation mode"). */
 const modelOf = (approvedOnly: boolean) => (approvedOnly ? 'Inkan approved' : 'Inkan legacy ok');
 
+/** Flags from the partition's policy (docs/partitions.md): a partition holding its max-objects is
+ *  CKF_WRITE_PROTECTED (no token object can be made); one that shows no public objects before
+ *  login says so with CKF_LOGIN_REQUIRED, which every Inkan token sets anyway (keys need a login). */
+async function policyFlags(ctx: P11Context, partition: string, maxObjects: number): Promise<number> {
+  const held = await ctx.hsm.store.count('objects', { partition });
+  return held >= maxObjects ? CKF_TOKEN.WRITE_PROTECTED : 0;
+}
+
 export async function C_GetTokenInfo(ctx: P11Context, [slotId]: RequestArgs<'C_GetTokenInfo'>): R {
-  const slot = ctx.conn.slot(slotId);
+  const slot = await ctx.conn.freshSlot(slotId);
   ctx.hsm.requireUnsealed();
   const open = [...ctx.conn.sessions.values()].filter((s) => s.slot === slot);
   const policy = await ctx.hsm.partitions.policy(slot.partition);
   const info: CkTokenInfo = {
-    label: slot.label, manufacturerID: MANUFACTURER, model: modelOf(policy.approvedOnly), serialNumber: ctx.hsm.node.slice(0, 16),
-    flags: CKF_TOKEN.RNG | CKF_TOKEN.LOGIN_REQUIRED | CKF_TOKEN.USER_PIN_INITIALIZED | CKF_TOKEN.TOKEN_INITIALIZED | await pinFlags(ctx, slot.partition),
+    label: slot.label, manufacturerID: MANUFACTURER, model: modelOf(policy.approvedOnly), serialNumber: slot.serial,
+    flags: CKF_TOKEN.RNG | CKF_TOKEN.LOGIN_REQUIRED | CKF_TOKEN.USER_PIN_INITIALIZED | CKF_TOKEN.TOKEN_INITIALIZED | await pinFlags(ctx, slot.partition)
+      | await policyFlags(ctx, slot.partition, policy.maxObjects),
     ulMaxSessionCount: CK_EFFECTIVELY_INFINITE, ulSessionCount: open.length,
     ulMaxRwSessionCount: CK_EFFECTIVELY_INFINITE, ulRwSessionCount: open.filter((s) => s.rw).length,
     ulMaxPinLen: MAX_PIN_LEN, ulMinPinLen: MIN_PIN_LEN,

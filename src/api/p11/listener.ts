@@ -10,7 +10,7 @@ import { ByteBudget } from '../byte-budget';
 import { P11Connection, type CloseReason } from './connection';
 import { resolveLimits, type P11Limits } from './limits';
 import { peerCred, peerCredUnavailable } from './peer-cred';
-import { SLOTS } from './slots';
+import { SlotTable } from './slots';
 import { bindSocketFile, type SocketFileOptions } from './socket-file';
 
 export type RefusalReason = 'max_connections' | 'max_connections_per_uid';
@@ -111,6 +111,7 @@ export async function listenP11(hsm: Hsm, socketPath: string, log: Logger, opts:
   const noPeerCred = peerCredUnavailable();
   if (noPeerCred) log.warn('p11 per-uid connection limit off: peer credentials unavailable', { reason: noPeerCred });
   let counter = 0;
+  const slots = new SlotTable(hsm);
   const server = net.createServer((socket) => {
     const cred = peerCred(socket);
     const refusal = admission.check(cred?.uid);
@@ -120,7 +121,7 @@ export async function listenP11(hsm: Hsm, socketPath: string, log: Logger, opts:
       socket.destroy();
       return;
     }
-    const conn = new P11Connection(socket, `p11-${++counter}`, hsm, log, SLOTS, {
+    const conn = new P11Connection(socket, `p11-${++counter}`, hsm, log, slots, {
       limits, requestBudget, multipartBudget, peer: cred,
       onClose: (reason) => { closed[reason] = (closed[reason] ?? 0) + 1; admission.leave(conn, cred?.uid); },
     });

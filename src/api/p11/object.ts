@@ -102,7 +102,7 @@ export async function C_FindObjectsInit(ctx: P11Context, [handle, template]: Req
   const filter = templateFromWire(template);
   // What a session sees is the core's access matrix: a crypto user its own and shared objects, a
   // public session public objects; an SO (who manages users, never keys) nothing.
-  const objects = ctx.conn.login?.userType === CKU.SO ? [] : await ctx.hsm.lookup.find(ctx.conn.caller(s), filter);
+  const objects = ctx.conn.loginFor(s)?.userType === CKU.SO ? [] : await ctx.hsm.lookup.find(ctx.conn.caller(s), filter);
   const found = objects.map((o) => ctx.conn.handles.handleOf(o.id));
   s.ops.set('find', { kind: 'find', mech: { type: 0, params: {} }, parts: [], partsLength: 0, found });
   return [];

@@ -20,7 +20,7 @@ export function parsePin(pin: Buffer | null): { username: string; password: stri
 }
 
 export async function C_OpenSession(ctx: P11Context, [slotId, flags]: RequestArgs<'C_OpenSession'>): R {
-  const slot = ctx.conn.slot(slotId);
+  const slot = await ctx.conn.freshSlot(slotId);
   if (!(flags & CKF_SESSION.SERIAL_SESSION)) throw new HsmError('SESSION_PARALLEL_NOT_SUPPORTED');
   ctx.hsm.requireUnsealed();
   if (ctx.conn.login?.userType === CKU.SO && !(flags & CKF_SESSION.RW_SESSION)) throw new HsmError('SESSION_READ_WRITE_SO_EXISTS');
@@ -90,7 +90,7 @@ export async function C_Logout(ctx: P11Context, [handle]: RequestArgs<'C_Logout'
 /** The SO sets a user's PIN: creates the crypto user "username" or resets its password. */
 export async function C_InitPIN(ctx: P11Context, [handle, pin]: RequestArgs<'C_InitPIN'>): R {
   const s = ctx.conn.session(handle);
-  const login = ctx.conn.login;
+  const login = ctx.conn.loginFor(s);
   if (login?.userType !== CKU.SO) throw new HsmError('AUTH_REQUIRED');
   const { username, password } = parsePin(pin);
   const caller = ctx.conn.caller(s);
@@ -102,7 +102,7 @@ export async function C_InitPIN(ctx: P11Context, [handle, pin]: RequestArgs<'C_I
 /** The logged-in user changes its own password; the new PIN may repeat "username:" or give the password alone. */
 export async function C_SetPIN(ctx: P11Context, [handle, oldPin, newPin]: RequestArgs<'C_SetPIN'>): R {
   const s = ctx.conn.session(handle);
-  const login = ctx.conn.login;
+  const login = ctx.conn.loginFor(s);
   if (!login) throw new HsmError('AUTH_REQUIRED');
   const old = parsePin(oldPin);
   if (old.username !== login.principal.username) throw new HsmError('LOGIN_FAILED');

@@ -13,7 +13,7 @@ import { HsmError } from '../../errors/hsm-error';
 import type { Logger } from '../../logger';
 import { CKF_SESSION, CKS, CKU, MAX_SESSIONS_PER_CONNECTION } from './constants';
 import type { Mech } from './mechanism';
-import type { Slot } from './slots';
+import type { Slot, SlotTable } from './slots';
 
 export type OpKind = 'find' | 'encrypt' | 'decrypt' | 'digest' | 'sign' | 'verify' | 'wrap';
 
@@ -76,7 +76,11 @@ export class ConnectionState {
   readonly handles = new HandleTable();
   private nextSession = 1;
 
-  constructor(readonly id: string, readonly hsm: Hsm, readonly log: Logger, readonly slots: readonly Slot[]) {}
+  constructor(readonly id: string, readonly hsm: Hsm, readonly log: Logger, private readonly table: SlotTable) {}
+
+  /** The slots as last read; `refreshSlots` reads the partitions again first. */
+  get slots(): readonly Slot[] { return this.table.current; }
+  refreshSlots(): Promise<readonly Slot[]> { return this.table.refresh(); }
 
   requireInitialized(): void {
     if (!this.initialized) throw new HsmError('CRYPTOKI_NOT_INITIALIZED');
@@ -87,6 +91,13 @@ export class ConnectionState {
     const slot = this.slots.find((s) => s.id === slotId);
     if (!slot) throw new HsmError('SLOT_ID_INVALID');
     return slot;
+  }
+
+  /** A slot after reading the partitions again if it is not (or no longer) in the table. */
+  async freshSlot(slotId: number): Promise<Slot> {
+    this.requireInitialized();
+    if (!this.slots.some((s) => s.id === slotId)) await this.refreshSlots();
+    return this.slot(slotId);
   }
 
   session(handle: number): Session {
@@ -109,7 +120,8 @@ export class ConnectionState {
     s.ops.clear();
     this.sessions.delete(s.handle);
     this.hsm.dropSession(s.tag);
-    if (![...this.sessions.values()].some((o) => o.slot === s.slot)) this.login = undefined;
+    // The login is to one token: only closing the last session of that token's slot ends it.
+    if (this.login?.principal.partition === s.slot.partition && ![...this.sessions.values()].some((o) => o.slot === s.slot)) this.login = undefined;
   }
 
   closeAll(): void {
@@ -117,21 +129,28 @@ export class ConnectionState {
     this.login = undefined;
   }
 
+  /** The login as a session of this slot sees it: a login is to one token (§5.5), so a session on
+   *  another partition's slot is a public session of that partition (docs/partitions.md). */
+  loginFor(s: Session): Login | undefined {
+    return this.login && this.login.principal.partition === s.slot.partition ? this.login : undefined;
+  }
+
   state(s: Session): number {
-    if (this.login?.userType === CKU.SO) return CKS.RW_SO_FUNCTIONS;
-    if (this.login) return s.rw ? CKS.RW_USER_FUNCTIONS : CKS.RO_USER_FUNCTIONS;
+    const login = this.loginFor(s);
+    if (login?.userType === CKU.SO) return CKS.RW_SO_FUNCTIONS;
+    if (login) return s.rw ? CKS.RW_USER_FUNCTIONS : CKS.RO_USER_FUNCTIONS;
     return s.rw ? CKS.RW_PUBLIC_SESSION : CKS.RO_PUBLIC_SESSION;
   }
 
   /** Who the core sees: the logged-in user, or no principal at all in a public session (the gate
    *  then allows only what PKCS#11 gives public sessions). The slot names the partition. */
   caller(s: Session): Caller {
-    return { principal: this.login?.principal, face: 'p11', partition: s.slot.partition, session: s.tag, source: this.id };
+    return { principal: this.loginFor(s)?.principal, face: 'p11', partition: s.slot.partition, session: s.tag, source: this.id };
   }
 
   /** Keys and objects: a crypto user or a public session (an SO is an officer: it manages users, never keys). */
   userCaller(s: Session): Caller {
-    if (this.login?.userType === CKU.SO) throw new HsmError('AUTH_REQUIRED');
+    if (this.loginFor(s)?.userType === CKU.SO) throw new HsmError('AUTH_REQUIRED');
     return this.caller(s);
   }
 

@@ -20,7 +20,7 @@ export type Actor = 'officer' | 'user' | 'auditor' | 'system' | 'anonymous';
 export type Action =
   // the module and its partitions
   | 'module.seal' | 'module.backup' | 'module.restore' | 'module.zeroize' | 'module.policy'
-  | 'partition.manage' | 'partition.list'
+  | 'partition.manage' | 'partition.list' | 'partition.show'
   // users and their credentials
   | 'user.create' | 'user.list' | 'user.delete' | 'user.unlock' | 'user.passwd' | 'user.role'
   | 'credential.create' | 'credential.list' | 'credential.delete'
@@ -53,6 +53,7 @@ export const ACCESS_MATRIX: readonly AccessRule[] = Object.freeze([
   rule('module.policy', ['officer'], ['module'], 'an officer sets its partition\'s policy (approved-only, visibility, quotas)'),
   rule('partition.manage', ['officer'], ['module'], 'HSM officers create, resize and delete partitions (Luna\'s HSM SO)', true),
   rule('partition.list', ['officer', 'auditor'], ['module'], 'HSM officers and auditors list partitions', true),
+  rule('partition.show', ['officer', 'auditor'], ['module'], 'a partition\'s officers and auditors read its settings and size (docs/partitions.md)'),
 
   rule('user.create', ['officer'], ['partition'], 'officers manage the users of their partition'),
   rule('user.delete', ['officer'], ['partition'], 'officers manage the users of their partition'),

@@ -51,9 +51,9 @@ describe('PKCS#11 socket mode and group', { timeout: 120_000 }, () => {
     assert.deepEqual(await probeAs(nobody, srv.socketPath, 1, 300), ['EACCES']);
     const asWww = await pkcs11ToolAs(www, srv.p11Address);
     assert.equal(asWww.status, 0, asWww.out);
-    assert.match(asWww.out, /token label\s+: Inkan default/);
+    assert.match(asWww.out, /token label\s+: default\b/);
     const asNobody = await pkcs11ToolAs(nobody, srv.p11Address);
-    assert.doesNotMatch(asNobody.out, /Inkan default/);
+    assert.doesNotMatch(asNobody.out, /token label\s+: default/);
     const line = srv.lines('p11 socket')[0];
     assert.deepEqual([line.mode, line.gid], ['0660', www.gid]);
     // Bound in a private staging directory and renamed into place: nothing is left beside it.
