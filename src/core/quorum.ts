@@ -179,7 +179,7 @@ export class QuorumService {
       const normal = normaliseArgs(operation, args);
       rec.detail = `${operation} ${canonicalJson(normal).slice(0, 200)}`;
       if (def.service !== 'key-use' && a.actor !== 'officer') throw new HsmError('FORBIDDEN', 'officers request tokens for admin services');
-      if (!Number.isSafeInteger(ttlSeconds) || ttlSeconds < 10 || ttlSeconds > MAX_TTL_S) throw new HsmError('BAD_REQUEST', `a token lives 10 s to ${MAX_TTL_S} s`);
+      if (!Number.isSafeInteger(ttlSeconds) || ttlSeconds < 1 || ttlSeconds > MAX_TTL_S) throw new HsmError('BAD_REQUEST', `a token lives 1 s to ${MAX_TTL_S} s`);
       const { required } = await this.requirement(a, { service: def.service, args: normal });
       await this.prune(a.partition, change);
       const now = this.now();

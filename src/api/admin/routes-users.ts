@@ -30,7 +30,7 @@ export const USER_ROUTES: Route[] = [
       const username = str(ctx.body, 'username')!;
       // A personal signing key may be registered at creation; the token then binds its fingerprint.
       const pem = str(ctx.body, 'publicKey', false);
-      const key = pem === undefined ? undefined : pem.length <= 4096 ? publicSigningKey(pem) : undefined;
+      const key = pem === undefined || pem.length > 4096 || pem.includes('PRIVATE') ? undefined : publicSigningKey(pem);
       if (pem !== undefined && !key) throw new HsmError('SIGNING_KEY_INVALID');
       await requireQuorum(ctx, 'user.create', { username, role, ...(key ? { fingerprint: key.fingerprint } : {}) });
       const user = await ctx.hsm.users.create(ctx.caller(), username, role, str(ctx.body, 'password')!);
