@@ -7,7 +7,7 @@
 // (the managed key when the object is a version of one, so a rotation keeps it).
 import { HsmError } from '../errors/hsm-error';
 import type { HsmObject } from './hsm-object';
-import type { KeyReads } from './key-reads';
+import { PRIVATE_FIRST, type KeyReads } from './key-reads';
 import type { ObjectStore } from './object-store';
 import type { Operations } from './operation';
 import type { Admitted, Gate, KeyQuorumState } from './policy/gate';
@@ -25,6 +25,11 @@ export class KeyQuorum {
   constructor(private readonly quorum: QuorumService, private readonly objects: ObjectStore, private readonly lookup: KeyReads,
     private readonly gate: Gate, private readonly ops: Operations, private readonly now: () => number = Date.now) {
     quorum.keyRequirement = (a, id) => this.requirement(a, id);
+    quorum.keyArgs = async (a, operation, args) => {
+      const key = await this.lookup.resolveIn(a, String(args.key ?? ''), PRIVATE_FIRST);
+      const window = args.window ?? (await this.stateOf(key))?.window ?? DEFAULT_WINDOW_S;
+      return { ...args, key: key.id, window };
+    };
   }
 
   /** The key's use quorum, for the gate (a cached row; undefined for a key without one). */

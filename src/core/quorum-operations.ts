@@ -39,8 +39,8 @@ export const QUORUM_OPERATIONS: Readonly<Record<string, QuorumOperation>> = Obje
   'module.restore': op('backup-restore', { backup: 'string' }, 'restoring a backup (bound by the SHA-256 of its bytes)'),
   'module.zeroize': op('zeroise', {}, 'zeroising the module'),
   'policy.set': op('audit-policy', 'free', 'changing the partition policy (the fields as POST /v1/policy takes them)'),
-  'key.activate': op('key-use', { key: 'string', window: 'integer' }, 'opening a key\'s use window (a key with a use quorum)'),
-  'key.set-quorum': op('key-use', { key: 'string', value: 'integer', window: 'integer' }, 'changing the use quorum of a key that has one'),
+  'key.activate': op('key-use', { key: 'string', window: 'integer?' }, 'opening a key\'s use window (a key with a use quorum)'),
+  'key.set-quorum': op('key-use', { key: 'string', value: 'integer', window: 'integer?' }, 'changing the use quorum of a key that has one'),
 });
 
 const MAX_ARGS = 16;

@@ -57,6 +57,9 @@ export class QuorumService {
   private readonly cache = new LruCache<{ row?: RecordRow }>(10_000);
   /** The use quorum of a key, for key-use tokens (key-quorum.ts sets it). */
   keyRequirement: (a: Admitted, keyId: string) => Promise<{ required: number; approvers: string[] }> = async () => { throw new HsmError('NOT_SUPPORTED'); };
+  /** Key-use token arguments as requested → as bound: the key named by id or label becomes its id,
+   *  an activation's window defaults to the key's (key-quorum.ts). */
+  keyArgs: (a: Admitted, operation: string, args: { [k: string]: JsonValue }) => Promise<{ [k: string]: JsonValue }> = async (_a, _o, args) => args;
 
   constructor(private readonly records: Records, private readonly gate: Gate, private readonly ops: Operations,
     private readonly users: ApproverDirectory, private readonly objects: ObjectStore, coherence: Coherence, private readonly now: () => number = Date.now) {
@@ -176,7 +179,8 @@ export class QuorumService {
     return this.ops.run(caller, 'quorum.request', async (a, change, rec) => {
       this.gate.authorize(a, 'quorum.request');
       const def = quorumOperation(operation);
-      const normal = normaliseArgs(operation, args);
+      let normal = normaliseArgs(operation, args);
+      if (def.service === 'key-use') normal = await this.keyArgs(a, operation, normal);
       rec.detail = `${operation} ${canonicalJson(normal).slice(0, 200)}`;
       if (def.service !== 'key-use' && a.actor !== 'officer') throw new HsmError('FORBIDDEN', 'officers request tokens for admin services');
       if (!Number.isSafeInteger(ttlSeconds) || ttlSeconds < 1 || ttlSeconds > MAX_TTL_S) throw new HsmError('BAD_REQUEST', `a token lives 1 s to ${MAX_TTL_S} s`);
