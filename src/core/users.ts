@@ -206,12 +206,12 @@ export class UserService {
         }
       }
       rec.object = user.id;
-      const reserved = await this.reserve(user);
+      const { user: reserved, locking } = await this.reserve(user);
       // Counted before it is checked: only now may the password be evaluated.
       rec.detail = 'password checked';
       if (!(await passwordMatches(String(password), reserved.data.passwordHash))) {
         this.throttle.sourceFailed(caller.source);
-        throw new HsmError(reserved.data.locked || (reserved.data.lockedUntil ?? 0) > Date.now() ? 'ACCOUNT_LOCKED' : 'LOGIN_FAILED');
+        throw new HsmError(locking ? 'ACCOUNT_LOCKED' : 'LOGIN_FAILED');
       }
       await this.settle(reserved);
       return this.registry.mintUser({ id: user.id, username: user.username, role: user.role, partition: user.partition, epoch: reserved.data.epoch });
@@ -220,7 +220,7 @@ export class UserService {
 
   /** Counts this attempt as a failure in the store before the password is looked at (retrying on
    *  conflict: every concurrent attempt gets its own count). Refuses locked and throttled accounts. */
-  private async reserve(user: User): Promise<User> {
+  private async reserve(user: User): Promise<{ user: User; locking: boolean }> {
     let u = user;
     for (let i = 0; i < MAX_RETRIES; i++) {
       if (u.data.locked) throw new HsmError('ACCOUNT_LOCKED');
@@ -239,7 +239,7 @@ export class UserService {
       const row = this.row({ ...u, data }, u.row);
       try {
         await this.commitRow(row, u.row);
-        return { ...u, data, row };
+        return { user: { ...u, data, row }, locking };
       } catch (err) {
         if (!(err instanceof HsmError) || err.code !== 'STORE_CONFLICT') throw err;
         const fresh = await this.byIdRaw(u.id);
