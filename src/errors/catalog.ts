@@ -30,7 +30,7 @@ export const ERRORS = {
   // Authentication and authorisation
   AUTH_REQUIRED: spec('authentication required', 401, CKR.USER_NOT_LOGGED_IN, 'UnrecognizedClientException'),
   LOGIN_FAILED: spec('wrong username or password', 401, CKR.PIN_INCORRECT, 'UnrecognizedClientException'),
-  ACCOUNT_LOCKED: spec('the account is locked after too many failed logins; a crypto officer must unlock it', 403, CKR.PIN_LOCKED, 'AccessDeniedException'),
+  ACCOUNT_LOCKED: spec('the account is locked after too many failed logins; a crypto officer must unlock it (an officer\'s lockout ends by itself, or the custodians lift it: inkan officer recover)', 403, CKR.PIN_LOCKED, 'AccessDeniedException'),
   FORBIDDEN: spec('this role may not perform this operation', 403, CKR.USER_TYPE_INVALID, 'AccessDeniedException'),
   SESSION_EXPIRED: spec('the session expired; log in again', 401, CKR.USER_NOT_LOGGED_IN, 'UnrecognizedClientException'),
   SESSION_REVOKED: spec('the session was ended: the user was deleted, locked or changed its password; log in again', 401, CKR.USER_NOT_LOGGED_IN, 'UnrecognizedClientException'),
