@@ -55,6 +55,8 @@ describe('key-use quorum on every face', { timeout: 120_000 }, () => {
     isError(await carol.call('POST', `/v1/keys/${keyId}/quorum`, { value: 2, windowSeconds: 900 }), 'NOT_OWNER');
     const set = await owner.call('POST', '/v1/keys/ksk/quorum', { value: 3, windowSeconds: 900 });
     assert.equal(set.status, 200, JSON.stringify(set.body));
+    // Unsharing would leave fewer users than the value.
+    isError(await owner.call('POST', '/v1/keys/ksk/unshare', { user: 'dave' }), 'QUORUM_VALUE_TOO_HIGH');
     // Lowering it again needs the approvals it protects.
     isError(await owner.call('POST', '/v1/keys/ksk/quorum', { value: 1, windowSeconds: 900 }), 'QUORUM_TOKEN_REQUIRED');
   });

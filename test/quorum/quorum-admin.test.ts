@@ -136,6 +136,33 @@ test('two uses of one token at once: exactly one succeeds', async () => {
   for (const r of results.filter((x) => x.status !== 200)) isError(r, 'QUORUM_TOKEN_USED');
 });
 
+test('zeroise, the policy and the quorum values themselves are gated the same way', async () => {
+  for (const service of ['zeroise', 'audit-policy', 'quorum']) {
+    assert.equal((await o1.call('POST', '/v1/quorum/values', { service, value: 2 })).status, 200, service);
+  }
+  isError(await o1.call('POST', '/v1/zeroize', { confirm: 'ZEROIZE', confirmAgain: 'ZEROIZE' }), 'QUORUM_TOKEN_REQUIRED');
+  isError(await o1.call('POST', '/v1/policy', { maxObjectsPerUser: 500 }), 'QUORUM_TOKEN_REQUIRED');
+  const pol = await request(o1, 'policy.set', { maxObjectsPerUser: '500' });
+  await approve(o3, pol);
+  isError(await o1.call('POST', '/v1/policy', { maxObjectsPerUser: 501 }, pol), 'QUORUM_TOKEN_MISMATCH');
+  const set = await o1.call('POST', '/v1/policy', { maxObjectsPerUser: 500 }, pol);
+  assert.equal(set.status, 200, JSON.stringify(set.body));
+  assert.equal(set.body.maxObjectsPerUser, 500);
+  // Lowering a value is itself under the quorum service's value.
+  isError(await o1.call('POST', '/v1/quorum/values', { service: 'zeroise', value: 1 }), 'QUORUM_TOKEN_REQUIRED');
+  const q = await request(o1, 'quorum.set', { service: 'zeroise', value: 1 });
+  await approve(o2, q);
+  assert.equal((await o1.call('POST', '/v1/quorum/values', { service: 'zeroise', value: 1 }, q)).status, 200);
+  const q2 = await request(o1, 'quorum.set', { service: 'quorum', value: 1 });
+  await approve(o2, q2);
+  assert.equal((await o1.call('POST', '/v1/quorum/values', { service: 'quorum', value: 1 }, q2)).status, 200);
+  // A crypto user may not ask for an admin token.
+  const user = await session(srv, srv.credentials!.user.username, srv.credentials!.user.password);
+  isError(await user('POST', '/v1/quorum/tokens', { operation: 'user.create', args: { username: 'x', role: 'user' } }), 'FORBIDDEN');
+  isError(await o1.call('POST', '/v1/quorum/tokens', { operation: 'module.format', args: {} }), 'BAD_REQUEST');
+  isError(await o1.call('POST', '/v1/quorum/tokens', { operation: 'user.create', args: { username: 'x' } }), 'BAD_REQUEST');
+});
+
 test('an approval by an officer locked since no longer counts', async () => {
   const id = await request(o1, 'user.unlock', { username: 'bob' });
   await approve(o3, id);
@@ -147,7 +174,7 @@ test('an approval by an officer locked since no longer counts', async () => {
   // With only two unlocked officers left, a quorum of 2 may stay but o2 cannot be locked too.
   const lock2 = await request(o1, 'user.lock', { username: 'o2' });
   isError(await o1.call('POST', '/v1/users/o2/lock', {}, lock2), 'QUORUM_VALUE_TOO_HIGH');
-  isError(await o1.call('POST', '/v1/quorum/values', { service: 'zeroise', value: 3 }), 'QUORUM_VALUE_TOO_HIGH');
+  isError(await o1.call('POST', '/v1/quorum/values', { service: 'zeroise', value: 3 }, await request(o1, 'quorum.set', { service: 'zeroise', value: 3 })), 'QUORUM_VALUE_TOO_HIGH');
 });
 
 test('every request, approval, use and refusal is in the audit trail, without secrets', async () => {
