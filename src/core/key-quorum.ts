@@ -48,42 +48,43 @@ export class KeyQuorum {
 
   /** Sets a key's use quorum (its owner). Raising it from 1 needs nothing more; changing a value
    *  above 1 needs a token approved under the current value. */
-  async set(caller: Caller, obj: HsmObject, value: number, window: number = DEFAULT_WINDOW_S, tokenId?: string): Promise<KeyQuorumState> {
-    if (!Number.isSafeInteger(value) || value < 1 || value > MAX_QUORUM) throw new HsmError('BAD_REQUEST', `a quorum value is 1 to ${MAX_QUORUM}`);
-    if (!Number.isSafeInteger(window) || window < 1 || window > MAX_WINDOW_S) throw new HsmError('BAD_REQUEST', `an activation window is 1 to ${MAX_WINDOW_S} seconds`);
-    const current = await this.stateOf(obj);
-    if ((current?.value ?? 1) > 1 || tokenId !== undefined) await this.quorum.consume(caller, 'key.set-quorum', { key: obj.id, value, window }, tokenId);
-    return this.ops.run(caller, 'key.set-quorum', async (a, change, rec) => {
+  set(caller: Caller, obj: HsmObject, value: number, window: number = DEFAULT_WINDOW_S, tokenId?: string): Promise<KeyQuorumState> {
+    return QuorumService.usedOnce(this.ops.run(caller, 'key.set-quorum', async (a, change, rec) => {
       rec.object = obj.id;
-      rec.detail = `${value} of owner and sharees, window ${window} s`;
+      if (!Number.isSafeInteger(value) || value < 1 || value > MAX_QUORUM) throw new HsmError('BAD_REQUEST', `a quorum value is 1 to ${MAX_QUORUM}`);
+      if (!Number.isSafeInteger(window) || window < 1 || window > MAX_WINDOW_S) throw new HsmError('BAD_REQUEST', `an activation window is 1 to ${MAX_WINDOW_S} seconds`);
       const key = await this.lookup.getIn(a, obj.id);
       this.gate.authorize(a, 'key.manage', { kind: 'object', object: key });
       if (!key.isKey) throw new HsmError('KEY_TYPE_INCONSISTENT', 'only keys carry a use quorum');
       const able = 1 + key.sharedWith.length;
       if (value > able) throw new HsmError('QUORUM_VALUE_TOO_HIGH', `the key has ${able} user(s) (its owner and ${key.sharedWith.length} sharee(s)); share it first`);
+      // Under its current value: a value above 1 is changed only with a token it approved.
+      await this.quorum.useIn(a, change, rec, 'key.set-quorum', { key: key.id, value, window }, tokenId);
+      rec.object = key.id;
+      rec.detail = `${value} of owner and sharees, window ${window} s${tokenId ? `; ${rec.detail}` : ''}`.slice(0, 400);
       const old = await this.quorum.row(rowId(keyRef(key)));
       const state: KeyQuorumState = { value, window, activeUntil: 0 };
       this.quorum.putIn(change, { id: rowId(keyRef(key)), partition: a.partition, kind: 'key', ref: keyRef(key), data: state }, old);
       return state;
-    });
+    }));
   }
 
-  /** Opens the key's activation window with an approved token (key.activate, bound to the key and window). */
-  async activate(caller: Caller, obj: HsmObject, tokenId: string | undefined): Promise<KeyQuorumState> {
-    const current = await this.stateOf(obj);
-    if (!current || current.value <= 1) throw new HsmError('BAD_REQUEST', 'the key has no use quorum: it needs no activation');
-    await this.quorum.consume(caller, 'key.activate', { key: obj.id, window: current.window }, tokenId);
-    return this.ops.run(caller, 'key.activate', async (a, change, rec) => {
+  /** Opens the key's activation window with an approved token (key.activate, bound to the key and
+   *  window), the token's use and the window in one transaction. */
+  activate(caller: Caller, obj: HsmObject, tokenId: string | undefined): Promise<KeyQuorumState> {
+    return QuorumService.usedOnce(this.ops.run(caller, 'key.activate', async (a, change, rec) => {
       rec.object = obj.id;
       const key = await this.lookup.getIn(a, obj.id);
       this.gate.authorize(a, 'key.use', { kind: 'object', object: key });
       const old = await this.quorum.row(rowId(keyRef(key)));
-      if (!old) throw new HsmError('STORE_CONFLICT');
-      const prev = JSON.parse(old.data) as KeyQuorumState;
+      const prev = old && (JSON.parse(old.data) as KeyQuorumState);
+      if (!old || !prev || prev.value <= 1) throw new HsmError('BAD_REQUEST', 'the key has no use quorum: it needs no activation');
+      await this.quorum.useIn(a, change, rec, 'key.activate', { key: key.id, window: prev.window }, tokenId);
+      rec.object = key.id;
       const state: KeyQuorumState = { ...prev, activeUntil: this.now() + prev.window * 1000 };
-      rec.detail = `usable until ${new Date(state.activeUntil).toISOString()}`;
+      rec.detail = `usable until ${new Date(state.activeUntil).toISOString()}; ${rec.detail ?? ''}`.slice(0, 400);
       this.quorum.putIn(change, { id: old.id, partition: a.partition, kind: 'key', ref: keyRef(key), data: state }, old);
       return state;
-    });
+    }));
   }
 }

@@ -114,19 +114,20 @@ export class QuorumService {
 
   /** Sets one service's value; never above the officers able to approve. (The route asks the
    *  `quorum` service's own quorum first.) */
-  setValue(caller: Caller, service: string, value: number): Promise<Record<Service, number>> {
-    return this.ops.run(caller, 'quorum.set', async (a, change, rec) => {
-      rec.detail = `${String(service).slice(0, 32)} = ${String(value).slice(0, 8)}`;
+  setValue(caller: Caller, service: string, value: number, tokenId?: string): Promise<Record<Service, number>> {
+    return QuorumService.usedOnce(this.ops.run(caller, 'quorum.set', async (a, change, rec) => {
       this.gate.authorize(a, 'quorum.set');
       if (!(SERVICES as readonly string[]).includes(service)) throw new HsmError('BAD_REQUEST', `services: ${SERVICES.join(', ')}`);
       if (!Number.isSafeInteger(value) || value < 1 || value > MAX_QUORUM) throw new HsmError('BAD_REQUEST', `a quorum value is 1 to ${MAX_QUORUM}`);
+      await this.useIn(a, change, rec, 'quorum.set', { service, value }, tokenId);
+      rec.detail = `${service} = ${value}${tokenId ? `; ${rec.detail}` : ''}`.slice(0, 400);
       const able = (await this.officers(a.partition)).length;
       if (value > able) throw new HsmError('QUORUM_VALUE_TOO_HIGH', `${service} cannot need ${value} approvals: the partition has ${able} unlocked officer(s)`);
       const values = { ...(await this.valuesIn(a.partition)), [service]: value };
       const old = await this.records.get('quorum', valuesId(a.partition));
       this.putIn(change, { id: valuesId(a.partition), partition: a.partition, kind: 'values', ref: '', data: { values } }, old);
       return values;
-    });
+    }));
   }
 
   /** The highest value of any service in a partition (users.ts refuses to drop officers below it). */
@@ -141,17 +142,11 @@ export class QuorumService {
     return row && (JSON.parse(row.data) as SigningKeyData);
   }
 
-  /** Whether registering this key needs the user-management quorum: replacing a key, or
-   *  registering one for somebody else, does; a user's first key for itself does not. */
-  async registrationNeedsQuorum(caller: Caller, username: string): Promise<boolean> {
-    const p = caller.principal;
-    if (!p || p.username !== username) return true;
-    return (await this.signingKey(p.id)) !== undefined;
-  }
-
   /** Registers a user's personal signing public key (Ed25519 or P-256); the private key never reaches the module. */
-  registerKey(caller: Caller, username: string, publicKeyPem: string): Promise<{ username: string; kind: string; fingerprint: string }> {
-    return this.ops.run(caller, 'user.register-key', async (a, change, rec) => {
+  /** Replacing a key, or registering one for somebody else, is user management (its quorum, `tokenId`);
+   *  a user's first key for itself is not. `covered`: the caller's token was already checked (user.create). */
+  registerKey(caller: Caller, username: string, publicKeyPem: string, tokenId?: string, covered = false): Promise<{ username: string; kind: string; fingerprint: string }> {
+    return QuorumService.usedOnce(this.ops.run(caller, 'user.register-key', async (a, change, rec) => {
       rec.detail = String(username).slice(0, 64);
       const user = await this.users.find(a.partition, String(username));
       this.gate.authorize(a, 'user.register-key', { kind: 'user', id: user?.id ?? '', partition: a.partition });
@@ -159,11 +154,15 @@ export class QuorumService {
       rec.object = user.id;
       const key = typeof publicKeyPem === 'string' && publicKeyPem.length <= 4096 && !publicKeyPem.includes('PRIVATE') ? publicSigningKey(publicKeyPem) : undefined;
       if (!key) throw new HsmError('SIGNING_KEY_INVALID');
-      rec.detail = `${user.username} ${key.kind} ${key.fingerprint.slice(0, 16)}`;
       const old = await this.records.get('quorum', keyId(user.id));
+      if (!covered && (user.id !== a.principal?.id || old !== undefined)) {
+        await this.useIn(a, change, rec, 'user.register-key', { username: user.username, fingerprint: key.fingerprint }, tokenId);
+      }
+      rec.object = user.id;
+      rec.detail = `${user.username} ${key.kind} ${key.fingerprint.slice(0, 16)}${tokenId ? `; ${rec.detail}` : ''}`.slice(0, 400);
       this.putIn(change, { id: keyId(user.id), partition: a.partition, kind: 'signing-key', ref: user.id, data: { kind: key.kind, pem: key.pem, fingerprint: key.fingerprint, registered: new Date(this.now()).toISOString() } }, old);
       return { username: user.username, kind: key.kind, fingerprint: key.fingerprint };
-    });
+    }));
   }
 
   // --- tokens -----------------------------------------------------------------------------------
@@ -285,23 +284,23 @@ export class QuorumService {
    *  operation and these arguments, and signed by enough approvers who are still entitled.
    *  Marks the token used (once, across nodes). Audited as quorum.use. */
   async consume(caller: Caller, operation: string, args: unknown, tokenId: string | undefined): Promise<void> {
-    const def = quorumOperation(operation);
-    if (tokenId === undefined) {
-      if (def.service !== 'key-use') {
-        const values = await this.valuesIn(caller.partition);
-        if ((values[def.service as Service] ?? 1) <= 1) return;
-      }
-    }
-    try {
-      await this.ops.run(caller, 'quorum.use', (a, change, rec) => this.use(a, change, rec, operation, args, tokenId));
-    } catch (err) {
-      // Another node (or request) used the token between our read and our write.
+    quorumOperation(operation);
+    // Inside an operation, so the value is read after catching up with other nodes; a run that
+    // needed no token writes nothing and leaves no record.
+    await QuorumService.usedOnce(this.ops.run(caller, 'quorum.use', (a, change, rec) => this.useIn(a, change, rec, operation, args, tokenId), { recordSuccess: false }));
+  }
+
+  /** A use that lost the race for the token's row (another node or request used it first) is a reuse. */
+  static async usedOnce<T>(p: Promise<T>): Promise<T> {
+    try { return await p; } catch (err) {
       if (err instanceof HsmError && err.code === 'STORE_CONFLICT') throw new HsmError('QUORUM_TOKEN_USED');
       throw err;
     }
   }
 
-  private async use(a: Admitted, change: Change, rec: OpRecord, operation: string, args: unknown, tokenId: string | undefined): Promise<void> {
+  /** The check and the token's use inside another operation's transaction (so the operation and
+   *  the use commit together): nothing when the service needs 1 approval and no token was given. */
+  async useIn(a: Admitted, change: Change, rec: OpRecord, operation: string, args: unknown, tokenId: string | undefined): Promise<void> {
     const def = quorumOperation(operation);
     const normal = normaliseArgs(operation, args);
     rec.detail = `${operation} ${canonicalJson(normal).slice(0, 200)}`;

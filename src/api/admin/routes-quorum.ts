@@ -4,7 +4,6 @@
 // travels as the x-inkan-quorum-token header (or `quorumToken` in a JSON body) and is used once.
 import { CKO } from '../../pkcs11/constants';
 import { HsmError } from '../../errors/hsm-error';
-import { publicSigningKey } from '../../quorum-token/token';
 import { int, obj, str } from './http-util';
 import type { Route, RouteContext } from './router';
 
@@ -40,8 +39,8 @@ export const QUORUM_ROUTES: Route[] = [
       const service = str(ctx.body, 'service')!;
       const value = int(ctx.body, 'value');
       if (value === undefined) throw new HsmError('BAD_REQUEST', 'value is required');
-      await requireQuorum(ctx, 'quorum.set', { service, value });
-      return { body: { values: await ctx.hsm.quorum.setValue(ctx.caller(), service, value) } };
+      // The token (if the quorum service needs one) is used in the same transaction as the change.
+      return { body: { values: await ctx.hsm.quorum.setValue(ctx.caller(), service, value, quorumTokenOf(ctx)) } };
     },
   },
   { method: 'GET', path: '/v1/quorum/tokens', auth: true, handler: async (ctx) => ({ body: { tokens: await ctx.hsm.quorum.list(ctx.caller()) } }) },
@@ -61,11 +60,7 @@ export const QUORUM_ROUTES: Route[] = [
     // A user's personal signing public key; the first key a user registers for itself needs no quorum.
     method: 'POST', path: '/v1/users/:name/signing-key', auth: true,
     async handler(ctx) {
-      const pem = str(ctx.body, 'publicKey')!;
-      if (await ctx.hsm.quorum.registrationNeedsQuorum(ctx.caller(), ctx.params.name)) {
-        await requireQuorum(ctx, 'user.register-key', { username: ctx.params.name, fingerprint: str(ctx.body, 'fingerprint', false) ?? fingerprintOf(pem) });
-      }
-      return { body: await ctx.hsm.quorum.registerKey(ctx.caller(), ctx.params.name, pem) };
+      return { body: await ctx.hsm.quorum.registerKey(ctx.caller(), ctx.params.name, str(ctx.body, 'publicKey')!, quorumTokenOf(ctx)) };
     },
   },
   {
@@ -95,8 +90,3 @@ export const QUORUM_ROUTES: Route[] = [
     },
   },
 ];
-
-/** The fingerprint the module will compute for a PEM (the token binds it); '' for a key it will refuse. */
-function fingerprintOf(pem: string): string {
-  return (typeof pem === 'string' && pem.length <= 4096 ? publicSigningKey(pem)?.fingerprint : undefined) ?? '';
-}

@@ -15,9 +15,10 @@ async function endSessionsOf(ctx: RouteContext, username: string): Promise<void>
 
 /** Deleting or locking an officer may not leave fewer unlocked officers than a quorum value needs. */
 async function keepEnoughOfficers(ctx: RouteContext): Promise<void> {
+  // The listing first: it catches up with other nodes, so the value read next is current.
+  const officers = (await ctx.hsm.users.list(ctx.caller())).filter((u) => u.role === 'officer' && !u.locked).length;
   const highest = await ctx.hsm.quorum.highest(ctx.principal!.partition);
   if (highest <= 1) return;
-  const officers = (await ctx.hsm.users.list(ctx.caller())).filter((u) => u.role === 'officer' && !u.locked).length;
   if (officers - 1 < highest) throw new HsmError('QUORUM_VALUE_TOO_HIGH', `a quorum value of ${highest} needs ${highest} unlocked officers; lower it first (inkan quorum set)`);
 }
 
@@ -34,7 +35,8 @@ export const USER_ROUTES: Route[] = [
       if (pem !== undefined && !key) throw new HsmError('SIGNING_KEY_INVALID');
       await requireQuorum(ctx, 'user.create', { username, role, ...(key ? { fingerprint: key.fingerprint } : {}) });
       const user = await ctx.hsm.users.create(ctx.caller(), username, role, str(ctx.body, 'password')!);
-      const signingKey = pem ? await ctx.hsm.quorum.registerKey(ctx.caller(), username, pem) : undefined;
+      // Covered by the user.create token, which bound the key's fingerprint.
+      const signingKey = pem ? await ctx.hsm.quorum.registerKey(ctx.caller(), username, pem, undefined, true) : undefined;
       return { status: 201, body: { ...user, ...(signingKey ? { signingKey } : {}) } };
     },
   },
