@@ -24,6 +24,8 @@
 //   keystore/    the sealed store, below core: imports only errors/, crypto/ and itself.
 //   audit-chain/ the audit record format, chains and the offline verifier: needs only crypto/
 //                (and keystore/'s row types), so both the module and `inkan audit verify` use it.
+//   quorum-token/ the quorum token format, signing and verifying: crypto/ only, so both the module
+//                and `inkan quorum approve` (which signs on the approver's machine) use it.
 //   crypto/      the only importer of node:crypto.
 //   errors/      HsmError and the catalog; imports only pkcs11/ (CKR values) and itself.
 //   pkcs11/      PKCS#11 constants; imports nothing.
@@ -83,9 +85,12 @@ module.exports = {
     onlyImports('audit-chain-imports-only-crypto',
       'audit-chain/ is the offline verifier\'s code too: crypto/ and keystore/\'s row types only.',
       '^src/audit-chain/', '^src/(audit-chain|crypto)/|^src/keystore/types\\.ts$'),
+    onlyImports('quorum-token-imports-only-crypto',
+      'quorum-token/ is what an approver signs on its own machine (the CLI) and the module checks: crypto/ only.',
+      '^src/quorum-token/', '^src/(quorum-token|crypto)/'),
     onlyImports('core-imports-only-below',
       'core/ is the one module under every face: it imports mechanisms/, keystore/, crypto/, never a face.',
-      '^src/core/', '^src/(core|mechanisms|keystore|crypto|audit-chain)/'),
+      '^src/core/', '^src/(core|mechanisms|keystore|crypto|audit-chain|quorum-token)/'),
     onlyImports('protocol-imports-only-crypto',
       'protocol/ is the codec and transport boundary: it decodes and authenticates bytes and knows no '
         + 'operations, so it reaches no api/, core/, keystore/ or mechanisms/ (crypto/ for SigV4).',
@@ -93,7 +98,7 @@ module.exports = {
     onlyImports('api-imports-only-below',
       'api/ (the faces) drives protocol/ and asks core/; it never opens the keystore/ itself and never '
         + 'reaches the composition root (server.ts, config/) or the CLI.',
-      '^src/api/', '^src/(api|protocol|core|mechanisms|crypto)/'),
+      '^src/api/', '^src/(api|protocol|core|mechanisms|crypto|quorum-token)/'),
     {
       name: 'faces-ask-the-core-not-the-policy',
       comment: 'DESIGN.md round 2, "One authority": faces ask the core, never core/policy. The gate is '
@@ -104,7 +109,7 @@ module.exports = {
     },
     onlyImports('runtime-imports-no-root-or-cli',
       'runtime/ may import every layer, but not the composition root that uses it, nor the CLI.',
-      '^src/runtime/', '^src/(runtime|api|protocol|core|mechanisms|keystore|crypto|audit-chain)/'),
+      '^src/runtime/', '^src/(runtime|api|protocol|core|mechanisms|keystore|crypto|audit-chain|quorum-token)/'),
     {
       name: 'console-imports-only-itself',
       comment: 'src/console/ runs in the browser: a client of the admin API (HTTP), like the CLI. It may '
@@ -130,7 +135,7 @@ module.exports = {
     onlyImports('cli-imports-no-layer',
       'cli/ is a client of the admin API (HTTP); it imports no layer of the module, core/ included. '
         + 'The one way in is `inkan serve` loading the composition root, see the next rule.',
-      '^src/cli/', '^src/(cli/|audit-chain/|server\\.ts$)'),
+      '^src/cli/', '^src/(cli/|audit-chain/|quorum-token/|server\\.ts$)'),
     {
       name: 'cli-loads-the-server-lazily',
       comment: 'Only `inkan serve` needs the module: server.ts is loaded with a dynamic import so other '

@@ -8,7 +8,8 @@ export interface Credentials { username: string; password: string }
 export class AdminClient {
   private token?: string;
 
-  constructor(readonly server: string, token?: string) { this.token = token; }
+  /** `extra`: headers sent with every request (the quorum token of `--quorum-token`). */
+  constructor(readonly server: string, token?: string, private readonly extra: Record<string, string> = {}) { this.token = token; }
 
   /** The bearer token of this client's session (for `inkan login` to keep). */
   get sessionToken(): string | undefined { return this.token; }
@@ -18,7 +19,7 @@ export class AdminClient {
     try {
       res = await fetch(new URL(path, this.server), {
         method,
-        headers: { 'content-type': 'application/json', ...(this.token ? { authorization: `Bearer ${this.token}` } : {}) },
+        headers: { 'content-type': 'application/json', ...this.extra, ...(this.token ? { authorization: `Bearer ${this.token}` } : {}) },
         body: body === undefined ? undefined : JSON.stringify(body),
       });
     } catch (err) {
@@ -40,7 +41,7 @@ export class AdminClient {
     try {
       res = await fetch(new URL(path, this.server), {
         method, body,
-        headers: { 'content-type': 'application/octet-stream', ...(this.token ? { authorization: `Bearer ${this.token}` } : {}) },
+        headers: { 'content-type': 'application/octet-stream', ...this.extra, ...(this.token ? { authorization: `Bearer ${this.token}` } : {}) },
       });
     } catch (err) {
       throw new CliError('UNREACHABLE', `cannot reach the Inkan server at ${this.server} (${(err as Error).message})`);

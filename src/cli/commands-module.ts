@@ -1,4 +1,5 @@
 // CLI commands for the module and users: serve, status, init, unseal, seal, user *.
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Command } from 'commander';
 import { CliError } from './client';
@@ -197,11 +198,13 @@ export function registerModuleCommands(program: Command, ctx: Ctx): void {
   const user = program.command('user').description('manage users (crypto officer)');
   user.command('create <username>').option('--role <role>', 'officer | user | auditor', 'user')
     .option('--password <password>', 'the new user\'s password (else INKAN_NEW_PASSWORD or a prompt)')
+    .option('--public-key <file>', 'the new user\'s personal signing public key (PEM, Ed25519 or P-256: `inkan user keygen`), for quorum approvals')
     .action(async (username: string, o) => {
       if (!['officer', 'user', 'auditor'].includes(o.role)) throw new CliError('BAD_ARGUMENT', `--role is officer, user or auditor, not ${o.role}`);
+      const publicKey = o.publicKey ? fs.readFileSync(o.publicKey, 'utf8') : undefined;
       // The new user's password first, asked twice and checked, before your own is asked.
       const password = await newPassword(`the new ${o.role} ${username}`, o.password ?? process.env.INKAN_NEW_PASSWORD);
-      const r = await ctx.withLogin((c) => c.request('POST', '/v1/users', { username, role: o.role, password }));
+      const r = await ctx.withLogin((c) => c.request('POST', '/v1/users', { username, role: o.role, password, ...(publicKey ? { publicKey } : {}) }));
       ctx.print(`Created ${o.role} ${username}.`, r);
     });
   user.command('list').action(async () => {

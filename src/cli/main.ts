@@ -22,6 +22,7 @@ import { registerXksCommands } from './commands-xks';
 import { registerSessionCommands } from './commands-session';
 import { registerHelpCommands } from './commands-help';
 import { registerObjectCommands } from './commands-objects';
+import { registerQuorumCommands } from './commands-quorum';
 import type { Ctx } from './context';
 
 export { DEFAULT_SERVER };
@@ -57,15 +58,20 @@ export function buildProgram(): Command {
     .option('--partition <name>', 'partition to log in to (or INKAN_PARTITION; default "default")')
     .option('--profile <name>', 'settings profile from ~/.config/inkan/config.yaml (or INKAN_PROFILE)')
     .option('--output <format>', 'output: table | json | yaml (or INKAN_OUTPUT)')
-    .option('--json', 'the same as --output json', false);
+    .option('--json', 'the same as --output json', false)
+    .option('--quorum-token <id>', 'run the command with this approved quorum token (inkan quorum request; docs/operators.md)');
 
   let cached: Settings | undefined;
+  const extra = (): Record<string, string> => {
+    const t = program.opts().quorumToken as string | undefined;
+    return t ? { 'x-inkan-quorum-token': t } : {};
+  };
   const settings = (): Settings => (cached ??= resolveSettings(program.opts()));
   const ctx: Ctx = {
     get json() { return settings().output !== 'table'; },
     get output() { return settings().output; },
     settings,
-    client: () => new AdminClient(settings().server),
+    client: () => new AdminClient(settings().server, undefined, extra()),
     async withLogin(fn, user) {
       const s = settings();
       const wanted = user ?? s.user;
@@ -73,7 +79,7 @@ export function buildProgram(): Command {
       // another user is asked for; it is never sent to another server (loadSession checks).
       const saved = process.env.INKAN_PASSWORD === undefined ? loadSession(s) : undefined;
       if (saved && (!wanted || wanted === saved.username) && (saved.partition ?? 'default') === s.partition) {
-        const c = new AdminClient(s.server, saved.token);
+        const c = new AdminClient(s.server, saved.token, extra());
         try { return await fn(c); } catch (err) {
           if (err instanceof CliError && ['SESSION_EXPIRED', 'SESSION_REVOKED', 'AUTH_REQUIRED'].includes(err.code)) deleteSession(s.profile);
           throw err;
@@ -102,6 +108,7 @@ export function buildProgram(): Command {
   registerPartitionCommands(program, ctx);
   registerAkvCommands(program, ctx);
   registerXksCommands(program, ctx);
+  registerQuorumCommands(program, ctx);
   registerHelpCommands(program);
   hintUsage(program);
   return program;

@@ -14,7 +14,7 @@ import type { CreateOptions, KeyService } from './key-service';
 import type { Change } from './change';
 import type { ObjectStore } from './object-store';
 import type { Operations, OpRecord } from './operation';
-import { Admitted, checkKeySize, Gate, KeyLifecycle, KeyUse } from './policy/gate';
+import { Admitted, checkKeySize, Gate, KeyLifecycle, KeyQuorumState, KeyUse } from './policy/gate';
 import type { Caller } from './principal';
 import type { Template } from './templates';
 import { parseKey } from './key-material';
@@ -27,6 +27,8 @@ export interface SignatureFormat { signatureFormat?: 'raw' | 'der' }
 
 export class CryptoService {
   lifecycle: (obj: HsmObject) => Promise<KeyLifecycle | undefined> = async () => undefined;
+  /** The key's use quorum (key-quorum.ts), checked by the gate after the use itself. */
+  keyQuorum: (obj: HsmObject) => Promise<KeyQuorumState | undefined> = async () => undefined;
 
   constructor(private readonly objects: ObjectStore, private readonly reads: KeyReads, private readonly keys: KeyService,
     private readonly gate: Gate, private readonly ops: Operations) {}
@@ -45,6 +47,7 @@ export class CryptoService {
     rec.detail = mech.name;
     const key = await this.reads.current(a, obj);
     this.gate.checkUse(a, key, use, mech, await this.lifecycle(key));
+    this.gate.checkKeyQuorum(key, await this.keyQuorum(key));
     const material = this.objects.material(key);
     checkKeySize(mech, material.size);
     requireApprovedUse(a.policy.approvedOnly, mech, use, material.size, params);

@@ -31,6 +31,8 @@ import { TokenKeys } from './token-keys';
 import { KeyBackups } from './key-backups';
 import { KeyUsageReads } from './key-usage';
 import { KeyGrants } from './managed-key-grants';
+import { QuorumService } from './quorum';
+import { KeyQuorum } from './key-quorum';
 import type { HsmOptions, ModuleContext, ModuleCore, ModuleState, Status } from './module-context';
 
 export type { HsmOptions, ModuleCore, ModuleState, Status } from './module-context';
@@ -63,6 +65,9 @@ export class Hsm implements ModuleContext {
   readonly keyUsage: KeyUsageReads;
   readonly lifecycle: Lifecycle;
   readonly backups: Backups;
+  /** Quorum values, personal signing keys and tokens (M of N approvals), and per-key use quorums. */
+  readonly quorum: QuorumService;
+  readonly keyQuorum: KeyQuorum;
   readonly core: ModuleCore = { initialized: false, selfTests: [] };
 
   constructor(readonly store: KeyStore, readonly opts: HsmOptions = {}) {
@@ -83,7 +88,7 @@ export class Hsm implements ModuleContext {
     this.gate = new Gate(this.registry, directory);
     this.ops = new Operations(this.gate, this.audit, this.coherence, this.integrity, opts.onOperation);
     this.partitions.attach(this.gate, this.ops);
-    this.users = new UserService(this.records, keys, this.gate, this.ops, this.registry, this.coherence, opts.loginDelayMs);
+    this.users = new UserService(this.records, keys, this.gate, this.ops, this.registry, this.coherence, opts.loginDelayMs, opts.officerLockoutMs);
     this.users.passwordRules = async (p) => { const pol = await this.partitions.policy(p); return { min: pol.passwordMin, classes: pol.passwordClasses }; };
     this.partitionAdmin = new PartitionAdmin(this.partitions, this.users, this.records, this.gate, this.ops, this.coherence);
     const quotas = new Quotas(this.objects, (p) => this.partitions.quotas(p));
@@ -100,6 +105,9 @@ export class Hsm implements ModuleContext {
     this.tokens = new TokenKeys(keys);
     this.keyBackups = new KeyBackups(this.records, this.objects, this.managed, this.names, this.gate, this.ops, quotas, keys);
     this.keyUsage = new KeyUsageReads(store, this.managed, this.ops);
+    this.quorum = new QuorumService(this.records, this.gate, this.ops, this.users, this.objects, this.coherence);
+    this.keyQuorum = new KeyQuorum(this.quorum, this.objects, this.lookup, this.gate, this.ops);
+    this.crypto.keyQuorum = (o) => this.keyQuorum.stateOf(o);
     this.lifecycle = new Lifecycle(this);
     this.backups = new Backups(this);
   }

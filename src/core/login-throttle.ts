@@ -15,6 +15,12 @@ export const MAX_FAILED_LOGINS = 5;
 /** Delay after the n-th failure: base, 2×base, 4×base … at most 16×base (250 ms by default: 0.25, 0.5, 1, 2 s). */
 export const DEFAULT_DELAY_MS = 250;
 export const delayAfter = (failures: number, base = DEFAULT_DELAY_MS) => (failures <= 0 ? 0 : Math.min(base * 2 ** (failures - 1), base * 16));
+/** Officers are not locked for good by failed logins: anyone who can reach the admin port could
+ *  otherwise lock the only officer out with five wrong passwords. An officer is locked for this
+ *  long instead, doubled with each lockout in a row (15 min, 30 min, 1 h … at most a day); another
+ *  officer, or the custodians with their shares (`inkan officer recover`), unlock it sooner. */
+export const OFFICER_LOCKOUT_MS = 15 * 60 * 1000;
+export const officerLockout = (lockouts: number, base = OFFICER_LOCKOUT_MS) => Math.min(base * 2 ** Math.min(Math.max(0, lockouts - 1), 16), 24 * 3600_000);
 /** A source's failures are forgotten after this long without one. */
 const SOURCE_MEMORY_MS = 15 * 60 * 1000;
 

@@ -38,6 +38,8 @@ export interface HsmOptions {
   durableUses?: boolean;
   /** The growing delay after failed logins starts here (ms; 0 turns it off, for tests of other things). */
   loginDelayMs?: number;
+  /** How long failed logins lock an officer the first time (ms; doubles per lockout in a row). */
+  officerLockoutMs?: number;
 }
 
 export interface Status {

@@ -15,20 +15,22 @@ import type { Gate } from './policy/gate';
 import { Caller, Principal, PrincipalRegistry, Role, ROLES } from './principal';
 import type { Records } from './records';
 import { checkPassword, hashPassword, passwordMatches, type PasswordRules } from './passwords';
-import { LoginThrottle, MAX_FAILED_LOGINS } from './login-throttle';
+import { LoginThrottle, MAX_FAILED_LOGINS, officerLockout, OFFICER_LOCKOUT_MS } from './login-throttle';
 
 export { MAX_FAILED_LOGINS };
 const USERNAME = /^[A-Za-z0-9._-]{1,64}$/;
 const MAX_RETRIES = 50;
 
-export interface UserInfo { id: string; username: string; role: Role; partition: string; locked: boolean; failedLogins: number; created: string }
+export interface UserInfo { id: string; username: string; role: Role; partition: string; locked: boolean; failedLogins: number; created: string; lockedUntil?: string }
 
-interface UserData { passwordHash: string; failedLogins: number; locked: boolean; lastFailureAt: number; epoch: number }
+/** `lockedUntil`/`lockouts`: an officer's temporary lockout after failed logins (login-throttle.ts). */
+interface UserData { passwordHash: string; failedLogins: number; locked: boolean; lastFailureAt: number; epoch: number; lockedUntil?: number; lockouts?: number }
 interface User { id: string; partition: string; username: string; role: Role; data: UserData; row: RecordRow }
 
 const info = (u: User): UserInfo => ({
   id: u.id, username: u.username, role: u.role, partition: u.partition, locked: u.data.locked, failedLogins: u.data.failedLogins,
   created: new Date(u.row.created).toISOString(),
+  ...(u.data.lockedUntil && u.data.lockedUntil > Date.now() ? { lockedUntil: new Date(u.data.lockedUntil).toISOString() } : {}),
 });
 
 export class UserService {
@@ -38,7 +40,8 @@ export class UserService {
   passwordRules: (partition: string) => Promise<PasswordRules | undefined> = async () => undefined;
 
   constructor(private readonly records: Records, private readonly keys: () => DomainKeys, private readonly gate: Gate,
-    private readonly ops: Operations, private readonly registry: PrincipalRegistry, coherence: Coherence, loginDelayMs?: number) {
+    private readonly ops: Operations, private readonly registry: PrincipalRegistry, coherence: Coherence, loginDelayMs?: number,
+    private readonly officerLockoutMs = OFFICER_LOCKOUT_MS) {
     coherence.register('users', (id) => this.states.delete(id), () => this.states.clear());
     this.throttle = new LoginThrottle(records.store, keys, (change) => ops.applyUnrecorded(change), loginDelayMs);
   }
@@ -150,7 +153,7 @@ export class UserService {
       rec.detail = String(username).slice(0, 64);
       const u = await this.target(a.partition, username, (t) => this.gate.authorize(a, 'user.unlock', t));
       rec.object = u.id;
-      this.write(change, u, { locked: false, failedLogins: 0, lastFailureAt: 0 });
+      this.write(change, u, { locked: false, failedLogins: 0, lastFailureAt: 0, lockedUntil: 0, lockouts: 0 });
     });
   }
 
@@ -191,7 +194,7 @@ export class UserService {
   async recoverIn(change: Change, partition: string, username: string, password?: string): Promise<UserInfo> {
     const u = await this.byName(partition, username);
     if (!u || u.role !== 'officer') throw new HsmError('USER_NOT_FOUND', 'name an officer of this partition');
-    const patch: Partial<UserData> = { locked: false, failedLogins: 0, lastFailureAt: 0 };
+    const patch: Partial<UserData> = { locked: false, failedLogins: 0, lastFailureAt: 0, lockedUntil: 0, lockouts: 0 };
     if (password !== undefined) { checkPassword(password); patch.passwordHash = await hashPassword(password); patch.epoch = u.data.epoch + 1; }
     this.write(change, u, patch);
     return info(u);
@@ -228,12 +231,12 @@ export class UserService {
         }
       }
       rec.object = user.id;
-      const reserved = await this.reserve(user);
+      const { user: reserved, locking } = await this.reserve(user);
       // Counted before it is checked: only now may the password be evaluated.
       rec.detail = 'password checked';
       if (!(await passwordMatches(String(password), reserved.data.passwordHash))) {
         this.throttle.sourceFailed(caller.source);
-        throw new HsmError(reserved.data.locked ? 'ACCOUNT_LOCKED' : 'LOGIN_FAILED');
+        throw new HsmError(locking ? 'ACCOUNT_LOCKED' : 'LOGIN_FAILED');
       }
       await this.settle(reserved);
       return this.registry.mintUser({ id: user.id, username: user.username, role: user.role, partition: user.partition, epoch: reserved.data.epoch });
@@ -242,18 +245,26 @@ export class UserService {
 
   /** Counts this attempt as a failure in the store before the password is looked at (retrying on
    *  conflict: every concurrent attempt gets its own count). Refuses locked and throttled accounts. */
-  private async reserve(user: User): Promise<User> {
+  private async reserve(user: User): Promise<{ user: User; locking: boolean }> {
     let u = user;
     for (let i = 0; i < MAX_RETRIES; i++) {
       if (u.data.locked) throw new HsmError('ACCOUNT_LOCKED');
+      const until = u.data.lockedUntil ?? 0;
+      if (until > Date.now()) {
+        throw new HsmError('ACCOUNT_LOCKED', `the officer is locked after too many failed logins until ${new Date(until).toISOString()}; another officer or the custodians (inkan officer recover) can unlock it sooner`);
+      }
       this.throttle.checkAccount(u.data.failedLogins, u.data.lastFailureAt);
       const failed = u.data.failedLogins + 1;
       const locking = failed >= MAX_FAILED_LOGINS;
-      const data = { ...u.data, failedLogins: failed, lastFailureAt: Date.now(), locked: locking, epoch: locking ? u.data.epoch + 1 : u.data.epoch };
+      // An officer's lockout is temporary and ends no session (a guesser proved nothing); a crypto
+      // user or auditor stays locked until an officer unlocks it, and its sessions end.
+      const data: UserData = locking && u.role === 'officer'
+        ? { ...u.data, failedLogins: 0, lastFailureAt: Date.now(), lockouts: (u.data.lockouts ?? 0) + 1, lockedUntil: Date.now() + officerLockout((u.data.lockouts ?? 0) + 1, this.officerLockoutMs) }
+        : { ...u.data, failedLogins: failed, lastFailureAt: Date.now(), locked: locking, epoch: locking ? u.data.epoch + 1 : u.data.epoch };
       const row = this.row({ ...u, data }, u.row);
       try {
         await this.commitRow(row, u.row);
-        return { ...u, data, row };
+        return { user: { ...u, data, row }, locking };
       } catch (err) {
         if (!(err instanceof HsmError) || err.code !== 'STORE_CONFLICT') throw err;
         const fresh = await this.byIdRaw(u.id);
@@ -274,8 +285,8 @@ export class UserService {
   private async settle(u: User): Promise<void> {
     let cur = u;
     for (let i = 0; i < MAX_RETRIES; i++) {
-      if (cur.data.failedLogins === 0 && !cur.data.locked) return;
-      const data = { ...cur.data, failedLogins: 0, lastFailureAt: 0, locked: false };
+      if (cur.data.failedLogins === 0 && !cur.data.locked && !cur.data.lockedUntil && !cur.data.lockouts) return;
+      const data = { ...cur.data, failedLogins: 0, lastFailureAt: 0, locked: false, lockedUntil: 0, lockouts: 0 };
       const row = this.row({ ...cur, data }, cur.row);
       try {
         await this.commitRow(row, cur.row);

@@ -53,6 +53,10 @@ export const TABLES = {
   names: record('names', { kind: 'text', name: 'text', target: 'text' }, [['partition', 'kind', 'name']], [['partition', 'target']]),
   /** Credentials of users for the HTTP faces (SigV4 access keys, ...); the secret half is sealed. */
   credentials: record('credentials', { kind: 'text', user_id: 'text' }, [], [['user_id'], ['partition', 'kind']]),
+  /** Quorum state (core/quorum.ts): per-partition quorum values, officers' signing public keys,
+   *  quorum tokens with their approvals, and per-key use quorums with their activation windows.
+   *  `kind` says which; `ref` is the user, requester or key the row is about. */
+  quorum: record('quorum', { kind: 'text', ref: 'text' }, [], [['partition', 'kind'], ['partition', 'kind', 'ref']]),
   /** Per-node integrity accumulators over every record row (docs/sealing.md "Rollback"). */
   integrity: record('integrity', {}, [], []),
 

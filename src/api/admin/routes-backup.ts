@@ -10,6 +10,8 @@ import { HsmError } from '../../errors/hsm-error';
 import { MAX_BACKUP, MAX_BACKUP_HEADER } from '../../core/backup';
 import { readRaw, spoolBody, str } from './http-util';
 import type { Route, RouteContext } from './router';
+import { digest } from '../../crypto/node-crypto';
+import { requireQuorum } from './routes-quorum';
 
 export const ZEROIZE_WORD = 'ZEROIZE';
 export const RESTORE_TOKEN_HEADER = 'x-inkan-restore-token';
@@ -40,7 +42,14 @@ export const BACKUP_ROUTES: Route[] = [
   {
     method: 'POST', path: '/v1/backup/restore', auth: false, raw: true,
     async handler(ctx) {
-      if (ctx.principal) return { body: await spooled(ctx, (blob) => ctx.hsm.backups.restore(ctx.caller(), blob)) };
+      if (ctx.principal) {
+        return {
+          body: await spooled(ctx, async (blob) => {
+            await requireQuorum(ctx, 'module.restore', { backup: digest('sha256', blob).toString('hex') });
+            return ctx.hsm.backups.restore(ctx.caller(), blob);
+          }),
+        };
+      }
       const token = ctx.req.headers[RESTORE_TOKEN_HEADER];
       if (!ctx.hsm.backups.tokenValid(token)) {
         // Refused unread: the answer closes the connection, nothing of the upload is taken in.
@@ -67,6 +76,7 @@ export const BACKUP_ROUTES: Route[] = [
       if (str(ctx.body, 'confirm', false) !== ZEROIZE_WORD || str(ctx.body, 'confirmAgain', false) !== ZEROIZE_WORD) {
         throw new HsmError('CONFIRMATION_REQUIRED', `send confirm and confirmAgain, both "${ZEROIZE_WORD}"`);
       }
+      await requireQuorum(ctx, 'module.zeroize', {});
       await ctx.hsm.backups.zeroize(ctx.caller());
       ctx.sessions.closeAll();
       return { body: { zeroized: true } };

@@ -81,7 +81,13 @@ export const KEY_ROUTES: Route[] = [
   },
   {
     method: 'POST', path: '/v1/keys/:ref/unshare', auth: true,
-    async handler(ctx) { const o = await key(ctx); return { body: { key: await describeKey(ctx, await ctx.hsm.keys.share(ctx.caller(), o, await userId(ctx), false)) } }; },
+    async handler(ctx) {
+      const o = await key(ctx);
+      // A key's use quorum may never exceed its owner and sharees (docs/operators.md §5).
+      const q = await ctx.hsm.keyQuorum.stateOf(o);
+      if (q && q.value > o.sharedWith.length) throw new HsmError('QUORUM_VALUE_TOO_HIGH', `the key needs ${q.value} of its users: lower its use quorum before unsharing`);
+      return { body: { key: await describeKey(ctx, await ctx.hsm.keys.share(ctx.caller(), o, await userId(ctx), false)) } };
+    },
   },
   {
     method: 'GET', path: '/v1/keys/:ref/public', auth: true,

@@ -3,6 +3,7 @@
 // (the matrix row module.policy); every change is one audited operation in the core.
 import { HsmError } from '../../errors/hsm-error';
 import type { Route } from './router';
+import { requireQuorum, withoutToken } from './routes-quorum';
 
 export const POLICY_ROUTES: Route[] = [
   { method: 'GET', path: '/v1/policy', auth: true, handler: async (ctx) => ({ body: await ctx.hsm.partitions.readPolicy(ctx.caller()) }) },
@@ -10,7 +11,9 @@ export const POLICY_ROUTES: Route[] = [
     method: 'POST', path: '/v1/policy', auth: true,
     async handler(ctx) {
       if (typeof ctx.body !== 'object' || ctx.body === null || Array.isArray(ctx.body)) throw new HsmError('BAD_REQUEST', 'the body is an object of policy fields');
-      return { body: await ctx.hsm.partitions.setPolicy(ctx.caller(), ctx.body) };
+      const patch = withoutToken(ctx.body);
+      await requireQuorum(ctx, 'policy.set', patch);
+      return { body: await ctx.hsm.partitions.setPolicy(ctx.caller(), patch) };
     },
   },
 ];

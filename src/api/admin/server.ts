@@ -17,6 +17,7 @@ import { ACCESS_KEY_ROUTES } from './routes-access-keys';
 import { POLICY_ROUTES } from './routes-policy';
 import { PARTITION_ROUTES } from './routes-partitions';
 import { OBJECT_ROUTES } from './routes-objects';
+import { QUORUM_ROUTES } from './routes-quorum';
 import { AdminSessions } from './sessions';
 import { BodyBudget } from '../body-budget';
 import { cloudRoutes, type CloudWhere } from './routes-cloud';
@@ -30,7 +31,7 @@ export function createAdminHandler(hsm: Hsm, log: Logger, sessions = new AdminSe
   // The web console (/ and /ui/): its files and its cookie sign-in; its cookie works on /v1 below.
   const cookies = new ConsoleCookies();
   const ui = createConsoleUi(hsm, sessions, cookies, log, bodies);
-  const routes = compile([...MODULE_ROUTES, ...USER_ROUTES, ...KEY_ROUTES, ...OBJECT_ROUTES, ...AUDIT_ROUTES, ...BACKUP_ROUTES, ...ACCESS_KEY_ROUTES, ...POLICY_ROUTES, ...PARTITION_ROUTES,
+  const routes = compile([...MODULE_ROUTES, ...USER_ROUTES, ...KEY_ROUTES, ...OBJECT_ROUTES, ...AUDIT_ROUTES, ...BACKUP_ROUTES, ...ACCESS_KEY_ROUTES, ...POLICY_ROUTES, ...PARTITION_ROUTES, ...QUORUM_ROUTES,
     ...cloudRoutes(cloud), ...clusterRoutes(cluster)]);
 
   return async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {

@@ -30,6 +30,8 @@ export type Action =
   | 'key.describe' | 'key.purge' | 'key.backup'
   // scheduled key lifecycle (rotation, deletion when the waiting period is over)
   | 'key.lifecycle'
+  // quorum (M of N approvals, core/quorum.ts): values, tokens, personal signing keys
+  | 'quorum.set' | 'quorum.read' | 'quorum.request' | 'quorum.approve' | 'user.register-key'
   // everything else
   | 'audit.read' | 'random' | 'digest';
 
@@ -90,6 +92,13 @@ export const ACCESS_MATRIX: readonly AccessRule[] = Object.freeze([
   rule('key.describe', ['officer', 'auditor'], ['module'], 'officers and auditors read the metadata of the managed keys of their partition, never their material or use (Managed HSM Crypto Officer, Crypto Auditor)'),
   rule('key.purge', ['officer'], ['module'], 'an officer purges a soft-deleted key of its partition before its retention ends (Managed HSM Crypto Officer)'),
   rule('key.backup', ['user'], ['owner'], 'the owner takes a one-key backup, sealed so that it opens only in this domain and partition'),
+
+  rule('quorum.set', ['officer'], ['module'], 'an officer sets its partition\'s quorum values (itself under the quorum service\'s value)'),
+  rule('quorum.read', ['officer', 'user', 'auditor'], ['module'], 'quorum values and tokens are shown in full to whoever may approve or audit them'),
+  rule('quorum.request', ['officer', 'user'], ['module'], 'officers request tokens for admin services, crypto users for the use of their keys'),
+  rule('quorum.approve', ['officer', 'user'], ['module'], 'approvers sign with their own key; the quorum service checks who is entitled'),
+  rule('user.register-key', ['officer', 'user'], ['self'], 'everyone registers its own personal signing key'),
+  rule('user.register-key', ['officer'], ['partition'], 'an officer registers a signing key for a user of its partition (under the user-management quorum)'),
 
   rule('audit.read', ['auditor'], ['module'], 'auditors read and export the audit trail'),
   rule('random', ['officer', 'user', 'auditor', 'anonymous'], ['module'], 'random bytes: any caller, even a public session (PKCS#11 §5.15)'),

@@ -64,6 +64,10 @@ export interface KeyLifecycle {
   grants?: Readonly<Record<string, readonly KeyAccessAction[]>>;
 }
 
+/** A key's use quorum as the gate checks it (core/key-quorum.ts keeps it): `value` approvals open
+ *  a window of `window` seconds; the key is usable until `activeUntil` (ms since the epoch). */
+export interface KeyQuorumState { value: number; window: number; activeUntil: number }
+
 /** The usage attribute each operation needs (PKCS#11 2.40 §4.8-4.10). A verify or encrypt done with
  *  the private half of a pair (as the KMS face does) is governed by that half's SIGN / DECRYPT flag. */
 const USAGE_ATTRIBUTE: Record<KeyUse, { attr: number; onPrivate?: number }> = {
@@ -170,6 +174,14 @@ export class Gate {
     // The key type first: an RSA mechanism on an AES key is the wrong key (§5.8 CKR_KEY_TYPE_INCONSISTENT) whatever it offers.
     if (!mech.keyTypes.includes(obj.keyType!)) throw new HsmError('KEY_TYPE_INCONSISTENT', `${mech.name} does not take this key type`);
     if (typeof mech[use] !== 'function') throw new HsmError('MECHANISM_INVALID', `${mech.name} cannot ${use}`);
+  }
+
+  /** Key-use quorum (CloudHSM key-usage), after checkUse: a private or secret key whose use quorum
+   *  is above 1 is usable only inside a window its approvers opened. Public halves need none. */
+  checkKeyQuorum(obj: HsmObject, q: KeyQuorumState | undefined, now: number = Date.now()): void {
+    if (!q || q.value <= 1 || obj.cls === CKO.PUBLIC_KEY) return;
+    if (q.activeUntil > now) return;
+    throw new HsmError('KEY_QUORUM_REQUIRED', `the key needs ${q.value} approvals to open a ${q.window} s use window (key.activate)`);
   }
 
   /** C_WrapKey's target (§4.9): a secret or private key the caller may use, extractable, and wrapped
