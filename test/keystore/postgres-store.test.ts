@@ -66,6 +66,23 @@ test('schema creation waits for the advisory lock another node holds', async () 
   } finally { await holder.end(); }
 });
 
+test('a store made before a table was added gets that table at the next start, its other tables untouched', async () => {
+  const url = await freshUrl();
+  const first = await PostgresKeyStore.open(url);
+  await first.close();
+  const db = `store_${n}`;
+  await server.admin('DROP TABLE "quorum"', [], db);
+  const before = await server.admin<{ t: string }>("SELECT to_regclass('\"objects\"')::oid::text AS t", [], db);
+  const again = await PostgresKeyStore.open(url);
+  try {
+    const [q] = await server.admin<{ t: string | null }>("SELECT to_regclass('\"quorum\"')::text AS t", [], db);
+    assert.equal(q.t, 'quorum');
+    const after = await server.admin<{ t: string }>("SELECT to_regclass('\"objects\"')::oid::text AS t", [], db);
+    assert.equal(after[0].t, before[0].t, 'the objects table is the same table, not recreated');
+    assert.equal((await again.getMeta('schema_version'))?.toString(), String(SCHEMA_VERSION));
+  } finally { await again.close(); }
+});
+
 test('a store of a newer or unknown schema version is refused and left as it is', async () => {
   const url = await freshUrl();
   await (await PostgresKeyStore.open(url)).close();

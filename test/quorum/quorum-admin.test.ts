@@ -163,6 +163,38 @@ test('zeroise, the policy and the quorum values themselves are gated the same wa
   isError(await o1.call('POST', '/v1/quorum/tokens', { operation: 'user.create', args: { username: 'x' } }), 'BAD_REQUEST');
 });
 
+test('partition management and role changes are gated: create, resize and delete a partition, change a role', async () => {
+  assert.equal((await o1.call('POST', '/v1/quorum/values', { service: 'partition-management', value: 2 })).status, 200);
+  const body = { name: 'dnssec', officer: { username: 'dso', password: PW }, maxObjects: 50 };
+  isError(await o1.call('POST', '/v1/partitions', body), 'QUORUM_TOKEN_REQUIRED');
+  const mk = await request(o1, 'partition.create', { name: 'dnssec', officer: 'dso', 'max-objects': 50 });
+  await approve(o2, mk);
+  isError(await o1.call('POST', '/v1/partitions', { ...body, maxObjects: 5000 }, mk), 'QUORUM_TOKEN_MISMATCH');
+  isError(await o1.call('POST', '/v1/partitions', { ...body, officer: { username: 'eve', password: PW } }, mk), 'QUORUM_TOKEN_MISMATCH');
+  const made = await o1.call('POST', '/v1/partitions', body, mk);
+  assert.equal(made.status, 201, JSON.stringify(made.body));
+  isError(await o1.call('PATCH', '/v1/partitions/dnssec', { maxObjects: 80 }), 'QUORUM_TOKEN_REQUIRED');
+  const rs = await request(o1, 'partition.update', { name: 'dnssec', 'max-objects': 80 });
+  await approve(o3, rs);
+  assert.equal((await o1.call('PATCH', '/v1/partitions/dnssec', { maxObjects: 80 }, rs)).status, 200);
+  isError(await o1.call('DELETE', '/v1/partitions/dnssec'), 'QUORUM_TOKEN_REQUIRED');
+  const del = await request(o1, 'partition.delete', { name: 'dnssec' });
+  await approve(o2, del);
+  isError(await o1.call('DELETE', '/v1/partitions/default', undefined, del), 'QUORUM_TOKEN_MISMATCH');
+  assert.equal((await o1.call('DELETE', '/v1/partitions/dnssec', undefined, del)).status, 200);
+  // A role change is user management (user-management is 2 since the first test).
+  const u = srv.credentials!.user.username;
+  isError(await o1.call('POST', `/v1/users/${u}/role`, { role: 'officer' }), 'QUORUM_TOKEN_REQUIRED');
+  const role = await request(o1, 'user.role', { username: u, role: 'auditor' });
+  await approve(o2, role);
+  isError(await o1.call('POST', `/v1/users/${u}/role`, { role: 'officer' }, role), 'QUORUM_TOKEN_MISMATCH');
+  assert.equal((await o1.call('POST', `/v1/users/${u}/role`, { role: 'auditor' }, role)).status, 200);
+  const back = await request(o1, 'user.role', { username: u, role: 'user' });
+  await approve(o3, back);
+  assert.equal((await o1.call('POST', `/v1/users/${u}/role`, { role: 'user' }, back)).status, 200);
+  assert.equal((await o1.call('POST', '/v1/quorum/values', { service: 'partition-management', value: 1 })).status, 200);
+});
+
 test('an approval by an officer locked since no longer counts', async () => {
   const id = await request(o1, 'user.unlock', { username: 'bob' });
   await approve(o3, id);

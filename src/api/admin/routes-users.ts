@@ -83,7 +83,9 @@ export const USER_ROUTES: Route[] = [
     // A new role ends the user's sessions (they carry the old one), as locking does.
     method: 'POST', path: '/v1/users/:name/role', auth: true,
     async handler(ctx) {
-      await ctx.hsm.users.setRole(ctx.caller(), ctx.params.name, (str(ctx.body, 'role') ?? '') as Role);
+      const role = (str(ctx.body, 'role') ?? '') as Role;
+      await requireQuorum(ctx, 'user.role', { username: ctx.params.name, role });
+      await ctx.hsm.users.setRole(ctx.caller(), ctx.params.name, role);
       await endSessionsOf(ctx, ctx.params.name);
       return { body: { changed: ctx.params.name, role: ctx.body.role } };
     },

@@ -33,6 +33,7 @@ export async function migrate(db: Db): Promise<void> {
     const stored = await storedVersion(db, q);
     // Up to date: no DDL, which would lock tables that other nodes are writing.
     if (stored !== SCHEMA_VERSION) await migrateSchema(db, q, stored);
+    else await addMissingTables(q);
     await migrateLayout(db, q);
   });
 }
@@ -63,6 +64,16 @@ async function migrateSchema(db: Db, q: Query, stored: number | undefined): Prom
     for (const sql of OWN_TABLES_SQL) await q(sql);
     await q("INSERT INTO meta (name, value) VALUES ('schema_version', $1) ON CONFLICT (name) DO UPDATE SET value = EXCLUDED.value",
       [Buffer.from(String(SCHEMA_VERSION))]);
+}
+
+/** A table added to the schema without changing any existing one (quorum state, use counters)
+ *  needs no new schema version: a store at the current version gets the tables it lacks, and
+ *  only those — an existing table sees no DDL, so nodes writing it are not blocked. */
+async function addMissingTables(q: Query): Promise<void> {
+  for (const def of [...RECORD_TABLES, ...PLAIN_TABLES]) {
+    if ((await q<{ t: string | null }>('SELECT to_regclass($1)::text AS t', [`"${def.name}"`])).rows[0].t !== null) continue;
+    for (const sql of createTableSql(def)) await q(sql);
+  }
 }
 
 /** The schema version of the database, or undefined if it holds no Inkan store yet. */
