@@ -62,7 +62,7 @@ async function direct(rows: Row[]): Promise<void> {
     return { iv, ct: Buffer.concat([c.update(kib), c.final()]), tag: c.getAuthTag() };
   };
   const sealed = gcm();
-  const ops: [string, () => Promise<unknown>, boolean][] = [
+  const ops: [string, () => Promise<unknown>, boolean, string?][] = [
     ['Sign RSA-2048 PKCS#1 SHA-256', () => signAsync('sha256', kib, rsa), true],
     ['Sign ECDSA P-256', () => signAsync('sha256', kib, ec), true],
     ['Encrypt 1 KiB', async () => gcm(), false],
@@ -74,9 +74,9 @@ async function direct(rows: Row[]): Promise<void> {
     ['GenerateDataKey', async () => { const k = nc.randomBytes(32); const c = nc.createCipheriv('aes-256-gcm', aes, nc.randomBytes(12)); return [c.update(k), c.final(), c.getAuthTag()]; }, false],
   ];
   const native = nativeEcdsa();
-  if (native) ops.splice(2, 0, ['Sign ECDSA P-256 DIGEST', () => native.sign(ec, digest), true]);
-  for (const [name, fn, pooled] of ops) {
-    for (const conc of pooled ? CONCURRENCY : [1]) rows.push(await measure(name, pooled ? 'node:crypto (libuv pool)' : 'node:crypto (inline)', conc, fn));
+  if (native) ops.splice(2, 0, ['Sign ECDSA P-256 DIGEST', () => native.sign(ec, digest), true, 'OpenSSL via native/ addon (libuv pool)']);
+  for (const [name, fn, pooled, how] of ops) {
+    for (const conc of pooled ? CONCURRENCY : [1]) rows.push(await measure(name, how ?? (pooled ? 'node:crypto (libuv pool)' : 'node:crypto (inline)'), conc, fn));
   }
 }
 
