@@ -42,8 +42,9 @@ export async function measure(op: string, how: string, conc: number, fn: () => P
 export interface BenchServer { kms: Creds; akv: Record<string, string>; xks: Record<string, string>; pid: number; stop(): void }
 export type Creds = { endpoint: string; region: string; accessKeyId: string; secretAccessKey: string };
 
-export function startBenchServer(): Promise<BenchServer> {
-  const child = spawn(process.execPath, [path.join(__dirname, 'kms-bench-server.js')], { stdio: ['ignore', 'pipe', 'inherit'] });
+/** `script`: this build's kms-bench-server.js, or another build's (BENCH_BASELINE=…/dist). */
+export function startBenchServer(script = path.join(__dirname, 'kms-bench-server.js')): Promise<BenchServer> {
+  const child = spawn(process.execPath, [script], { stdio: ['ignore', 'pipe', 'inherit'] });
   return new Promise((resolve, reject) => {
     let buf = '';
     child.stdout.on('data', (c: Buffer) => {
@@ -53,6 +54,11 @@ export function startBenchServer(): Promise<BenchServer> {
     });
     child.once('exit', (code) => reject(new Error(`bench server exited (${code})`)));
   });
+}
+
+/** `runs` measurements of one row, interleaved by the caller with the other builds'; the median by req/s. */
+export function medianRow(runs: Row[]): Row {
+  return [...runs].sort((a, b) => a.rps - b.rps)[Math.floor(runs.length / 2)];
 }
 
 export function print(rows: Row[]): void {

@@ -13,6 +13,8 @@ const SOFTHSM = '/usr/lib/softhsm/libsofthsm2.so';
 const DURATION_MS = Number(process.env.BENCH_MS ?? 2000);
 // BENCH_OPS=sha256-1KiB,random-32 runs a subset; BENCH_NO_SPEED=1 skips openssl speed.
 const KEYGEN_MS = Number(process.env.BENCH_KEYGEN_MS ?? 3000);
+/** Time the client processes get to start and log in before timing starts (more on a loaded machine). */
+const START_MS = Number(process.env.BENCH_START_MS ?? 2500);
 const OPS = ['rsa2048-sha256-sign', 'ecdsa-p256-sign', 'sha256-1KiB', 'random-32', 'rsa2048-keygen'] as const;
 type Op = (typeof OPS)[number];
 const RSA_ID = Buffer.from('b0', 'hex');
@@ -38,7 +40,15 @@ function openClient(address: string, pin: string) {
     [slot] = p.C_GetSlotList(true);
   }
   const s = p.C_OpenSession(slot, pkcs11js.CKF_SERIAL_SESSION | pkcs11js.CKF_RW_SESSION);
-  p.C_Login(s, pkcs11js.CKU_USER, pin);
+  // Inkan reserves a failed attempt while it checks a password (exact lockout, core/users.ts), so
+  // two processes logging in to one account at once may see LOGIN_THROTTLED (CKR_PIN_INCORRECT)
+  // for the second: retry after the 250 ms delay.
+  for (let i = 0; ; i++) {
+    try { p.C_Login(s, pkcs11js.CKU_USER, pin); break; } catch (err) {
+      if (i >= 20 || !/CKR_PIN_INCORRECT/.test(String(err))) throw err;
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 300);
+    }
+  }
   const find = (id: Buffer) => {
     p.C_FindObjectsInit(s, [{ type: pkcs11js.CKA_CLASS, value: pkcs11js.CKO_PRIVATE_KEY }, { type: pkcs11js.CKA_ID, value: id }]);
     const [h] = p.C_FindObjects(s, 1);
@@ -111,12 +121,13 @@ function stopper(child: ChildProcess, dir: string): () => Promise<void> {
   };
 }
 
-async function startInkan(): Promise<Backend> {
+/** `script` is this file, or the same bench of another build (BENCH_BASELINE=…/dist: its dist/bench/p11-bench.js). */
+async function startInkan(name = 'Inkan', script = __filename): Promise<Backend> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'inkan-bench-'));
   const nodeArgs = process.env.BENCH_INKAN_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
-  const child = spawn(process.execPath, [...nodeArgs, __filename, '--inkan-server', dir], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [...nodeArgs, script, '--inkan-server', dir], { stdio: ['ignore', 'pipe', 'inherit'] });
   const info = JSON.parse(await waitLine(child, /^(\{.*\})\n/m)) as { address: string; pin: string };
-  return { name: 'Inkan', address: info.address, pin: info.pin, stop: stopper(child, dir) };
+  return { name, address: info.address, pin: info.pin, stop: stopper(child, dir) };
 }
 
 async function serveInkan(dir: string): Promise<void> {
@@ -170,9 +181,16 @@ function runJob(job: WorkerJob): Promise<WorkerResult> {
   });
 }
 
-async function measure(b: Backend, op: Op, procs: number): Promise<Row> {
+/** BENCH_REPEAT runs (default 3, interleaved by the caller's loop), the median by ops/s. */
+const REPEAT = Number(process.env.BENCH_REPEAT ?? 3);
+function median(rows: Row[]): Row {
+  const ok = rows.filter((r) => !r.error).sort((a, b) => a.ops - b.ops);
+  return ok.length ? ok[Math.floor(ok.length / 2)] : rows[0];
+}
+
+async function measureOnce(b: Backend, op: Op, procs: number): Promise<Row> {
   const durationMs = op === 'rsa2048-keygen' ? KEYGEN_MS : DURATION_MS;
-  const startAt = Date.now() + 700; // time for the client processes to start and log in
+  const startAt = Date.now() + START_MS; // time for the client processes to start and log in
   const results = await Promise.all(Array.from({ length: procs }, () => runJob({ address: b.address, pin: b.pin, op, startAt, durationMs })));
   const failed = results.find((r) => r.error);
   if (failed) return { ops: 0, p50: 0, p99: 0, error: failed.error };
@@ -194,18 +212,31 @@ function opensslSpeed(): Promise<string> {
 const fmt = (n: number, w: number, d = 0) => n.toFixed(d).padStart(w);
 
 async function main(): Promise<void> {
-  const backends = [await startInkan(), await startSoftHsm()];
+  // BENCH_BASELINE=/path/to/other/checkout/dist runs that build's Inkan beside this one (before/after in one run).
+  const baseline = process.env.BENCH_BASELINE;
+  const backends = [await startInkan()];
+  if (baseline) backends.push(await startInkan('Inkan before', path.join(baseline, 'bench', 'p11-bench.js')));
+  backends.push(await startSoftHsm());
+  const soft = backends[backends.length - 1];
   try {
     for (const b of backends) makeKeys(b);
-    process.stdout.write(`p11 bench: pkcs11js → p11-kit-client.so → {Inkan, SoftHSMv2 behind p11-kit server}, ${DURATION_MS} ms per row (keygen ${KEYGEN_MS} ms), ${os.cpus().length} cores\n\n`);
-    process.stdout.write(`${'operation'.padEnd(22)}${'procs'.padStart(6)} | ${'Inkan ops/s'.padStart(12)}${'p50 ms'.padStart(9)}${'p99 ms'.padStart(9)} | ${'SoftHSM ops/s'.padStart(14)}${'p50 ms'.padStart(9)}${'p99 ms'.padStart(9)} | ${'ratio'.padStart(6)}\n`);
-    process.stdout.write('-'.repeat(110) + '\n');
+    process.stdout.write(`p11 bench: pkcs11js → p11-kit-client.so → {${backends.map((b) => b.name).join(', ')}}, ${DURATION_MS} ms per row (keygen ${KEYGEN_MS} ms), median of ${REPEAT} interleaved runs, ${os.cpus().length} cores, load ${os.loadavg()[0].toFixed(1)}\n\n`);
+    const head = (n: string) => `${(n + ' ops/s').padStart(14)}${'p50 ms'.padStart(9)}${'p99 ms'.padStart(9)}`;
+    process.stdout.write(`${'operation'.padEnd(22)}${'procs'.padStart(6)} | ${backends.map((b) => head(b.name)).join(' | ')} | ${'ratio'.padStart(6)}${baseline ? ' | after/before' : ''}\n`);
+    process.stdout.write('-'.repeat(40 + 36 * backends.length) + '\n');
     const only = process.env.BENCH_OPS?.split(',');
+    const procsList = (process.env.BENCH_PROCS ?? '1,2').split(',').map(Number);
     for (const op of OPS.filter((o) => !only || only.includes(o))) {
-      for (const procs of [1, 2]) {
-        const [ink, soft] = [await measure(backends[0], op, procs), await measure(backends[1], op, procs)];
-        const cell = (r: Row) => r.error ? `ERROR ${r.error}`.slice(0, 32).padStart(32) : `${fmt(r.ops, 12)}${fmt(r.p50, 9, 3)}${fmt(r.p99, 9, 3)}`;
-        process.stdout.write(`${op.padEnd(22)}${fmt(procs, 6)} | ${cell(ink)} | ${cell(soft).padStart(32)} | ${soft.ops ? fmt(ink.ops / soft.ops, 5, 2) + 'x' : '   -'}\n`);
+      for (const procs of procsList) {
+        const runs = backends.map(() => [] as Row[]);
+        for (let r = 0; r < REPEAT; r++) for (let i = 0; i < backends.length; i++) runs[i].push(await measureOnce(backends[i], op, procs));
+        const rows = runs.map(median);
+        const cell = (r: Row) => r.error ? `ERROR ${r.error}`.slice(0, 32).padStart(32) : `${fmt(r.ops, 14)}${fmt(r.p50, 9, 3)}${fmt(r.p99, 9, 3)}`;
+        const ink = rows[0];
+        const sh = rows[backends.indexOf(soft)];
+        const ratio = sh.ops ? fmt(ink.ops / sh.ops, 5, 2) + 'x' : '   -';
+        const vsBefore = baseline && rows[1].ops ? ` | ${fmt(ink.ops / rows[1].ops, 9, 2)}x` : '';
+        process.stdout.write(`${op.padEnd(22)}${fmt(procs, 6)} | ${rows.map(cell).join(' | ')} | ${ratio}${vsBefore}\n`);
       }
     }
     if (!process.env.BENCH_NO_SPEED) process.stdout.write(`\nopenssl speed -multi 2 rsa2048: ${await opensslSpeed()} sign/s\n`);

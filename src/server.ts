@@ -25,6 +25,7 @@ import { ANCHOR_FILE, AnchorFiles } from './runtime/anchor-file';
 import { privateDir } from './runtime/files';
 import { backupTask, parseDuration, watchTamper } from './runtime/tasks';
 import { ClusterMember, describeStore, openStore } from './runtime/cluster';
+import { rawEcdsaProvider } from './crypto/native-ecdsa';
 
 export { parseDuration } from './runtime/tasks';
 export { parseSize } from './api/p11/limits';
@@ -126,6 +127,7 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
   }
   const st = await hsm.status();
   log.info('self-tests finished', { passed: st.selfTests.passed, failed: st.selfTests.failed.join(',') || undefined, state: st.state });
+  log.info('raw-digest ECDSA', { provider: rawEcdsaProvider() });
 
   const sessions = new AdminSessions();
   metrics.addSessions('admin', () => sessions.active());

@@ -4,6 +4,8 @@
 import * as nc from 'node:crypto';
 import { promisify } from 'node:util';
 import { offLoop } from './off-loop';
+import { nativeEcdsa } from './native-ecdsa';
+import { verifyDigest } from './raw-ecdsa';
 import type { HashName } from './hash-name';
 
 export type KeyObject = nc.KeyObject;
@@ -142,8 +144,14 @@ export function rsaPrivateEncryptAsync(key: KeyObject, data: Buffer, padding: nu
 export function rsaPrivateDecryptAsync(key: KeyObject, data: Buffer, padding: number, oaepHash?: HashName, oaepLabel?: Buffer): Promise<Buffer> {
   return offLoop({ op: 'rsa-private-decrypt', key, data, padding, oaepHash, oaepLabel });
 }
+/** ECDSA over a caller's digest: OpenSSL through the native addon, else @noble/curves on the worker pool. */
 export function ecdsaSignDigestAsync(curve: string, key: KeyObject, digest: Buffer): Promise<Buffer> {
-  return offLoop({ op: 'ecdsa-sign-digest', key, data: digest, curve });
+  const native = nativeEcdsa();
+  return native ? native.sign(key, digest) : offLoop({ op: 'ecdsa-sign-digest', key, data: digest, curve });
+}
+export async function ecdsaVerifyDigestAsync(curve: string, key: KeyObject, digest: Buffer, rs: Buffer): Promise<boolean> {
+  const native = nativeEcdsa();
+  return native ? native.verify(key, digest, rs) : verifyDigest(curve, key, digest, rs);
 }
 export function pssSignDigestAsync(key: KeyObject, hash: HashName, mgfHash: HashName, saltLength: number, digest: Buffer): Promise<Buffer> {
   return offLoop({ op: 'pss-sign-digest', key, data: digest, hash, mgfHash, saltLength });

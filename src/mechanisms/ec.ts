@@ -1,7 +1,6 @@
 // Elliptic-curve mechanisms (PKCS#11 2.40 §2.3): key generation on the named curves,
 // ECDSA (raw digest and SHA-2 hash-and-sign, raw r‖s output), ECDH1 derive, and EdDSA (Ed25519, Ed25519ph).
 import * as c from '../crypto/node-crypto';
-import * as raw from '../crypto/raw-ecdsa';
 import * as ph from '../crypto/ed25519ph';
 import { CKF, CKK, CKM } from '../pkcs11/constants';
 import { HsmError } from '../errors/hsm-error';
@@ -31,7 +30,8 @@ const ecdsaRaw: MechanismDef = {
   },
   async verify(k, data, sig) {
     if (sig.length !== 2 * Math.ceil(k.size / 8)) throw new HsmError('SIGNATURE_LEN_RANGE');
-    return raw.verifyDigest(k.curve!, k.publicKey!, data, sig);
+    if (data.length === 0 || data.length > 64) throw new HsmError('DATA_LEN_RANGE');
+    return c.ecdsaVerifyDigestAsync(k.curve!, k.publicKey!, data, sig);
   },
 };
 

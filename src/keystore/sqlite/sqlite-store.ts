@@ -106,11 +106,13 @@ export class SqliteKeyStore implements KeyStore {
 
   async commit(req: CommitRequest): Promise<CommitResult> {
     const want = req.durable ? 'FULL' : 'NORMAL';
-    if (want !== this.synchronous) { this.db.pragma(`synchronous = ${want}`); this.synchronous = want; }
+    if (want !== this.synchronous) { this.stmt(`pragma:${want}`, () => `PRAGMA synchronous = ${want}`).run(); this.synchronous = want; }
     const before = this.lastChangeSeq();
     const run = this.db.transaction((): CommitResult => {
       const outcomes: UnitOutcome[] = [];
       for (const unit of req.units) {
+        // A unit that writes nothing (a key use: only its audit record) cannot fail: no savepoint.
+        if (unit.writes.length === 0) { outcomes.push({ ok: true }); continue; }
         try {
           this.db.transaction(() => { for (const w of unit.writes) this.apply(w); })();
           outcomes.push({ ok: true });

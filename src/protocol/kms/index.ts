@@ -3,7 +3,7 @@ export { KmsError, statusForType, internalError } from './kms-error';
 export {
   SIGV4_ALGORITHM, DEFAULT_MAX_SKEW_MS, SIGNATURE_MISMATCH_MESSAGE, UNRECOGNIZED_CLIENT_MESSAGE,
   verifySigV4, parseAuthorization, canonicalRequest, canonicalUri, canonicalQuery, canonicalHeaders,
-  stringToSign, signingKey, computeSignature, parseAmzDate, formatAmzDate,
+  stringToSign, signingKey, computeSignature, SigningKeyCache, parseAmzDate, formatAmzDate,
 } from './sigv4';
 export type { SecretLookup, SecretRecord, SignedRequest, VerifyOptions, VerifiedCaller, ParsedAuthorization } from './sigv4';
 export {

@@ -37,6 +37,8 @@ export interface VerifyOptions<P = unknown> {
    * another operation on the same body (`{"KeyId":…}` fits EnableKey and ScheduleKeyDeletion alike).
    */
   requiredSignedHeaders?: readonly string[];
+  /** Derived signing keys to reuse (one per access key, day, region and service); none: derive each time. */
+  signingKeys?: SigningKeyCache;
 }
 
 export interface VerifiedCaller<P = unknown> {
@@ -191,6 +193,42 @@ export function signingKey(secretAccessKey: string, date: string, region: string
   return key;
 }
 
+/**
+ * kSigning changes once a day per credential, so deriving it (four HMACs) on every request is
+ * waste: this keeps the keys of requests that verified, per (access key, date, region, service),
+ * with the secret they came from (a rotated secret misses and replaces its entry). Bounded; an
+ * evicted or replaced key is zeroed. Only a verified request adds an entry, so a caller without
+ * the secret cannot fill it.
+ */
+export class SigningKeyCache {
+  private readonly entries = new Map<string, { secret: string; key: Buffer }>();
+
+  constructor(private readonly max = 4096) {}
+
+  private static id(accessKeyId: string, auth: ParsedAuthorization): string {
+    return `${accessKeyId}\u0000${auth.date}\u0000${auth.region}\u0000${auth.service}`;
+  }
+
+  get(accessKeyId: string, auth: ParsedAuthorization, secret: string): Buffer | undefined {
+    const hit = this.entries.get(SigningKeyCache.id(accessKeyId, auth));
+    return hit && hit.secret === secret ? hit.key : undefined;
+  }
+
+  set(accessKeyId: string, auth: ParsedAuthorization, secret: string, key: Buffer): void {
+    const id = SigningKeyCache.id(accessKeyId, auth);
+    const old = this.entries.get(id);
+    if (old) { this.entries.delete(id); old.key.fill(0); }
+    while (this.entries.size >= this.max) {
+      const [oldest, e] = this.entries.entries().next().value as [string, { key: Buffer }];
+      this.entries.delete(oldest);
+      e.key.fill(0);
+    }
+    this.entries.set(id, { secret, key });
+  }
+
+  get size(): number { return this.entries.size; }
+}
+
 export function computeSignature(secretAccessKey: string, auth: ParsedAuthorization, amzDate: string, canonical: string): string {
   const key = signingKey(secretAccessKey, auth.date, auth.region, auth.service);
   const sig = hmac('sha256', key, Buffer.from(stringToSign(amzDate, auth.scope, canonical), 'utf8')).toString('hex');
@@ -288,9 +326,11 @@ export async function verifySigV4<P>(req: SignedRequest, opts: VerifyOptions<P>)
   const canonical = canonicalRequest({
     method: req.method, target: req.target, rawHeaders: req.rawHeaders, signedHeaders: auth.signedHeaders, payloadHash: hash,
   });
-  const expected = computeSignature(record.secretAccessKey, auth, amzDate, canonical);
-  if (!timingSafeEqual(Buffer.from(expected, 'latin1'), Buffer.from(auth.signature, 'latin1'))) {
-    throw invalid(SIGNATURE_MISMATCH_MESSAGE);
-  }
+  const cached = opts.signingKeys?.get(auth.accessKeyId, auth, record.secretAccessKey);
+  const key = cached ?? signingKey(record.secretAccessKey, auth.date, auth.region, auth.service);
+  const expected = hmac('sha256', key, Buffer.from(stringToSign(amzDate, auth.scope, canonical), 'utf8')).toString('hex');
+  const ok = timingSafeEqual(Buffer.from(expected, 'latin1'), Buffer.from(auth.signature, 'latin1'));
+  if (!cached) { if (ok && opts.signingKeys) opts.signingKeys.set(auth.accessKeyId, auth, record.secretAccessKey, key); else key.fill(0); }
+  if (!ok) throw invalid(SIGNATURE_MISMATCH_MESSAGE);
   return { accessKeyId: auth.accessKeyId, principal: record.principal, region: auth.region, service: auth.service, amzDate };
 }

@@ -4,7 +4,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { randomUuid } from '../../crypto/node-crypto';
 import { KmsError, internalError } from './kms-error';
-import { SecretLookup, verifySigV4 } from './sigv4';
+import { SecretLookup, SigningKeyCache, verifySigV4 } from './sigv4';
 
 export const KMS_CONTENT_TYPE = 'application/x-amz-json-1.1';
 /** `targetPrefix` of the KMS service model (botocore service-2.json). */
@@ -21,6 +21,8 @@ export interface KmsTransportOptions<P = unknown> {
   regions?: readonly string[];
   /** Clock in epoch milliseconds, for the SigV4 skew check. */
   now?: () => number;
+  /** SigV4 signing keys to reuse across requests (createKmsHandler makes one per handler). */
+  signingKeys?: SigningKeyCache;
 }
 
 export interface KmsRequest<P = unknown> {
@@ -142,7 +144,7 @@ export async function readKmsRequest<P>(req: IncomingMessage, opts: KmsTransport
   const operation = checkEnvelope(req);
   const body = await readBody(req, opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES);
   const caller = await verifySigV4({ method: 'POST', target: req.url ?? '/', rawHeaders: req.rawHeaders, body }, {
-    lookupSecret: opts.lookupSecret, service: 'kms', regions: opts.regions, now: opts.now,
+    lookupSecret: opts.lookupSecret, service: 'kms', regions: opts.regions, now: opts.now, signingKeys: opts.signingKeys,
     requiredSignedHeaders: ['x-amz-target'], // the operation is chosen by this header alone
   });
   const input = parseJsonInput(body);
@@ -190,7 +192,8 @@ function toKmsError<P>(err: unknown, opts: KmsHandlerOptions<P>, requestId: stri
 }
 
 /** A node:http request listener for the whole KMS face: read, dispatch, write; never throws. */
-export function createKmsHandler<P>(opts: KmsHandlerOptions<P>): (req: IncomingMessage, res: ServerResponse) => Promise<void> {
+export function createKmsHandler<P>(given: KmsHandlerOptions<P>): (req: IncomingMessage, res: ServerResponse) => Promise<void> {
+  const opts: KmsHandlerOptions<P> = { ...given, signingKeys: given.signingKeys ?? new SigningKeyCache() };
   return async (req, res) => {
     const requestId = (opts.newRequestId ?? newRequestId)();
     try {

@@ -5,7 +5,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { randomUuid } from '../../crypto/node-crypto';
 import { identityEncoded, mediaType, readBoundedBody } from '../http/bounded-body';
-import { KmsError, verifySigV4 } from '../kms';
+import { KmsError, SigningKeyCache, verifySigV4 } from '../kms';
 import { XksError, internalError, validation } from './xks-error';
 
 /** Spec Appendix A: the service in the credential scope. */
@@ -42,6 +42,8 @@ export type XksSecretLookup<P> = (storePath: string, accessKeyId: string) => Pro
 export type XksStorePaths = readonly string[] | ((storePath: string) => Promise<boolean>);
 
 export interface XksHandlerOptions<P> {
+  /** SigV4 signing keys reused across requests (createXksHandler makes one per handler). */
+  signingKeys?: SigningKeyCache;
   storePaths: XksStorePaths;
   lookupSecret: XksSecretLookup<P>;
   dispatch: (request: XksRequest<P>) => Promise<object>;
@@ -110,7 +112,7 @@ export async function readXksRequest<P>(req: IncomingMessage, opts: XksHandlerOp
   let caller;
   try {
     caller = await verifySigV4({ method: 'POST', target, rawHeaders: req.rawHeaders, body }, {
-      service: XKS_SERVICE, now: opts.now, maxSkewMs: XKS_MAX_SKEW_MS,
+      service: XKS_SERVICE, now: opts.now, maxSkewMs: XKS_MAX_SKEW_MS, signingKeys: opts.signingKeys,
       lookupSecret: async (akid) => {
         const found = await opts.lookupSecret(route.storePath, akid);
         return found && { secretAccessKey: found.secretAccessKey, principal: found.principal };
@@ -149,7 +151,8 @@ function toXksError<P>(err: unknown, opts: XksHandlerOptions<P>, requestId: stri
 }
 
 /** A node:http request listener for every path under the configured XKS prefixes; never throws. */
-export function createXksHandler<P>(opts: XksHandlerOptions<P>): (req: IncomingMessage, res: ServerResponse) => Promise<void> {
+export function createXksHandler<P>(given: XksHandlerOptions<P>): (req: IncomingMessage, res: ServerResponse) => Promise<void> {
+  const opts: XksHandlerOptions<P> = { ...given, signingKeys: given.signingKeys ?? new SigningKeyCache() };
   if (typeof opts.storePaths !== 'function') opts.storePaths.forEach(checkStorePath);
   return async (req, res) => {
     const requestId = randomUuid();

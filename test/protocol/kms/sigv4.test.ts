@@ -6,7 +6,7 @@ import {
   KmsError, canonicalHeaders, canonicalQuery, canonicalRequest, canonicalUri, formatAmzDate, parseAmzDate,
   parseAuthorization, verifySigV4, type SignedRequest, type VerifyOptions,
 } from '../../../src/protocol/kms';
-import { sha256Hex } from '../../../src/protocol/kms/sigv4';
+import { SigningKeyCache, sha256Hex, signingKey } from '../../../src/protocol/kms/sigv4';
 
 // The suite's credentials and clock: AKIDEXAMPLE, region us-east-1, service "service", 20150830T123600Z.
 const SUITE_SECRET = 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY';
@@ -168,4 +168,28 @@ test('amz dates: only real instants in basic format', () => {
   for (const bad of ['20150830T123600', '2015-08-30T12:36:00Z', '20150230T123600Z', '20150830T246000Z', '']) {
     assert.equal(parseAmzDate(bad), undefined, bad);
   }
+});
+
+test('signing-key cache: a verified request\'s key is reused; a bad signature or a rotated secret is not served from it', async () => {
+  const cache = new SigningKeyCache(2);
+  let secret = SUITE_SECRET;
+  const opts = suiteOptions({ signingKeys: cache, lookupSecret: async (akid) => (akid === 'AKIDEXAMPLE' ? { secretAccessKey: secret, principal: 'example' } : undefined) });
+  await rejectsWith(verifySigV4(suiteRequest('/', '0'.repeat(64)), opts), 'InvalidSignatureException');
+  assert.equal(cache.size, 0, 'a request that did not verify adds nothing');
+  await verifySigV4(suiteRequest('/', GET_VANILLA_SIG), opts);
+  assert.equal(cache.size, 1);
+  const auth = parseAuthorization(`AWS4-HMAC-SHA256 Credential=${SUITE_SCOPE}, SignedHeaders=host;x-amz-date, Signature=${GET_VANILLA_SIG}`);
+  assert.deepEqual(cache.get('AKIDEXAMPLE', auth, SUITE_SECRET), signingKey(SUITE_SECRET, '20150830', 'us-east-1', 'service'));
+  await verifySigV4(suiteRequest('/', GET_VANILLA_SIG), opts); // served from the cache, still right
+  await rejectsWith(verifySigV4(suiteRequest('/', '1'.repeat(64)), opts), 'InvalidSignatureException');
+  secret = 'a-rotated-secret';
+  assert.equal(cache.get('AKIDEXAMPLE', auth, secret), undefined, 'another secret misses');
+  await rejectsWith(verifySigV4(suiteRequest('/', GET_VANILLA_SIG), opts), 'InvalidSignatureException');
+  // Bounded: a third scope evicts the oldest entry, whose key is zeroed.
+  const kept = cache.get('AKIDEXAMPLE', auth, SUITE_SECRET)!;
+  cache.set('B', auth, 's', Buffer.alloc(32, 1));
+  cache.set('C', auth, 's', Buffer.alloc(32, 2));
+  assert.equal(cache.size, 2);
+  assert.equal(cache.get('AKIDEXAMPLE', auth, SUITE_SECRET), undefined);
+  assert.ok(kept.every((b) => b === 0), 'the evicted key was wiped');
 });
