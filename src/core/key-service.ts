@@ -19,6 +19,7 @@ import type { Quotas } from './quotas';
 import { applyChanges, buildAttributes, markOrigin, Template } from './templates';
 import { materialOf, parseKey, privateKeyFromComponents, publicKeyFromAttributes, takeSecretComponents } from './key-material';
 import type { KeyReads } from './key-reads';
+import type { KeyLimits } from './key-limits';
 
 export interface CreateOptions {
   /** The managed key the new object is a version of. */
@@ -32,6 +33,9 @@ export interface CreateOptions {
 }
 
 export class KeyService {
+  /** Per-key authorisation and use limits (key-limits.ts), set by the module. */
+  limits?: KeyLimits;
+
   constructor(private readonly objects: ObjectStore, private readonly gate: Gate, private readonly ops: Operations,
     private readonly quotas: Quotas, private readonly reads: KeyReads) {}
 
@@ -61,7 +65,7 @@ export class KeyService {
       attrs.set(CKA.VALUE_LEN, gen.value.length);
       if (!template.has(CKA.ID)) attrs.set(CKA.ID, c.randomBytes(16));
       markOrigin(attrs, true, mechType);
-      return this.objects.insert(change, this.objects.build({ ...this.owner(a, attrs, opts), cls: CKO.SECRET_KEY, attrs, secret: gen.value, material: gen.material, managed: opts.managed }));
+      return this.insert(change, this.objects.build({ ...this.owner(a, attrs, opts), cls: CKO.SECRET_KEY, attrs, secret: gen.value, material: gen.material, managed: opts.managed }));
     } finally { gen.value.fill(0); }
   }
 
@@ -87,6 +91,7 @@ export class KeyService {
     const modulusBits = pubAttrs.get(CKA.MODULUS_BITS) as number | undefined;
     requireApprovedUse(a.policy.approvedOnly, mech, 'generate', modulusBits);
     await this.admitNew(a, privAttrs, opts, 2);
+    await this.limits?.prepareNew(CKO.PUBLIC_KEY, pubAttrs);
     const gen = await mech.generate({
       modulusBits,
       publicExponent: pubAttrs.get(CKA.PUBLIC_EXPONENT) as Buffer | undefined,
@@ -103,8 +108,8 @@ export class KeyService {
     markOrigin(privAttrs, true, mechType);
     const pkcs8 = c.exportPkcs8(gen.material.privateKey!);
     try {
-      const privateKey = this.objects.insert(change, this.objects.build({ ...this.owner(a, privAttrs, opts), cls: CKO.PRIVATE_KEY, attrs: privAttrs, secret: pkcs8, material: gen.material, managed: opts.managed }));
-      const publicKey = this.objects.insert(change, this.objects.build({ ...this.owner(a, pubAttrs, opts), cls: CKO.PUBLIC_KEY, attrs: pubAttrs,
+      const privateKey = this.insert(change, this.objects.build({ ...this.owner(a, privAttrs, opts), cls: CKO.PRIVATE_KEY, attrs: privAttrs, secret: pkcs8, material: gen.material, managed: opts.managed }));
+      const publicKey = this.insert(change, this.objects.build({ ...this.owner(a, pubAttrs, opts), cls: CKO.PUBLIC_KEY, attrs: pubAttrs,
         material: { ...gen.material, privateKey: undefined }, managed: opts.managed }));
       return { publicKey, privateKey };
     } finally { pkcs8.fill(0); }
@@ -157,7 +162,7 @@ export class KeyService {
       requireApprovedKey(a.policy.approvedOnly, material.keyType, material.size);
     }
     markOrigin(attrs, false);
-    return this.objects.insert(change, this.objects.build({ ...this.owner(a, attrs, opts), cls, attrs, secret: sealedValue, material, managed: opts.managed }));
+    return this.insert(change, this.objects.build({ ...this.owner(a, attrs, opts), cls, attrs, secret: sealedValue, material, managed: opts.managed }));
   }
 
   /** `inkan key import`: a PEM/DER private or public key, or raw AES / HMAC key bytes. */
@@ -196,7 +201,7 @@ export class KeyService {
     markOrigin(attrs, false);
     const pkcs8 = cls === CKO.PRIVATE_KEY ? c.exportPkcs8(key) : undefined;
     try {
-      return this.objects.insert(change, this.objects.build({ ...this.owner(a, attrs, opts), cls, attrs, secret: pkcs8, material, managed: opts.managed }));
+      return this.insert(change, this.objects.build({ ...this.owner(a, attrs, opts), cls, attrs, secret: pkcs8, material, managed: opts.managed }));
     } finally { pkcs8?.fill(0); }
   }
 
@@ -270,6 +275,7 @@ export class KeyService {
       this.gate.authorize(a, 'key.use', { kind: 'object', object: current });
       if (current.attrs.get(CKA.COPYABLE) === false) throw new HsmError('ACTION_PROHIBITED', 'the object is not copyable (CKA_COPYABLE false)');
       if (current.managed) throw new HsmError('ACTION_PROHIBITED', 'versions of managed keys are not copied');
+      this.limits?.refuseCopy(current);
       const attrs = new Map(current.attrs);
       applyChanges(current.cls, current.isKey ? current.keyType : undefined, attrs, template, { copy: true });
       // A copy is a new key: a legacy key made before the partition went approved-only is not multiplied.
@@ -282,7 +288,7 @@ export class KeyService {
       const given = takeSecretComponents(attrs).get(CKA.VALUE);
       const secret = given ? Buffer.from(given) : current.sealed ? this.objects.secretValue(current) : undefined;
       try {
-        const copy = this.objects.insert(change, this.objects.build({ ...this.owner(a, attrs), cls: current.cls, attrs, secret, material: current.material }));
+        const copy = this.insert(change, this.objects.build({ ...this.owner(a, attrs), cls: current.cls, attrs, secret, material: current.material }));
         rec.object = copy.id;
         rec.detail = `copy of ${current.id}`;
         return copy;
@@ -300,8 +306,15 @@ export class KeyService {
     return { partition: a.partition, owner, session, sharedWith: opts.sharedWith };
   }
 
-  /** Quotas and label uniqueness, checked before any key material is made. */
+  /** Stores a new object, with the use counter a limited key needs (key-limits.ts). */
+  private insert(change: Change, obj: HsmObject): HsmObject {
+    this.limits?.onInsert(change, obj);
+    return this.objects.insert(change, obj);
+  }
+
+  /** Quotas, label uniqueness and the key-limit attributes, checked before any key material is made. */
   private async admitNew(a: Admitted, attrs: Map<number, AttrValue>, opts: CreateOptions, count = 1): Promise<void> {
+    await this.limits?.prepareNew(attrs.get(CKA.CLASS) as number | undefined, attrs);
     const owner = a.principal?.isUser ? a.principal.id : '';
     const token = attrs.get(CKA.TOKEN) !== false || a.caller.session === undefined;
     // PKCS#11 §5.6 lets a R/W public session make public token objects (owned by no user); a partition may refuse them.

@@ -71,11 +71,11 @@ test('the PostgreSQL-only layout: a store made before cluster_nodes gets it at t
   await pg.admin("DROP TABLE cluster_nodes; DELETE FROM meta WHERE name = 'pg_layout'", [], 'layout1');
   const store = await PostgresKeyStore.open(url);
   try {
-    assert.equal((await store.getMeta('pg_layout'))?.toString(), '1');
+    assert.equal((await store.getMeta('pg_layout'))?.toString(), '2');
     assert.deepEqual((await store.nodes.list()).nodes, []);
   } finally { await store.close(); }
   await pg.admin("UPDATE meta SET value = '9'::bytea WHERE name = 'pg_layout'", [], 'layout1');
-  await assert.rejects(PostgresKeyStore.open(url), /PostgreSQL layout 9, newer than this Inkan \(layout 1\): upgrade this node/);
+  await assert.rejects(PostgresKeyStore.open(url), /PostgreSQL layout 9, newer than this Inkan \(layout 2\): upgrade this node/);
 });
 
 test('a change-log entry deleted behind the module\'s back leaves a gap: the reader drops every cache', async () => {

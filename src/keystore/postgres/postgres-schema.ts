@@ -2,7 +2,7 @@
 // a transaction-scoped advisory lock, so nodes starting together do not race (CREATE TABLE IF NOT
 // EXISTS alone is not safe concurrently: the loser fails on pg_type's unique index). The
 // version lives in meta.schema_version, as in SQLite.
-import { PLAIN_TABLES, RECORD_TABLES, SCHEMA_VERSION } from '../schema';
+import { PLAIN_TABLES, RECORD_TABLES, SCHEMA_VERSION, TABLES } from '../schema';
 import type { Db, Query } from './postgres-db';
 import { createTableSql, OWN_TABLES_SQL } from './postgres-sql';
 
@@ -20,11 +20,13 @@ const MIGRATIONS: Record<number, (q: Query) => Promise<void>> = {};
 /** Tables only the PostgreSQL store has (the cluster's node list) are versioned on their own in
  *  meta.pg_layout, so they can grow without a new store schema for SQLite. Step N takes layout N
  *  to N+1; every statement is idempotent (a restore may bring a meta without pg_layout). */
-export const PG_LAYOUT = 1;
+export const PG_LAYOUT = 2;
 const LAYOUT_STEPS: Record<number, string[]> = {
   0: [`CREATE TABLE IF NOT EXISTS "cluster_nodes" ("node" TEXT COLLATE "C" PRIMARY KEY, "instance" TEXT NOT NULL,
     "address" TEXT NOT NULL, "state" TEXT NOT NULL, "version" TEXT NOT NULL, "started" BIGINT NOT NULL,
     "beat" BIGINT NOT NULL, "data" TEXT NOT NULL, "mac" BYTEA)`],
+  // Key use counters (schema.ts use_counters), for stores made before they existed.
+  1: createTableSql(TABLES.use_counters),
 };
 
 export async function migrate(db: Db): Promise<void> {
