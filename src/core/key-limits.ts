@@ -153,6 +153,11 @@ export class KeyLimits {
 
   // --- context-specific login ----------------------------------------------------------------------
 
+  /** True if the key has its own PIN (else its context-specific login takes the user's password). */
+  hasKeyPin(key: HsmObject): boolean {
+    return typeof key.attrs.get(INKAN_INTERNAL.KEY_PIN_HASH) === 'string';
+  }
+
   /** C_Login(CKU_CONTEXT_SPECIFIC) for `key`: its key PIN, or for a key without one the user's own
    *  password. Wrong PINs are counted before the PIN is looked at, slowed down and locked after
    *  MAX_FAILED_LOGINS, as user logins are; every attempt is recorded (never the PIN). */

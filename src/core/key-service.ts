@@ -20,6 +20,7 @@ import { applyChanges, buildAttributes, markOrigin, Template } from './templates
 import { materialOf, parseKey, privateKeyFromComponents, publicKeyFromAttributes, takeSecretComponents } from './key-material';
 import type { KeyReads } from './key-reads';
 import type { KeyLimits } from './key-limits';
+import { checkScope, describeScope, scopedAttributes, type ShareScope } from './policy/key-limits';
 
 export interface CreateOptions {
   /** The managed key the new object is a version of. */
@@ -247,22 +248,25 @@ export class KeyService {
 
   /** Sharing a key pair shares both halves: the other user needs the public half to verify or encrypt.
    *  Both rows change in one transaction. */
-  share(caller: Caller, obj: HsmObject, userId: string, add: boolean): Promise<HsmObject> {
+  share(caller: Caller, obj: HsmObject, userId: string, add: boolean, scope?: ShareScope): Promise<HsmObject> {
     return this.ops.run(caller, add ? 'key.share' : 'key.unshare', async (a, change, rec) => {
       rec.object = obj.id;
-      rec.detail = `${add ? 'with' : 'from'} ${userId}`;
+      const checked = add ? checkScope(scope) : undefined;
+      rec.detail = `${add ? 'with' : 'from'} ${userId}${checked ? ` for ${describeScope(checked)}` : ''}`;
       const current = await this.reads.current(a, obj);
-      return (await this.shareIn(a, change, current, userId, add))[0];
+      return (await this.shareIn(a, change, current, userId, add, checked))[0];
     });
   }
 
-  async shareIn(a: Admitted, change: Change, obj: HsmObject, userId: string, add: boolean): Promise<HsmObject[]> {
+  /** `scope`: what the share allows (policy/key-limits.ts); sharing again replaces it, unsharing drops it. */
+  async shareIn(a: Admitted, change: Change, obj: HsmObject, userId: string, add: boolean, scope?: ShareScope): Promise<HsmObject[]> {
     this.gate.authorize(a, 'key.share', { kind: 'object', object: obj });
     if (userId === obj.owner) throw new HsmError('BAD_REQUEST', 'the owner already has the key');
     const out: HsmObject[] = [];
     for (const o of [obj, ...await this.reads.partners(obj)]) {
       const next = add ? [...new Set([...o.sharedWith, userId])] : o.sharedWith.filter((u) => u !== userId);
-      out.push(this.objects.replace(change, o, { sharedWith: next }));
+      const attrs = scopedAttributes(o, userId, add ? scope : undefined);
+      out.push(this.objects.replace(change, o, { sharedWith: next, ...(attrs ? { attrs } : {}) }));
     }
     return out;
   }

@@ -114,3 +114,19 @@ export function checkKeyRules(a: RuleCaller, obj: HsmObject, use: KeyUse): void 
   checkShareScope(a, obj, use);
   checkUsePeriod(obj, use);
 }
+
+/** The object's attributes with `userId`'s scope set (or dropped); undefined when nothing changes. */
+export function scopedAttributes(obj: HsmObject, userId: string, scope: ShareScope | undefined): Map<number, AttrValue> | undefined {
+  const scopes = shareScopes(obj);
+  if (!scope && !(userId in scopes)) return undefined;
+  if (scope) scopes[userId] = scope; else delete scopes[userId];
+  const attrs = new Map(obj.attrs);
+  attrs.set(INKAN_INTERNAL.SHARE_SCOPES, JSON.stringify(scopes));
+  return attrs;
+}
+
+/** For audit details and listings: "sign,verify with dept=…" (context keys only, never values). */
+export function describeScope(scope: ShareScope): string {
+  const ops = scope.ops ? scope.ops.join(',') : 'every use';
+  return scope.context ? `${ops} with context ${Object.keys(scope.context).join(',')}` : ops;
+}
