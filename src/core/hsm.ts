@@ -94,7 +94,7 @@ export class Hsm implements ModuleContext {
     this.managed.grants = new KeyGrants(this.managed, this.users, this.lookup);
     this.lookup.lifecycle = lifecycleOf;
     this.crypto.lifecycle = lifecycleOf;
-    this.limits = new KeyLimits(this.records, keys, this.gate, this.ops, this.users, opts.loginDelayMs);
+    this.limits = new KeyLimits(this.records, keys, this.gate, this.ops, this.users, this.objects, opts.loginDelayMs);
     this.keys.limits = this.limits;
     this.crypto.limits = this.limits;
     this.lookup.limits = this.limits;

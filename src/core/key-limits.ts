@@ -17,6 +17,7 @@ import { Change } from './change';
 import type { HsmObject } from './hsm-object';
 import { KeyAuthorisation } from './key-authorisation';
 import { delayAfter, MAX_FAILED_LOGINS } from './login-throttle';
+import type { ObjectStore } from './object-store';
 import type { Operations } from './operation';
 import { hashPassword, passwordMatches } from './passwords';
 import type { AttrValue } from './policy/attributes';
@@ -49,7 +50,19 @@ export class KeyLimits {
   readonly #minted = new WeakSet<KeyAuthorisation>();
 
   constructor(private readonly records: Records, private readonly keys: () => DomainKeys, private readonly gate: Gate,
-    private readonly ops: Operations, private readonly users: UserService, private readonly delayBase?: number) {}
+    private readonly ops: Operations, private readonly users: UserService, private readonly objects: ObjectStore,
+    private readonly delayBase?: number) {}
+
+  /** The stored version of a key (a face may hold an old one). */
+  private async current(key: HsmObject): Promise<HsmObject> {
+    const cur = await this.objects.get(key.id);
+    if (!cur) throw new HsmError('KEY_NOT_FOUND');
+    return cur;
+  }
+
+  private replace(change: Change, cur: HsmObject, attrs: Map<number, AttrValue>): HsmObject {
+    return this.objects.replace(change, cur, { attrs });
+  }
 
   // --- at creation ---------------------------------------------------------------------------------
 
@@ -177,6 +190,23 @@ export class KeyLimits {
       const auth = KeyAuthorisation.create(key.id, a.principal!.id, Date.now() + KEY_AUTH_TTL_MS);
       this.#minted.add(auth);
       return auth;
+    });
+  }
+
+  /** The owner changes (or sets) a key's PIN: the current one first, if the key has one, with the
+   *  same counting and lock as a context-specific login. One transaction, recorded (never the PIN). */
+  setPin(caller: Caller, key: HsmObject, currentPin: string | undefined, newPin: string): Promise<HsmObject> {
+    return this.ops.run(caller, 'key.set-pin', async (a, change, rec) => {
+      rec.object = key.id;
+      const cur = await this.current(key);
+      this.gate.authorize(a, 'key.manage', { kind: 'object', object: cur });
+      if (cur.cls !== CKO.PRIVATE_KEY && cur.cls !== CKO.SECRET_KEY) throw new HsmError('KEY_TYPE_INCONSISTENT', 'only private and secret keys take a key PIN');
+      const hash = cur.attrs.get(INKAN_INTERNAL.KEY_PIN_HASH);
+      if (typeof hash === 'string') await this.checkPin(a, cur, hash, currentPin ?? '');
+      const attrs = new Map(cur.attrs);
+      attrs.set(INKAN_INTERNAL.KEY_PIN_HASH, await hashKeyPin(newPin));
+      attrs.set(CKA.ALWAYS_AUTHENTICATE, true);
+      return this.replace(change, cur, attrs);
     });
   }
 
