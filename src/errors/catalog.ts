@@ -82,7 +82,7 @@ export const ERRORS = {
   KEY_AUTH_REQUIRED: spec('the key needs its own authentication for each operation (CKA_ALWAYS_AUTHENTICATE): give the key PIN', 401, CKR.USER_NOT_LOGGED_IN, 'AccessDeniedException'),
   KEY_AUTH_UNSUPPORTED: spec('the key needs its own authentication for each operation, which this face cannot carry; use it through PKCS#11 or the admin API', 403, CKR.USER_NOT_LOGGED_IN, 'UnsupportedOperationException'),
   KEY_PIN_INCORRECT: spec('the key PIN is wrong', 401, CKR.PIN_INCORRECT, 'AccessDeniedException'),
-  KEY_PIN_LOCKED: spec('the key PIN is locked after too many wrong PINs; a crypto officer must unlock it', 403, CKR.PIN_LOCKED, 'AccessDeniedException'),
+  KEY_PIN_LOCKED: spec('the key PIN is locked after too many wrong PINs; the key cannot be used with it any more (docs/operators.md)', 403, CKR.PIN_LOCKED, 'AccessDeniedException'),
   SHARE_SCOPE_DENIED: spec('the key was shared with you for other operations, or with a required encryption context this request does not carry', 403, CKR.KEY_FUNCTION_NOT_PERMITTED, 'AccessDeniedException'),
   KEY_ACCESS_DENIED: spec('the key\'s access list (key policy) does not allow this caller this action', 403, CKR.KEY_FUNCTION_NOT_PERMITTED, 'AccessDeniedException'),
   CURVE_NOT_SUPPORTED: spec('curve not supported', 400, CKR.CURVE_NOT_SUPPORTED, 'ValidationException'),
