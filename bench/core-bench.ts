@@ -63,7 +63,29 @@ async function main() {
   }
   await m.close();
   await durability();
+  await limits();
   await lookups();
+}
+
+/** What per-key limits cost (issue #11): the same HMAC on a key without limits, with usage periods
+ *  (a check in the gate), and with a use limit (a counter taken in the use's own, fsynced, commit). */
+async function limits() {
+  const m = await freshModule();
+  const now = Math.floor(Date.now() / 1000);
+  const hmac = (extra: [number, unknown][]) => m.hsm.keys.generateKey(m.caller, CKM.GENERIC_SECRET_KEY_GEN,
+    new Map<number, any>([[CKA.VALUE_LEN, 32], [CKA.TOKEN, true], [CKA.SIGN, true], ...extra]));
+  const plain = await hmac([]);
+  const periods = await hmac([[CKA.INKAN_USE_NOT_BEFORE, now - 60], [CKA.INKAN_USE_NOT_AFTER, now + 86_400]]);
+  const counted = await hmac([[CKA.INKAN_MAX_USES, 1_000_000_000]]);
+  const msg = Buffer.alloc(32, 7);
+  console.log(`\nPer-key limits — HMAC-SHA256 32 B, SQLite, concurrency ${CONCURRENCY}`);
+  console.log('| key | ops/s | p50 ms | p99 ms |');
+  console.log('|---|---:|---:|---:|');
+  for (const [name, key] of [['no limits', plain], ['usage periods', periods], ['use limit (counter)', counted]] as const) {
+    const r = await measure(() => m.hsm.crypto.sign(m.caller, key, CKM.SHA256_HMAC, {}, msg));
+    console.log(`| ${name} | ${fmt(r.ops)} | ${fmt(r.p50, 3)} | ${fmt(r.p99, 3)} |`);
+  }
+  await m.close();
 }
 
 /** What power-loss durability costs (issue #8, item 11): a change (key creation) is always fsynced

@@ -14,12 +14,12 @@ export class AdminClient {
   /** The bearer token of this client's session (for `inkan login` to keep). */
   get sessionToken(): string | undefined { return this.token; }
 
-  async request<T = Record<string, unknown>>(method: string, path: string, body?: unknown): Promise<T> {
+  async request<T = Record<string, unknown>>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<T> {
     let res: Response;
     try {
       res = await fetch(new URL(path, this.server), {
         method,
-        headers: { 'content-type': 'application/json', ...this.extra, ...(this.token ? { authorization: `Bearer ${this.token}` } : {}) },
+        headers: { 'content-type': 'application/json', ...this.extra, ...(this.token ? { authorization: `Bearer ${this.token}` } : {}), ...headers },
         body: body === undefined ? undefined : JSON.stringify(body),
       });
     } catch (err) {

@@ -57,6 +57,41 @@ function params(o: Record<string, string | undefined>): Record<string, unknown> 
   return p;
 }
 
+type KeyLimits = { maxUses?: number; uses?: number; usePeriod?: { notBefore?: string; notAfter?: string };
+  processPeriod?: { notBefore?: string; notAfter?: string }; alwaysAuthenticate: boolean; keyPin: boolean };
+
+/** `inkan key show`'s line for a key's limits: "3/10 uses, use 2026-…→2027-…, key PIN". */
+function describeLimits(l: KeyLimits | undefined): string {
+  if (!l) return '-';
+  const period = (name: string, p?: { notBefore?: string; notAfter?: string }) => (p ? `${name} ${p.notBefore ?? '…'} → ${p.notAfter ?? '…'}` : undefined);
+  const parts = [l.maxUses ? `${l.uses ?? 0}/${l.maxUses} uses` : undefined, period('use', l.usePeriod), period('process', l.processPeriod),
+    l.keyPin ? 'key PIN on every use' : l.alwaysAuthenticate ? 'password on every use' : undefined].filter(Boolean);
+  return parts.length ? parts.join(', ') : 'none';
+}
+
+/** The body fields of --max-uses, the periods and --key-pin (admin API key-limits-spec.ts). */
+function limitsBody(o: Record<string, string | undefined>): Record<string, unknown> {
+  const limits: Record<string, unknown> = {};
+  if (o.maxUses !== undefined) {
+    const n = Number(o.maxUses);
+    if (!Number.isSafeInteger(n) || n < 1) throw new CliError('BAD_ARGUMENT', '--max-uses is a positive integer');
+    limits.maxUses = n;
+  }
+  for (const [opt, field] of [['useFrom', 'useNotBefore'], ['useUntil', 'useNotAfter'], ['processFrom', 'processNotBefore'], ['processUntil', 'processNotAfter']]) {
+    if (o[opt] === undefined) continue;
+    if (Number.isNaN(Date.parse(o[opt]!))) throw new CliError('BAD_ARGUMENT', `not a time: ${o[opt]}`);
+    limits[field] = o[opt];
+  }
+  const keyPin = o.keyPin ?? process.env.INKAN_NEW_KEY_PIN;
+  return { limits: Object.keys(limits).length ? limits : undefined, keyPin: keyPin || undefined };
+}
+
+/** The header that carries a key's own PIN (never the body, never a log). */
+function pinHeader(o: Record<string, string | undefined>): Record<string, string> {
+  const pin = o.keyPin ?? process.env.INKAN_KEY_PIN;
+  return pin ? { 'x-inkan-key-pin': pin } : {};
+}
+
 /** The ECDSA signature format on the wire: DER (openssl, KMS) or PKCS#11's r‖s. */
 function sigFormat(f: string | undefined): 'der' | 'raw' {
   if (f === undefined || f === 'der') return 'der';
@@ -65,6 +100,7 @@ function sigFormat(f: string | undefined): 'der' | 'raw' {
 }
 
 const withParams = (c: Command) => c
+  .option('--key-pin <pin>', 'the key\'s own PIN, for a key that needs one on every use (default: $INKAN_KEY_PIN)')
   .option('-m, --mechanism <name>', 'PKCS#11 mechanism, e.g. SHA256-RSA-PKCS, RSA-PKCS-PSS, ECDSA, AES-GCM (default: usual for the key)')
   .option('--iv <bytes>', 'IV / nonce (hex, or base64 with --encoding base64)').option('--aad <text>', 'GCM additional data')
   .option('--hash <name>', 'PSS/OAEP/HKDF hash: sha1, sha256, sha384, sha512').option('--salt-length <n>', 'PSS salt length')
@@ -83,6 +119,12 @@ export function registerKeyCommands(program: Command, ctx: Ctx): void {
     .option('--usage <list>', 'comma-separated: sign,verify,encrypt,decrypt,wrap,unwrap,derive (default by type: rsa/ec/ed25519 sign '
       + '(public half: verify), aes encrypt,decrypt,wrap,unwrap, hmac sign,verify)')
     .option('--allow-duplicate-label', 'allow a label you already use for a key of this class')
+    .option('--max-uses <n>', 'the key refuses every use after n (a counter kept exact across clients and nodes)')
+    .option('--use-from <time>', 'no sign/encrypt/wrap/derive before this time (ISO 8601)')
+    .option('--use-until <time>', 'no sign/encrypt/wrap/derive from this time on (ISO 8601)')
+    .option('--process-from <time>', 'no decrypt/verify/unwrap before this time (ISO 8601)')
+    .option('--process-until <time>', 'no decrypt/verify/unwrap from this time on (ISO 8601)')
+    .option('--key-pin <pin>', 'the key\'s own PIN: every use then needs it (default: $INKAN_NEW_KEY_PIN if set)')
     .action(async (o) => {
       const type = String(o.type).toLowerCase();
       if (!DEFAULT_USAGE[type]) throw new CliError('BAD_ARGUMENT', `--type is rsa, ec, ed25519, aes or hmac, not ${o.type}`);
@@ -90,7 +132,7 @@ export function registerKeyCommands(program: Command, ctx: Ctx): void {
       const usage = o.usage ? String(o.usage).split(',') : [...DEFAULT_USAGE[type], ...(['rsa', 'ec', 'ed25519'].includes(type) ? ['verify'] : [])];
       const body = { type, size: o.size ? Number(o.size) : undefined, curve: o.curve, label: o.label, ckaId: o.id,
         extractable: o.extractable ?? undefined, sensitive: o.sensitive === false ? false : undefined,
-        usage, allowDuplicateLabel: o.allowDuplicateLabel ? true : undefined };
+        usage, allowDuplicateLabel: o.allowDuplicateLabel ? true : undefined, ...limitsBody(o) };
       const r = await ctx.withLogin((c) => withProgress(`generating ${type} key`, c.request<{ key: Key; publicKey?: Key }>('POST', '/v1/keys', body), ctx.json));
       ctx.print(`Generated:\n${keyTable([r.key, ...(r.publicKey ? [r.publicKey] : [])])}`, r);
     });
@@ -106,18 +148,36 @@ export function registerKeyCommands(program: Command, ctx: Ctx): void {
     });
   key.command('show <key>').action(async (ref: string) => {
     const r = await ctx.withLogin((c) => c.request<{ key: Key }>('GET', `/v1/keys/${enc(ref)}`));
-    ctx.print(Object.entries(r.key).map(([k, v]) => `${k.padEnd(12)} ${Array.isArray(v) ? v.join(',') : v ?? ''}`).join('\n'), r);
+    ctx.print(Object.entries(r.key).map(([k, v]) => `${k.padEnd(12)} ${k === 'limits' ? describeLimits(v as unknown as KeyLimits) : Array.isArray(v) ? v.join(',') : v ?? ''}`).join('\n'), r);
   });
   key.command('delete <key>').action(async (ref: string) => {
     const r = await ctx.withLogin((c) => c.request('DELETE', `/v1/keys/${enc(ref)}`));
     ctx.print(`Deleted ${ref}.`, r);
   });
-  for (const [name, verb] of [['share', 'Shared'], ['unshare', 'Unshared']] as const) {
-    key.command(`${name} <key> <user>`).action(async (ref: string, user: string) => {
-      const r = await ctx.withLogin((c) => c.request('POST', `/v1/keys/${enc(ref)}/${name}`, { user }));
-      ctx.print(`${verb} ${ref} ${name === 'share' ? 'with' : 'from'} ${user}.`, r);
+  key.command('share <key> <user>').description('let a crypto user use the key (for some operations, and an encryption context, only)')
+    .option('--ops <list>', 'only these operations: sign,verify,encrypt,decrypt,wrap,unwrap,derive')
+    .option('--context <k=v>', 'encrypt/decrypt only with this encryption context pair (repeatable)', (v: string, all: string[] = []) => [...all, v])
+    .action(async (ref: string, user: string, o) => {
+      const context = o.context ? Object.fromEntries((o.context as string[]).map((kv) => {
+        const i = kv.indexOf('=');
+        if (i <= 0) throw new CliError('BAD_ARGUMENT', `--context is k=v, not ${kv}`);
+        return [kv.slice(0, i), kv.slice(i + 1)];
+      })) : undefined;
+      const r = await ctx.withLogin((c) => c.request('POST', `/v1/keys/${enc(ref)}/share`, { user, ops: o.ops ? String(o.ops).split(',') : undefined, context }));
+      ctx.print(`Shared ${ref} with ${user}${o.ops ? ` for ${o.ops}` : ''}${context ? ' (with an encryption context)' : ''}.`, r);
     });
-  }
+  key.command('unshare <key> <user>').action(async (ref: string, user: string) => {
+    const r = await ctx.withLogin((c) => c.request('POST', `/v1/keys/${enc(ref)}/unshare`, { user }));
+    ctx.print(`Unshared ${ref} from ${user}.`, r);
+  });
+  key.command('set-pin <key>').description('set or change the key\'s own PIN (owner; asks for the current one if the key has one)')
+    .option('--current-pin <pin>', 'the current key PIN (default: $INKAN_KEY_PIN)').option('--new-pin <pin>', 'the new key PIN (default: $INKAN_NEW_KEY_PIN)')
+    .action(async (ref: string, o) => {
+      const newPin = o.newPin ?? process.env.INKAN_NEW_KEY_PIN;
+      if (!newPin) throw new CliError('BAD_ARGUMENT', 'give --new-pin or INKAN_NEW_KEY_PIN');
+      const r = await ctx.withLogin((c) => c.request('POST', `/v1/keys/${enc(ref)}/pin`, { currentPin: o.currentPin ?? process.env.INKAN_KEY_PIN, newPin }));
+      ctx.print(`Set the key PIN of ${ref}.`, r);
+    });
   key.command('export-public <key>').option('-o, --out <file>', 'PEM file (default stdout)').action(async (ref: string, o) => {
     const r = await ctx.withLogin((c) => c.request<{ pem: string }>('GET', `/v1/keys/${enc(ref)}/public`));
     if (ctx.json) ctx.print('', r); else writeOutput(r.pem, o.out);
@@ -149,7 +209,7 @@ export function registerKeyCommands(program: Command, ctx: Ctx): void {
       const e = encodingOf(o.encoding === 'der' ? 'raw' : o.encoding, 'raw');
       const data = await readInput(o.in);
       const r = await ctx.withLogin((c) => c.request<{ signature: string }>('POST', `/v1/keys/${enc(ref)}/sign`,
-        { data: b64(data), mechanism: o.mechanism, params: params(o), encoding: sigFormat(o.sigFormat) }));
+        { data: b64(data), mechanism: o.mechanism, params: params(o), encoding: sigFormat(o.sigFormat) }, pinHeader(o)));
       if (ctx.json) ctx.print('', r); else writeOutput(encodeBytes(Buffer.from(r.signature, 'base64'), e), o.out);
     });
   withParams(program.command('verify <key>').description('verify a signature; exit status 1 if it does not verify'))
@@ -162,7 +222,7 @@ export function registerKeyCommands(program: Command, ctx: Ctx): void {
       let sig: Buffer;
       try { sig = fs.readFileSync(o.signature); } catch { throw new CliError('NO_FILE', `cannot read ${o.signature}`); }
       const r = await ctx.withLogin((c) => c.request<{ valid: boolean }>('POST', `/v1/keys/${enc(ref)}/verify`,
-        { data: b64(data), signature: b64(decodeBytes(sig, e, o.signature)), mechanism: o.mechanism, params: params(o), encoding: sigFormat(o.sigFormat) }));
+        { data: b64(data), signature: b64(decodeBytes(sig, e, o.signature)), mechanism: o.mechanism, params: params(o), encoding: sigFormat(o.sigFormat) }, pinHeader(o)));
       ctx.print(r.valid ? 'Signature OK' : 'Signature INVALID', r);
       if (!r.valid) process.exitCode = 1;
     });
@@ -173,7 +233,7 @@ export function registerKeyCommands(program: Command, ctx: Ctx): void {
       const e = encodingOf(o.encoding, 'raw');
       const data = await readInput(o.in);
       const r = await ctx.withLogin((c) => c.request<{ ciphertext: string; iv?: string }>('POST', `/v1/keys/${enc(ref)}/encrypt`,
-        { data: b64(data), mechanism: o.mechanism, params: params(o) }));
+        { data: b64(data), mechanism: o.mechanism, params: params(o) }, pinHeader(o)));
       if (ctx.json) { ctx.print('', r); return; }
       writeOutput(encodeBytes(Buffer.from(r.ciphertext, 'base64'), e), o.out);
       if (r.iv) process.stderr.write(`iv: ${Buffer.from(r.iv, 'base64').toString(e === 'base64' ? 'base64' : 'hex')}\n`);
@@ -184,7 +244,7 @@ export function registerKeyCommands(program: Command, ctx: Ctx): void {
     .action(async (ref: string, o) => {
       const data = decodeBytes(await readInput(o.in), encodingOf(o.encoding, 'raw'), o.in ?? 'stdin');
       const r = await ctx.withLogin((c) => c.request<{ plaintext: string }>('POST', `/v1/keys/${enc(ref)}/decrypt`,
-        { data: b64(data), mechanism: o.mechanism, params: params(o) }));
+        { data: b64(data), mechanism: o.mechanism, params: params(o) }, pinHeader(o)));
       if (ctx.json) ctx.print('', r); else writeOutput(Buffer.from(r.plaintext, 'base64'), o.out);
     });
   withParams(program.command('wrap <wrapping-key> <key>').description('wrap (encrypt) an extractable key under another key'))
@@ -193,7 +253,7 @@ export function registerKeyCommands(program: Command, ctx: Ctx): void {
     .action(async (wrapping: string, target: string, o) => {
       const e = encodingOf(o.encoding, 'raw');
       const r = await ctx.withLogin((c) => c.request<{ wrapped: string; iv?: string }>('POST', `/v1/keys/${enc(wrapping)}/wrap`,
-        { key: target, mechanism: o.mechanism, params: params(o) }));
+        { key: target, mechanism: o.mechanism, params: params(o) }, pinHeader(o)));
       if (ctx.json) { ctx.print('', r); return; }
       writeOutput(encodeBytes(Buffer.from(r.wrapped, 'base64'), e), o.out);
       if (r.iv) process.stderr.write(`iv: ${Buffer.from(r.iv, 'base64').toString(e === 'base64' ? 'base64' : 'hex')}\n`);
@@ -205,7 +265,7 @@ export function registerKeyCommands(program: Command, ctx: Ctx): void {
     .action(async (ref: string, o) => {
       const wrapped = decodeBytes(await readInput(o.in), encodingOf(o.encoding, 'raw'), o.in);
       const r = await ctx.withLogin((c) => c.request<{ key: Key }>('POST', `/v1/keys/${enc(ref)}/unwrap`,
-        { wrapped: b64(wrapped), type: o.type, label: o.keyLabel, extractable: o.extractable ?? undefined, mechanism: o.mechanism, params: params(o) }));
+        { wrapped: b64(wrapped), type: o.type, label: o.keyLabel, extractable: o.extractable ?? undefined, mechanism: o.mechanism, params: params(o) }, pinHeader(o)));
       ctx.print(`Unwrapped:\n${keyTable([r.key])}`, r);
     });
   program.command('digest').option('-m, --mechanism <name>', 'SHA-1 | SHA224 | SHA256 | SHA384 | SHA512', 'SHA256')

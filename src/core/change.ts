@@ -45,6 +45,24 @@ export class Change {
     return this;
   }
 
+  /** Counter rows taken by `consume`, as they were and as they became, learnt inside the commit
+   *  (the store decides the version): their integrity contribution is added then (audit-log.ts). */
+  readonly consumed = new Map<string, { table: TableName; before: RecordRow; after: RecordRow }>();
+
+  /** Takes one use of a counter row if its version is below `below` (keystore/types.ts 'consume');
+   *  `mac` checks the stored row and MACs its next version. */
+  consume(table: TableName, id: string, below: number, mac: (stored: RecordRow) => Buffer | undefined): this {
+    this.writes.push({
+      op: 'consume', table, id, below,
+      reseal: (stored) => {
+        const next = mac(stored);
+        if (next) this.consumed.set(id, { table, before: stored, after: { ...stored, version: stored.version + 1, mac: next } });
+        return next;
+      },
+    });
+    return this;
+  }
+
   /** Runs `fn` after the commit succeeded (never if it failed). */
   onCommit(fn: () => void): this {
     this.committed.push(fn);
@@ -52,6 +70,7 @@ export class Change {
   }
 
   get empty(): boolean { return this.writes.length === 0; }
+
 
   /** Called by the AuditLog once the batch holding this change has committed it. */
   applied(): void {

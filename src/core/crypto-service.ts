@@ -12,6 +12,7 @@ import type { HsmObject } from './hsm-object';
 import type { KeyReads } from './key-reads';
 import type { CreateOptions, KeyService } from './key-service';
 import type { Change } from './change';
+import type { KeyLimits } from './key-limits';
 import type { ObjectStore } from './object-store';
 import type { Operations, OpRecord } from './operation';
 import { Admitted, checkKeySize, Gate, KeyLifecycle, KeyQuorumState, KeyUse } from './policy/gate';
@@ -29,6 +30,8 @@ export class CryptoService {
   lifecycle: (obj: HsmObject) => Promise<KeyLifecycle | undefined> = async () => undefined;
   /** The key's use quorum (key-quorum.ts), checked by the gate after the use itself. */
   keyQuorum: (obj: HsmObject) => Promise<KeyQuorumState | undefined> = async () => undefined;
+  /** Per-key authorisation and use counters (key-limits.ts), set by the module. */
+  limits?: KeyLimits;
 
   constructor(private readonly objects: ObjectStore, private readonly reads: KeyReads, private readonly keys: KeyService,
     private readonly gate: Gate, private readonly ops: Operations) {}
@@ -40,7 +43,8 @@ export class CryptoService {
 
   /** The gate, then material, its size check and the partition's approved-only mode
    *  (mechanisms/approved.ts, the same rule KeyService applies when keys are made); shared by every keyed operation. */
-  private async prepare(a: Admitted, obj: HsmObject, use: KeyUse, mechType: number, rec: OpRecord, params: MechParams = {}): Promise<{ key: HsmObject; mech: MechanismDef; material: KeyMaterial }> {
+  private async prepare(a: Admitted, obj: HsmObject, use: KeyUse, mechType: number, rec: OpRecord, params: MechParams = {},
+    change?: Change): Promise<{ key: HsmObject; mech: MechanismDef; material: KeyMaterial }> {
     rec.object = obj.id;
     this.gate.requireAble(a, 'key.use');
     const mech = mechanism(mechType);
@@ -51,13 +55,15 @@ export class CryptoService {
     const material = this.objects.material(key);
     checkKeySize(mech, material.size);
     requireApprovedUse(a.policy.approvedOnly, mech, use, material.size, params);
+    // A real use (not an *Init's early check): spend the context-specific login, take one use.
+    if (change) await this.limits?.beforeUse(a, change, key);
     return { key, mech, material };
   }
 
   sign(caller: Caller, obj: HsmObject, mechType: number, params: MechParams, data: Buffer, opts: SignatureFormat = {}): Promise<Buffer> {
-    return this.ops.run(caller, 'key.sign', async (a, _c, rec) => {
+    return this.ops.run(caller, 'key.sign', async (a, change, rec) => {
       checkSize(data);
-      const { mech, material } = await this.prepare(a, obj, 'sign', mechType, rec, params);
+      const { mech, material } = await this.prepare(a, obj, 'sign', mechType, rec, params, change);
       const sig = await mech.sign!(material, data, params);
       return opts.signatureFormat === 'der' && mech.signature === 'ecdsa' ? rawToDer(material.curve!, sig) : sig;
     });
@@ -65,9 +71,9 @@ export class CryptoService {
 
   /** False for a signature that does not verify (a DER signature that does not parse does not verify). */
   verify(caller: Caller, obj: HsmObject, mechType: number, params: MechParams, data: Buffer, signature: Buffer, opts: SignatureFormat = {}): Promise<boolean> {
-    return this.ops.run(caller, 'key.verify', async (a, _c, rec) => {
+    return this.ops.run(caller, 'key.verify', async (a, change, rec) => {
       checkSize(data);
-      const { mech, material } = await this.prepare(a, obj, 'verify', mechType, rec, params);
+      const { mech, material } = await this.prepare(a, obj, 'verify', mechType, rec, params, change);
       let sig = signature;
       if (opts.signatureFormat === 'der' && mech.signature === 'ecdsa') {
         try { sig = derToRaw(material.curve!, signature); } catch { return false; }
@@ -77,17 +83,17 @@ export class CryptoService {
   }
 
   encrypt(caller: Caller, obj: HsmObject, mechType: number, params: MechParams, data: Buffer): Promise<Buffer> {
-    return this.ops.run(caller, 'key.encrypt', async (a, _c, rec) => {
+    return this.ops.run(caller, 'key.encrypt', async (a, change, rec) => {
       checkSize(data);
-      const { mech, material } = await this.prepare(a, obj, 'encrypt', mechType, rec, params);
+      const { mech, material } = await this.prepare(a, obj, 'encrypt', mechType, rec, params, change);
       return mech.encrypt!(material, data, params);
     });
   }
 
   decrypt(caller: Caller, obj: HsmObject, mechType: number, params: MechParams, data: Buffer): Promise<Buffer> {
-    return this.ops.run(caller, 'key.decrypt', async (a, _c, rec) => {
+    return this.ops.run(caller, 'key.decrypt', async (a, change, rec) => {
       checkSize(data);
-      const { mech, material } = await this.prepare(a, obj, 'decrypt', mechType, rec, params);
+      const { mech, material } = await this.prepare(a, obj, 'decrypt', mechType, rec, params, change);
       return mech.decrypt!(material, data, params);
     });
   }
@@ -95,10 +101,10 @@ export class CryptoService {
   /** Encryption whose IV the module makes (`ivBytes` fresh random bytes; AES-GCM, AES-CBC): no caller
    *  can choose, and so reuse, one. Returns the IV with the mechanism's output. */
   encryptWithIv(caller: Caller, obj: HsmObject, mechType: number, params: Omit<MechParams, 'iv'>, data: Buffer, ivBytes: number): Promise<{ iv: Buffer; data: Buffer }> {
-    return this.ops.run(caller, 'key.encrypt', async (a, _c, rec) => {
+    return this.ops.run(caller, 'key.encrypt', async (a, change, rec) => {
       checkSize(data);
       if (!Number.isSafeInteger(ivBytes) || ivBytes < 8 || ivBytes > 16) throw new HsmError('MECHANISM_PARAM_INVALID', 'IVs are 8-16 bytes');
-      const { mech, material } = await this.prepare(a, obj, 'encrypt', mechType, rec);
+      const { mech, material } = await this.prepare(a, obj, 'encrypt', mechType, rec, {}, change);
       const iv = c.randomBytes(ivBytes);
       return { iv, data: await mech.encrypt!(material, data, { ...params, iv }) };
     });
@@ -107,9 +113,9 @@ export class CryptoService {
   /** Wraps bytes the caller gives (Key Vault wrapKey: a key held outside the module) under a key
    *  whose CKA_WRAP allows it; unlike C_WrapKey no object of the module is wrapped. */
   wrapData(caller: Caller, obj: HsmObject, mechType: number, params: MechParams, data: Buffer): Promise<Buffer> {
-    return this.ops.run(caller, 'key.wrap', async (a, _c, rec) => {
+    return this.ops.run(caller, 'key.wrap', async (a, change, rec) => {
       checkSize(data);
-      const { mech, material } = await this.prepare(a, obj, 'wrap', mechType, rec);
+      const { mech, material } = await this.prepare(a, obj, 'wrap', mechType, rec, {}, change);
       if (!mech.wrap) throw new HsmError('MECHANISM_INVALID', `${mech.name} cannot wrap`);
       return mech.wrap(material, data, params);
     });
@@ -117,9 +123,9 @@ export class CryptoService {
 
   /** The inverse of wrapData: the bytes go back to the caller (CKA_UNWRAP), no object is made. */
   unwrapData(caller: Caller, obj: HsmObject, mechType: number, params: MechParams, wrapped: Buffer): Promise<Buffer> {
-    return this.ops.run(caller, 'key.unwrap', async (a, _c, rec) => {
+    return this.ops.run(caller, 'key.unwrap', async (a, change, rec) => {
       checkSize(wrapped);
-      const { mech, material } = await this.prepare(a, obj, 'unwrap', mechType, rec);
+      const { mech, material } = await this.prepare(a, obj, 'unwrap', mechType, rec, {}, change);
       if (!mech.unwrap) throw new HsmError('MECHANISM_INVALID', `${mech.name} cannot unwrap`);
       return mech.unwrap(material, wrapped, params);
     });
@@ -163,8 +169,8 @@ export class CryptoService {
 
   /** C_WrapKey: the target must be extractable; CKA_WRAP_WITH_TRUSTED needs a trusted wrapping key (§4.9). */
   wrap(caller: Caller, wrapping: HsmObject, mechType: number, params: MechParams, target: HsmObject): Promise<Buffer> {
-    return this.ops.run(caller, 'key.wrap', async (a, _c, rec) => {
-      const { key, mech, material } = await this.prepare(a, wrapping, 'wrap', mechType, rec, params);
+    return this.ops.run(caller, 'key.wrap', async (a, change, rec) => {
+      const { key, mech, material } = await this.prepare(a, wrapping, 'wrap', mechType, rec, params, change);
       const t = await this.reads.current(a, target);
       this.gate.checkWrapTarget(a, key, t, await this.lifecycle(t));
       rec.object = t.id;
@@ -183,7 +189,7 @@ export class CryptoService {
   async unwrapIn(a: Admitted, change: Change, rec: OpRecord, unwrapping: HsmObject, mechType: number, params: MechParams, wrapped: Buffer, template: Template,
     opts: CreateOptions = {}): Promise<HsmObject> {
     checkSize(wrapped);
-    const { mech, material, key } = await this.prepare(a, unwrapping, 'unwrap', mechType, rec, params);
+    const { mech, material, key } = await this.prepare(a, unwrapping, 'unwrap', mechType, rec, params, change);
     const cls = template.get(CKA.CLASS);
     if (cls !== CKO.SECRET_KEY && cls !== CKO.PRIVATE_KEY) throw new HsmError('TEMPLATE_INCOMPLETE', 'the template must give CKA_CLASS secret or private key');
     // Zero-padding block modes cut the value to the template's length (§2.8.3); a private key's DER says its own.
@@ -214,8 +220,8 @@ export class CryptoService {
 
   /** Key agreement whose result goes back to the caller (KMS DeriveSharedSecret); the same gate as C_DeriveKey. */
   deriveSecret(caller: Caller, base: HsmObject, mechType: number, params: MechParams, length: number): Promise<Buffer> {
-    return this.ops.run(caller, 'key.derive', async (a, _c, rec) => {
-      const { mech, material } = await this.prepare(a, base, 'derive', mechType, rec, params);
+    return this.ops.run(caller, 'key.derive', async (a, change, rec) => {
+      const { mech, material } = await this.prepare(a, base, 'derive', mechType, rec, params, change);
       return mech.derive!(material, params, length);
     });
   }
@@ -223,7 +229,7 @@ export class CryptoService {
   /** C_DeriveKey (ECDH1, HKDF): the new secret key's length comes from CKA_VALUE_LEN or the key type. */
   derive(caller: Caller, base: HsmObject, mechType: number, params: MechParams, template: Template): Promise<HsmObject> {
     return this.ops.run(caller, 'key.derive', async (a, change, rec) => {
-      const { mech, material, key } = await this.prepare(a, base, 'derive', mechType, rec, params);
+      const { mech, material, key } = await this.prepare(a, base, 'derive', mechType, rec, params, change);
       const len = (template.get(CKA.VALUE_LEN) as number | undefined) ?? 32;
       const value = await mech.derive!(material, params, len);
       try {

@@ -33,6 +33,7 @@ import { KeyUsageReads } from './key-usage';
 import { KeyGrants } from './managed-key-grants';
 import { QuorumService } from './quorum';
 import { KeyQuorum } from './key-quorum';
+import { KeyLimits } from './key-limits';
 import type { HsmOptions, ModuleContext, ModuleCore, ModuleState, Status } from './module-context';
 
 export type { HsmOptions, ModuleCore, ModuleState, Status } from './module-context';
@@ -57,6 +58,8 @@ export class Hsm implements ModuleContext {
   readonly names: NameService;
   readonly managed: ManagedKeyService;
   readonly credentials: CredentialService;
+  /** Per-key authorisation (key PINs, context-specific logins) and use limits. */
+  readonly limits: KeyLimits;
   /** The Key Vault face's token-signing key (derived from the DMK). */
   readonly tokens: TokenKeys;
   /** One-key backups sealed to this domain and partition. */
@@ -101,6 +104,10 @@ export class Hsm implements ModuleContext {
     this.managed.grants = new KeyGrants(this.managed, this.users, this.lookup);
     this.lookup.lifecycle = lifecycleOf;
     this.crypto.lifecycle = lifecycleOf;
+    this.limits = new KeyLimits(this.records, keys, this.gate, this.ops, this.users, this.objects, opts.loginDelayMs);
+    this.keys.limits = this.limits;
+    this.crypto.limits = this.limits;
+    this.lookup.limits = this.limits;
     this.credentials = new CredentialService(this.records, keys, this.gate, this.ops, this.users, this.registry, this.coherence);
     this.tokens = new TokenKeys(keys);
     this.keyBackups = new KeyBackups(this.records, this.objects, this.managed, this.names, this.gate, this.ops, quotas, keys);

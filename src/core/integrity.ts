@@ -43,6 +43,18 @@ export class Integrity {
     return acc;
   }
 
+  /** A change's delta with the counter rows its `consume` writes took inside the commit (change.ts). */
+  withConsumed(delta: Buffer, change: Change | undefined): Buffer {
+    if (!change?.consumed.size) return delta;
+    const key = this.key();
+    const acc = Buffer.from(delta);
+    for (const { table, before, after } of change.consumed.values()) {
+      xorInto(acc, this.contribution(table, before, key));
+      xorInto(acc, this.contribution(table, after, key));
+    }
+    return acc;
+  }
+
   /** Loads this node's accumulator at unseal (a missing one starts at zero: a node that never wrote). */
   async load(store: KeyStore): Promise<IntegrityState> {
     const row = await store.get('integrity', this.node);

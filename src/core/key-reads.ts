@@ -27,6 +27,8 @@ const STATE_VALUE: Record<KeyLifecycle['state'], number> = {
 
 export class KeyReads {
   lifecycle: LifecycleLookup = async () => undefined;
+  /** The vendor attributes of use limits and key PINs (key-limits.ts), derived rather than stored as given. */
+  limits?: { readAttribute(key: HsmObject, type: number): Promise<AttrRead | undefined> };
 
   constructor(private readonly objects: ObjectStore, private readonly gate: Gate, private readonly ops: Operations,
     private readonly onCorrupt: (id: string) => void = () => {}) {}
@@ -136,6 +138,8 @@ export class KeyReads {
       const mayReveal = this.gate.permits(a, 'key.export', { kind: 'object', object: current });
       const out = new Map<number, AttrRead>();
       for (const t of types) {
+        const derived = current.isKey ? await this.limits?.readAttribute(current, t) : undefined;
+        if (derived) { out.set(t, derived); continue; }
         if (t === CKA.INKAN_KEY_STATE && current.isKey) {
           const l = await this.lifecycle(current);
           out.set(t, { value: STATE_VALUE[l?.state ?? 'enabled'] });

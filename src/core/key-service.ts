@@ -19,6 +19,8 @@ import type { Quotas } from './quotas';
 import { applyChanges, buildAttributes, markOrigin, Template } from './templates';
 import { materialOf, parseKey, privateKeyFromComponents, publicKeyFromAttributes, takeSecretComponents } from './key-material';
 import type { KeyReads } from './key-reads';
+import type { KeyLimits } from './key-limits';
+import { checkScope, describeScope, scopedAttributes, type ShareScope } from './policy/key-limits';
 
 export interface CreateOptions {
   /** The managed key the new object is a version of. */
@@ -32,6 +34,9 @@ export interface CreateOptions {
 }
 
 export class KeyService {
+  /** Per-key authorisation and use limits (key-limits.ts), set by the module. */
+  limits?: KeyLimits;
+
   constructor(private readonly objects: ObjectStore, private readonly gate: Gate, private readonly ops: Operations,
     private readonly quotas: Quotas, private readonly reads: KeyReads) {}
 
@@ -61,7 +66,7 @@ export class KeyService {
       attrs.set(CKA.VALUE_LEN, gen.value.length);
       if (!template.has(CKA.ID)) attrs.set(CKA.ID, c.randomBytes(16));
       markOrigin(attrs, true, mechType);
-      return this.objects.insert(change, this.objects.build({ ...this.owner(a, attrs, opts), cls: CKO.SECRET_KEY, attrs, secret: gen.value, material: gen.material, managed: opts.managed }));
+      return this.insert(change, this.objects.build({ ...this.owner(a, attrs, opts), cls: CKO.SECRET_KEY, attrs, secret: gen.value, material: gen.material, managed: opts.managed }));
     } finally { gen.value.fill(0); }
   }
 
@@ -87,6 +92,7 @@ export class KeyService {
     const modulusBits = pubAttrs.get(CKA.MODULUS_BITS) as number | undefined;
     requireApprovedUse(a.policy.approvedOnly, mech, 'generate', modulusBits);
     await this.admitNew(a, privAttrs, opts, 2);
+    await this.limits?.prepareNew(CKO.PUBLIC_KEY, pubAttrs);
     const gen = await mech.generate({
       modulusBits,
       publicExponent: pubAttrs.get(CKA.PUBLIC_EXPONENT) as Buffer | undefined,
@@ -103,8 +109,8 @@ export class KeyService {
     markOrigin(privAttrs, true, mechType);
     const pkcs8 = c.exportPkcs8(gen.material.privateKey!);
     try {
-      const privateKey = this.objects.insert(change, this.objects.build({ ...this.owner(a, privAttrs, opts), cls: CKO.PRIVATE_KEY, attrs: privAttrs, secret: pkcs8, material: gen.material, managed: opts.managed }));
-      const publicKey = this.objects.insert(change, this.objects.build({ ...this.owner(a, pubAttrs, opts), cls: CKO.PUBLIC_KEY, attrs: pubAttrs,
+      const privateKey = this.insert(change, this.objects.build({ ...this.owner(a, privAttrs, opts), cls: CKO.PRIVATE_KEY, attrs: privAttrs, secret: pkcs8, material: gen.material, managed: opts.managed }));
+      const publicKey = this.insert(change, this.objects.build({ ...this.owner(a, pubAttrs, opts), cls: CKO.PUBLIC_KEY, attrs: pubAttrs,
         material: { ...gen.material, privateKey: undefined }, managed: opts.managed }));
       return { publicKey, privateKey };
     } finally { pkcs8.fill(0); }
@@ -157,7 +163,7 @@ export class KeyService {
       requireApprovedKey(a.policy.approvedOnly, material.keyType, material.size);
     }
     markOrigin(attrs, false);
-    return this.objects.insert(change, this.objects.build({ ...this.owner(a, attrs, opts), cls, attrs, secret: sealedValue, material, managed: opts.managed }));
+    return this.insert(change, this.objects.build({ ...this.owner(a, attrs, opts), cls, attrs, secret: sealedValue, material, managed: opts.managed }));
   }
 
   /** `inkan key import`: a PEM/DER private or public key, or raw AES / HMAC key bytes. */
@@ -196,7 +202,7 @@ export class KeyService {
     markOrigin(attrs, false);
     const pkcs8 = cls === CKO.PRIVATE_KEY ? c.exportPkcs8(key) : undefined;
     try {
-      return this.objects.insert(change, this.objects.build({ ...this.owner(a, attrs, opts), cls, attrs, secret: pkcs8, material, managed: opts.managed }));
+      return this.insert(change, this.objects.build({ ...this.owner(a, attrs, opts), cls, attrs, secret: pkcs8, material, managed: opts.managed }));
     } finally { pkcs8?.fill(0); }
   }
 
@@ -242,22 +248,25 @@ export class KeyService {
 
   /** Sharing a key pair shares both halves: the other user needs the public half to verify or encrypt.
    *  Both rows change in one transaction. */
-  share(caller: Caller, obj: HsmObject, userId: string, add: boolean): Promise<HsmObject> {
+  share(caller: Caller, obj: HsmObject, userId: string, add: boolean, scope?: ShareScope): Promise<HsmObject> {
     return this.ops.run(caller, add ? 'key.share' : 'key.unshare', async (a, change, rec) => {
       rec.object = obj.id;
-      rec.detail = `${add ? 'with' : 'from'} ${userId}`;
+      const checked = add ? checkScope(scope) : undefined;
+      rec.detail = `${add ? 'with' : 'from'} ${userId}${checked ? ` for ${describeScope(checked)}` : ''}`;
       const current = await this.reads.current(a, obj);
-      return (await this.shareIn(a, change, current, userId, add))[0];
+      return (await this.shareIn(a, change, current, userId, add, checked))[0];
     });
   }
 
-  async shareIn(a: Admitted, change: Change, obj: HsmObject, userId: string, add: boolean): Promise<HsmObject[]> {
+  /** `scope`: what the share allows (policy/key-limits.ts); sharing again replaces it, unsharing drops it. */
+  async shareIn(a: Admitted, change: Change, obj: HsmObject, userId: string, add: boolean, scope?: ShareScope): Promise<HsmObject[]> {
     this.gate.authorize(a, 'key.share', { kind: 'object', object: obj });
     if (userId === obj.owner) throw new HsmError('BAD_REQUEST', 'the owner already has the key');
     const out: HsmObject[] = [];
     for (const o of [obj, ...await this.reads.partners(obj)]) {
       const next = add ? [...new Set([...o.sharedWith, userId])] : o.sharedWith.filter((u) => u !== userId);
-      out.push(this.objects.replace(change, o, { sharedWith: next }));
+      const attrs = scopedAttributes(o, userId, add ? scope : undefined);
+      out.push(this.objects.replace(change, o, { sharedWith: next, ...(attrs ? { attrs } : {}) }));
     }
     return out;
   }
@@ -270,6 +279,7 @@ export class KeyService {
       this.gate.authorize(a, 'key.use', { kind: 'object', object: current });
       if (current.attrs.get(CKA.COPYABLE) === false) throw new HsmError('ACTION_PROHIBITED', 'the object is not copyable (CKA_COPYABLE false)');
       if (current.managed) throw new HsmError('ACTION_PROHIBITED', 'versions of managed keys are not copied');
+      this.limits?.refuseCopy(current);
       const attrs = new Map(current.attrs);
       applyChanges(current.cls, current.isKey ? current.keyType : undefined, attrs, template, { copy: true });
       // A copy is a new key: a legacy key made before the partition went approved-only is not multiplied.
@@ -282,7 +292,7 @@ export class KeyService {
       const given = takeSecretComponents(attrs).get(CKA.VALUE);
       const secret = given ? Buffer.from(given) : current.sealed ? this.objects.secretValue(current) : undefined;
       try {
-        const copy = this.objects.insert(change, this.objects.build({ ...this.owner(a, attrs), cls: current.cls, attrs, secret, material: current.material }));
+        const copy = this.insert(change, this.objects.build({ ...this.owner(a, attrs), cls: current.cls, attrs, secret, material: current.material }));
         rec.object = copy.id;
         rec.detail = `copy of ${current.id}`;
         return copy;
@@ -300,8 +310,15 @@ export class KeyService {
     return { partition: a.partition, owner, session, sharedWith: opts.sharedWith };
   }
 
-  /** Quotas and label uniqueness, checked before any key material is made. */
+  /** Stores a new object, with the use counter a limited key needs (key-limits.ts). */
+  private insert(change: Change, obj: HsmObject): HsmObject {
+    this.limits?.onInsert(change, obj);
+    return this.objects.insert(change, obj);
+  }
+
+  /** Quotas, label uniqueness and the key-limit attributes, checked before any key material is made. */
   private async admitNew(a: Admitted, attrs: Map<number, AttrValue>, opts: CreateOptions, count = 1): Promise<void> {
+    await this.limits?.prepareNew(attrs.get(CKA.CLASS) as number | undefined, attrs);
     const owner = a.principal?.isUser ? a.principal.id : '';
     const token = attrs.get(CKA.TOKEN) !== false || a.caller.session === undefined;
     // PKCS#11 §5.6 lets a R/W public session make public token objects (owned by no user); a partition may refuse them.

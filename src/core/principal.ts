@@ -4,6 +4,8 @@
 // The class is nominal (a private brand field), so an object literal does not even type-check;
 // the registry check catches anything forged at run time. Quorum approvals rely on this.
 
+import type { KeyAuthorisation } from './key-authorisation';
+
 export type Role = 'officer' | 'user' | 'auditor';
 export const ROLES: readonly Role[] = ['officer', 'user', 'auditor'];
 
@@ -77,6 +79,10 @@ export interface Caller {
   /** What the face knows about the request, for the audit record's detail (XKS requestMetadata:
    *  the AWS principal, KMS operation and request id). Never a secret or data. */
   context?: string;
+  /** A context-specific login for the key this request uses (CKA_ALWAYS_AUTHENTICATE keys, key-limits.ts). */
+  keyAuth?: KeyAuthorisation;
+  /** The request's encryption context (KMS EncryptionContext), for shares scoped to one (key-limits.ts). */
+  encryptionContext?: Readonly<Record<string, string>>;
 }
 
 /** The caller of a logged-in principal, addressed to its own partition. */

@@ -59,6 +59,10 @@ export const TABLES = {
   quorum: record('quorum', { kind: 'text', ref: 'text' }, [], [['partition', 'kind'], ['partition', 'kind', 'ref']]),
   /** Per-node integrity accumulators over every record row (docs/sealing.md "Rollback"). */
   integrity: record('integrity', {}, [], []),
+  /** Use counters of keys with a use limit (core/policy/key-limits.ts): the id is the key object's,
+   *  the version is 1 + the uses consumed, taken one at a time by the `consume` write. (Added without a new schema version: SQLite
+   *  creates missing tables at every open, PostgreSQL at start too: postgres-schema.ts addMissingTables.) */
+  use_counters: record('use_counters', {}, [], []),
 
   meta: plain('meta', { name: 'text', value: 'blob' }, ['name']),
   /** Who an object is shared with, for lookups only: the object's MACed share list decides. */

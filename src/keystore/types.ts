@@ -50,12 +50,18 @@ export type Write =
   /** Plain tables: insert or replace by the table's key columns. */
   | { op: 'put'; table: TableName; row: PlainRow }
   /** Plain tables: delete by the table's key columns (the row gives their values). */
-  | { op: 'remove'; table: TableName; key: PlainRow };
+  | { op: 'remove'; table: TableName; key: PlainRow }
+  /** Record tables: takes one use of a counter row in one atomic conditional UPDATE — its version
+   *  goes up by one only if it is below `below` (else the unit fails with KEY_USES_EXHAUSTED; no row:
+   *  STORE_CORRUPT). Inside the same transaction `reseal` gets the row as stored before the increment
+   *  and returns the MAC of that row at version + 1, which is stored with it, or undefined when the
+   *  stored row is not genuine (the unit then fails with STORE_CORRUPT and nothing changes). */
+  | { op: 'consume'; table: TableName; id: string; below: number; reseal(stored: RecordRow): Buffer | undefined };
 
 /** Writes that stand or fall together. */
 export interface Unit { writes: Write[] }
 
-export type UnitFailure = 'STORE_CONFLICT' | 'EXISTS';
+export type UnitFailure = 'STORE_CONFLICT' | 'EXISTS' | 'KEY_USES_EXHAUSTED' | 'STORE_CORRUPT';
 export type UnitOutcome = { ok: true } | { ok: false; code: UnitFailure };
 
 /** The end of one audit chain: the last record's sequence number and hash. */

@@ -27,7 +27,25 @@ export const CKA = {
    *  object is a version of (INKAN_KEY_STATE values). Read-only, derived from the managed key
    *  (core/managed-keys.ts), never stored on the object. */
   INKAN_KEY_STATE: 0x80494b01,
+  // Per-key use limits and authorisation (docs/pkcs11.md "Vendor attributes", core/policy/key-limits.ts).
+  /** CK_ULONG: uses the key allows at most (0 or absent: no limit). Set at creation only. */
+  INKAN_MAX_USES: 0x80494b10,
+  /** CK_ULONG, read-only: uses consumed so far (from the store's counter, never stored on the object). */
+  INKAN_USES: 0x80494b11,
+  /** CK_ULONG seconds since 1970 (0: none): the originator usage period (sign, encrypt, wrap, derive). */
+  INKAN_USE_NOT_BEFORE: 0x80494b12,
+  INKAN_USE_NOT_AFTER: 0x80494b13,
+  /** CK_ULONG seconds since 1970 (0: none): the recipient usage period (decrypt, verify, unwrap). */
+  INKAN_PROCESS_NOT_BEFORE: 0x80494b14,
+  INKAN_PROCESS_NOT_AFTER: 0x80494b15,
+  /** UTF-8, write-only: the key's own PIN, given at creation; kept only as a salted scrypt hash
+   *  and sets CKA_ALWAYS_AUTHENTICATE. Reading it is CKR_ATTRIBUTE_SENSITIVE. */
+  INKAN_KEY_PIN: 0x80494b16,
 } as const;
+
+/** Internal attributes the module keeps on an object but no template may give and no face reads
+ *  (no attribute rule: a read is CKR_ATTRIBUTE_TYPE_INVALID): the key PIN's hash and the share scopes. */
+export const INKAN_INTERNAL = { KEY_PIN_HASH: 0x80494b80, SHARE_SCOPES: 0x80494b81 } as const;
 
 /** Values of CKA_INKAN_KEY_STATE: a disabled or pending-deletion key refuses use on every face. */
 export const INKAN_KEY_STATE = { ENABLED: 0, DISABLED: 1, PENDING_DELETION: 2, PENDING_IMPORT: 3 } as const;

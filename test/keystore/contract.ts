@@ -267,4 +267,36 @@ export function keystoreContract(name: string, backend: ContractBackend): void {
     assert.equal(await s.get('users', u.id), undefined);
     assert.equal((await s.audit.head('c')).seq, 2, 'the audit chain survives a wipe');
   });
+
+  // Key use counters (core/key-limits.ts): the atomic conditional consume.
+  const consume = (id: string, below: number, seen: RecordRow[] = [], mac: (r: RecordRow) => Buffer | undefined = (r) => Buffer.alloc(32, r.version + 1)): Write =>
+    ({ op: 'consume', table: 'use_counters', id, below, reseal: (stored) => { seen.push(stored); return mac(stored); } });
+
+  withStore('consume: +1 while below the bound, the reseal sees the row as it was and its MAC is stored; then KEY_USES_EXHAUSTED', async (s) => {
+    const r = row('p1', {}, { sealed: null, data: '{}' });
+    await s.commit(plainCommit([[{ op: 'insert', table: 'use_counters', row: r }]]));
+    const seen: RecordRow[] = [];
+    const res = await s.commit(plainCommit([[consume(r.id, 3, seen)], [consume(r.id, 3, seen)], [consume(r.id, 3, seen)]]));
+    assert.deepEqual(res.outcomes, [{ ok: true }, { ok: true }, { ok: false, code: 'KEY_USES_EXHAUSTED' }]);
+    assert.deepEqual(seen.map((x) => [x.version, x.mac.equals(Buffer.alloc(32, x.version)) || x.mac.equals(r.mac)]), [[1, true], [2, true]]);
+    assert.deepEqual(await s.get('use_counters', r.id), { ...r, version: 3, mac: Buffer.alloc(32, 3) });
+    assert.deepEqual((await s.commit(plainCommit([[consume('missing', 9)]]))).outcomes, [{ ok: false, code: 'STORE_CORRUPT' }]);
+    // A reseal that refuses the stored row (a bad MAC) fails the unit and leaves the row as it was.
+    const refused = await s.commit(plainCommit([[consume(r.id, 9, [], () => undefined)]]));
+    assert.deepEqual(refused.outcomes, [{ ok: false, code: 'STORE_CORRUPT' }]);
+    assert.equal((await s.get('use_counters', r.id))!.version, 3);
+  });
+
+  withStore('consume is exact under concurrency across two connections: 5 of 24 succeed', async (s, second) => {
+    const r = row('p1', {}, { sealed: null, data: '{}' });
+    await s.commit(plainCommit([[{ op: 'insert', table: 'use_counters', row: r }]]));
+    const other = await second();
+    try {
+      const all = await Promise.all(Array.from({ length: 24 }, (_, i) => (i % 2 ? other : s).commit(plainCommit([[consume(r.id, 6)]]))));
+      const outcomes = all.map((x) => x.outcomes[0]);
+      assert.equal(outcomes.filter((o) => o.ok).length, 5);
+      assert.ok(outcomes.every((o) => o.ok || o.code === 'KEY_USES_EXHAUSTED'));
+      assert.equal((await s.get('use_counters', r.id))!.version, 6);
+    } finally { await other.close(); }
+  });
 }

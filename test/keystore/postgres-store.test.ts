@@ -48,7 +48,7 @@ test('several nodes starting at once on an empty database create the schema once
   try {
     assert.equal((await stores[3].getMeta('schema_version'))?.toString(), String(SCHEMA_VERSION));
     const tables = await server.admin<{ n: number }>("SELECT count(*)::int AS n FROM pg_tables WHERE schemaname = 'public'", [], `store_${n}`);
-    assert.equal(tables[0].n, 15, 'the 11 descriptor tables, audit, audit_checkpoints, change_log, cluster_nodes');
+    assert.equal(tables[0].n, 16, 'the 12 descriptor tables, audit, audit_checkpoints, change_log, cluster_nodes');
     assert.equal((await stores[0].getMeta('pg_layout'))?.toString(), '1');
   } finally { for (const s of stores) await s.close(); }
 });

@@ -6,6 +6,7 @@ import { mechanismByName, mechanism } from '../../mechanisms/registry';
 import type { HsmObject } from '../../core/hsm-object';
 import { bool, bytes, int, obj, str } from './http-util';
 import { chooseMechanism, commonTemplate, IV_LENGTH, keyGenPlan, mechParams } from './key-spec';
+import { applyLimits, keyCaller, shareScope } from './key-limits-spec';
 import type { Route, RouteContext } from './router';
 
 const PRIVATE_FIRST = [CKO.PRIVATE_KEY, CKO.SECRET_KEY, CKO.PUBLIC_KEY];
@@ -27,7 +28,8 @@ async function describeKey(ctx: RouteContext, o: HsmObject) {
   const shared = await Promise.all(o.sharedWith.map(async (id) => (await ctx.hsm.users.byId(id))?.username ?? id));
   // A key changed through `inkan key disable` or another face is a managed key: its state shows.
   const state = o.isKey ? (await ctx.hsm.managed.lifecycleOf(o))?.state ?? 'enabled' : undefined;
-  return { ...s, owner: owner?.username ?? (o.owner || '-'), sharedWith: shared, state };
+  const limits = o.isKey ? await ctx.hsm.limits.view(o) : undefined;
+  return { ...s, owner: owner?.username ?? (o.owner || '-'), sharedWith: shared, state, limits };
 }
 
 async function userId(ctx: RouteContext): Promise<string> {
@@ -42,6 +44,7 @@ export const KEY_ROUTES: Route[] = [
     method: 'POST', path: '/v1/keys', auth: true,
     async handler(ctx) {
       const plan = keyGenPlan(ctx.body);
+      applyLimits(ctx.body, plan.template);
       const opts = { uniqueLabel: bool(ctx.body, 'allowDuplicateLabel') !== true };
       if (!plan.pair) return { status: 201, body: { key: await describeKey(ctx, await ctx.hsm.keys.generateKey(ctx.caller(), plan.mechanism, plan.template, opts)) } };
       const pair = await ctx.hsm.keys.generateKeyPair(ctx.caller(), plan.mechanism, plan.publicTemplate, plan.template, opts);
@@ -54,6 +57,7 @@ export const KEY_ROUTES: Route[] = [
       const format = (str(ctx.body, 'format', false) ?? 'key') as 'key' | 'aes' | 'secret';
       if (!['key', 'aes', 'secret'].includes(format)) throw new HsmError('BAD_REQUEST', 'format must be key, aes or secret');
       const t = commonTemplate(ctx.body, format === 'key' ? CKO.PRIVATE_KEY : CKO.SECRET_KEY);
+      applyLimits(ctx.body, t);
       const o = await ctx.hsm.keys.importKey(ctx.caller(), bytes(ctx.body, 'material')!, format, t, { uniqueLabel: bool(ctx.body, 'allowDuplicateLabel') !== true });
       return { status: 201, body: { key: await describeKey(ctx, o) } };
     },
@@ -77,7 +81,7 @@ export const KEY_ROUTES: Route[] = [
   },
   {
     method: 'POST', path: '/v1/keys/:ref/share', auth: true,
-    async handler(ctx) { const o = await key(ctx); return { body: { key: await describeKey(ctx, await ctx.hsm.keys.share(ctx.caller(), o, await userId(ctx), true)) } }; },
+    async handler(ctx) { const o = await key(ctx); return { body: { key: await describeKey(ctx, await ctx.hsm.keys.share(ctx.caller(), o, await userId(ctx), true, shareScope(ctx.body))) } }; },
   },
   {
     method: 'POST', path: '/v1/keys/:ref/unshare', auth: true,
@@ -87,6 +91,14 @@ export const KEY_ROUTES: Route[] = [
       const q = await ctx.hsm.keyQuorum.stateOf(o);
       if (q && q.value > o.sharedWith.length) throw new HsmError('QUORUM_VALUE_TOO_HIGH', `the key needs ${q.value} of its users: lower its use quorum before unsharing`);
       return { body: { key: await describeKey(ctx, await ctx.hsm.keys.share(ctx.caller(), o, await userId(ctx), false)) } };
+    },
+  },
+  {
+    // The owner sets or changes the key's own PIN (the current one in `currentPin` if it has one).
+    method: 'POST', path: '/v1/keys/:ref/pin', auth: true,
+    async handler(ctx) {
+      const o = await ctx.hsm.limits.setPin(ctx.caller(), await key(ctx), str(ctx.body, 'currentPin', false), str(ctx.body, 'newPin')!);
+      return { body: { key: await describeKey(ctx, o) } };
     },
   },
   {
@@ -109,7 +121,7 @@ export const KEY_ROUTES: Route[] = [
     async handler(ctx) {
       const o = await key(ctx);
       const mech = chooseMechanism(ctx.body, o, 'sign');
-      const sig = await ctx.hsm.crypto.sign(ctx.caller(), o, mech, mechParams(obj(ctx.body, 'params')), bytes(ctx.body, 'data')!, { signatureFormat: encoding(ctx) });
+      const sig = await ctx.hsm.crypto.sign(await keyCaller(ctx, o), o, mech, mechParams(obj(ctx.body, 'params')), bytes(ctx.body, 'data')!, { signatureFormat: encoding(ctx) });
       return { body: { signature: b64(sig), mechanism: mechanism(mech).name } };
     },
   },
@@ -119,7 +131,7 @@ export const KEY_ROUTES: Route[] = [
       const o = await key(ctx, PUBLIC_FIRST);
       const mech = chooseMechanism(ctx.body, o, 'sign');
       const sig = bytes(ctx.body, 'signature')!;
-      const valid = await ctx.hsm.crypto.verify(ctx.caller(), o, mech, mechParams(obj(ctx.body, 'params')), bytes(ctx.body, 'data')!, sig, { signatureFormat: encoding(ctx) });
+      const valid = await ctx.hsm.crypto.verify(await keyCaller(ctx, o), o, mech, mechParams(obj(ctx.body, 'params')), bytes(ctx.body, 'data')!, sig, { signatureFormat: encoding(ctx) });
       return { body: { valid, mechanism: mechanism(mech).name } };
     },
   },
@@ -130,7 +142,7 @@ export const KEY_ROUTES: Route[] = [
       const mech = chooseMechanism(ctx.body, o, 'encrypt');
       const params = mechParams(obj(ctx.body, 'params'));
       if (!params.iv && IV_LENGTH[mech]) params.iv = await ctx.hsm.crypto.random(ctx.caller(), IV_LENGTH[mech]);
-      const ct = await ctx.hsm.crypto.encrypt(ctx.caller(), o, mech, params, bytes(ctx.body, 'data')!);
+      const ct = await ctx.hsm.crypto.encrypt(await keyCaller(ctx, o), o, mech, params, bytes(ctx.body, 'data')!);
       return { body: { ciphertext: b64(ct), iv: params.iv ? b64(params.iv) : undefined, mechanism: mechanism(mech).name } };
     },
   },
@@ -139,7 +151,7 @@ export const KEY_ROUTES: Route[] = [
     async handler(ctx) {
       const o = await key(ctx);
       const mech = chooseMechanism(ctx.body, o, 'encrypt');
-      const pt = await ctx.hsm.crypto.decrypt(ctx.caller(), o, mech, mechParams(obj(ctx.body, 'params')), bytes(ctx.body, 'data')!);
+      const pt = await ctx.hsm.crypto.decrypt(await keyCaller(ctx, o), o, mech, mechParams(obj(ctx.body, 'params')), bytes(ctx.body, 'data')!);
       return { body: { plaintext: b64(pt), mechanism: mechanism(mech).name } };
     },
   },
@@ -151,7 +163,7 @@ export const KEY_ROUTES: Route[] = [
       const mech = chooseMechanism(ctx.body, wrapping, 'wrap');
       const params = mechParams(obj(ctx.body, 'params'));
       if (!params.iv && mech === CKM.AES_GCM) params.iv = await ctx.hsm.crypto.random(ctx.caller(), 12);
-      const wrapped = await ctx.hsm.crypto.wrap(ctx.caller(), wrapping, mech, params, target);
+      const wrapped = await ctx.hsm.crypto.wrap(await keyCaller(ctx, wrapping), wrapping, mech, params, target);
       return { body: { wrapped: b64(wrapped), iv: params.iv ? b64(params.iv) : undefined, mechanism: mechanism(mech).name } };
     },
   },
@@ -165,7 +177,7 @@ export const KEY_ROUTES: Route[] = [
       const t = commonTemplate(ctx.body, cls);
       t.set(CKA.CLASS, cls);
       if (cls === CKO.SECRET_KEY) t.set(CKA.KEY_TYPE, kind === 'aes' ? CKK.AES : CKK.GENERIC_SECRET);
-      const o = await ctx.hsm.crypto.unwrap(ctx.caller(), unwrapping, mech, mechParams(obj(ctx.body, 'params')), bytes(ctx.body, 'wrapped')!, t);
+      const o = await ctx.hsm.crypto.unwrap(await keyCaller(ctx, unwrapping), unwrapping, mech, mechParams(obj(ctx.body, 'params')), bytes(ctx.body, 'wrapped')!, t);
       return { status: 201, body: { key: await describeKey(ctx, o) } };
     },
   },
@@ -178,7 +190,7 @@ export const KEY_ROUTES: Route[] = [
       const t = commonTemplate(ctx.body, CKO.SECRET_KEY);
       t.set(CKA.KEY_TYPE, kind === 'aes' ? CKK.AES : CKK.GENERIC_SECRET);
       t.set(CKA.VALUE_LEN, int(ctx.body, 'length') ?? 32);
-      const o = await ctx.hsm.crypto.derive(ctx.caller(), base, mech, mechParams(obj(ctx.body, 'params')), t);
+      const o = await ctx.hsm.crypto.derive(await keyCaller(ctx, base), base, mech, mechParams(obj(ctx.body, 'params')), t);
       return { status: 201, body: { key: await describeKey(ctx, o) } };
     },
   },

@@ -17,6 +17,11 @@ export function readContext(input: KmsInput, name: string): Record<string, strin
 const wrongAlgorithm = (key: KmsKey, alg: string) =>
   new HsmError('KEY_FUNCTION_NOT_PERMITTED', `The encryption algorithm ${alg} is not valid for ${key.id}.`);
 
+/** The caller with the request's EncryptionContext, which a share scoped to a context requires
+ *  (the core checks it: docs/operators.md "Scoped sharing"); it is also bound as AAD. */
+const withContext = (ctx: OpContext, context: Record<string, string> | undefined): OpContext['caller'] =>
+  ({ ...ctx.caller, encryptionContext: context ?? {} });
+
 export async function encryptWith(ctx: OpContext, key: KmsKey, algorithm: string | undefined, plaintext: Buffer,
   context: Record<string, string> | undefined): Promise<{ blob: Buffer; algorithm: string }> {
   ctx.keys.requireUsable(key);
@@ -27,7 +32,7 @@ export async function encryptWith(ctx: OpContext, key: KmsKey, algorithm: string
     const obj = await ctx.keys.versionObject(ctx.caller, key, index);
     const header = blobHeader(key.id, index);
     const iv = await ctx.hsm.crypto.random(ctx.caller, IV_LEN);
-    const sealed = await ctx.hsm.crypto.encrypt(ctx.caller, obj, CKM.AES_GCM, { iv, aad: aadFor(header, context), tagBits: 128 }, plaintext);
+    const sealed = await ctx.hsm.crypto.encrypt(withContext(ctx, context), obj, CKM.AES_GCM, { iv, aad: aadFor(header, context), tagBits: 128 }, plaintext);
     return { blob: Buffer.concat([header, iv, sealed]), algorithm: 'SYMMETRIC_DEFAULT' };
   }
   if (algorithm === undefined) throw new HsmError('BAD_REQUEST', 'EncryptionAlgorithm is required for asymmetric keys');
@@ -56,7 +61,7 @@ export async function decryptBlob(ctx: OpContext, blob: Buffer, keyRef: string |
     requireUsage(key, 'ENCRYPT_DECRYPT');
     if (key.record.keySpec !== 'SYMMETRIC_DEFAULT' || parsed.version >= key.record.versions.length) throw new HsmError('ENCRYPTED_DATA_INVALID');
     const obj = await ctx.keys.versionObject(ctx.caller, key, parsed.version);
-    const plaintext = await ctx.hsm.crypto.decrypt(ctx.caller, obj, CKM.AES_GCM,
+    const plaintext = await ctx.hsm.crypto.decrypt(withContext(ctx, context), obj, CKM.AES_GCM,
       { iv: parsed.iv, aad: aadFor(parsed.header, context), tagBits: 128 }, parsed.body);
     return { key, plaintext, algorithm: 'SYMMETRIC_DEFAULT', version: parsed.version };
   }

@@ -12,6 +12,7 @@ import { MAX_MULTIPART, type Operation, type OpKind, type P11Context, type Sessi
 /** *Init: one operation of a kind per session; the key is checked by the policy gate now, for early errors, and again on use. */
 export async function beginKeyed(ctx: P11Context, s: Session, kind: OpKind, use: KeyUse, m: Mechanism | null, keyHandle: number): Promise<void> {
   if (s.ops.has(kind)) throw new HsmError('OPERATION_ACTIVE');
+  s.keyAuth = undefined;
   const caller = ctx.conn.userCaller(s);
   const mech = mechFromWire(m);
   const key = await ctx.conn.key(s, keyHandle);

@@ -5,7 +5,8 @@ import { HsmError } from '../../errors/hsm-error';
 import type { Principal } from '../../core/principal';
 import type { RequestArgs } from '../../protocol/p11rpc';
 import { CKF_SESSION, CKU, MAX_PIN_LEN } from './constants';
-import type { P11Context } from './state';
+import { CKA } from '../../pkcs11/constants';
+import type { P11Context, Session } from './state';
 
 type R = Promise<readonly unknown[]>;
 
@@ -48,14 +49,7 @@ const ROLE_OF: Record<number, Principal['role']> = { [CKU.SO]: 'officer', [CKU.U
 export async function C_Login(ctx: P11Context, [handle, userType, pin]: RequestArgs<'C_Login'>): R {
   const s = ctx.conn.session(handle);
   const current = ctx.conn.login;
-  if (userType === CKU.CONTEXT_SPECIFIC) {
-    // Re-authentication for CKA_ALWAYS_AUTHENTICATE keys (§4.9): the logged-in user proves the PIN again.
-    if (!current) throw new HsmError('AUTH_REQUIRED');
-    const { username, password } = parsePin(pin);
-    if (username !== current.principal.username) throw new HsmError('LOGIN_FAILED');
-    await ctx.hsm.login(username, password, 'p11', { partition: s.slot.partition, source: ctx.conn.id });
-    return [];
-  }
+  if (userType === CKU.CONTEXT_SPECIFIC) return contextLogin(ctx, s, pin);
   const role = ROLE_OF[userType];
   if (!role) throw new HsmError('USER_TYPE_INVALID');
   // A login revoked since (user deleted, locked, password changed) is no login: the application may log in again.
@@ -71,6 +65,29 @@ export async function C_Login(ctx: P11Context, [handle, userType, pin]: RequestA
   if (principal.role !== role) throw new HsmError('LOGIN_FAILED');
   ctx.conn.login = { userType, principal };
   ctx.conn.lastLogin = { userType, username, failed: false };
+  return [];
+}
+
+/** CKU_CONTEXT_SPECIFIC (§5.6, §4.9 CKA_ALWAYS_AUTHENTICATE): right after an *Init with such a key,
+ *  the key's own PIN (or, for a key without one, the user's "username:password" again) authorises
+ *  that one operation. Wrong PINs are CKR_PIN_INCORRECT, throttled and locked like user PINs. */
+async function contextLogin(ctx: P11Context, s: Session, pin: Buffer | null): R {
+  const current = ctx.conn.login;
+  if (!current || current.userType !== CKU.USER) throw new HsmError('AUTH_REQUIRED');
+  const op = [...s.ops.values()].find((o) => o.key?.bool(CKA.ALWAYS_AUTHENTICATE));
+  if (!op?.key) throw new HsmError('OPERATION_NOT_INITIALIZED', 'a context-specific login follows the *Init of an operation with a CKA_ALWAYS_AUTHENTICATE key');
+  let secret: string;
+  if (ctx.hsm.limits.hasKeyPin(op.key)) {
+    if (pin === null || pin.length > MAX_PIN_LEN) throw new HsmError('KEY_PIN_INCORRECT');
+    secret = pin.toString('utf8');
+  }
+  else {
+    const { username, password } = parsePin(pin);
+    if (username !== current.principal.username) throw new HsmError('LOGIN_FAILED');
+    secret = password;
+  }
+  s.keyAuth = undefined;
+  s.keyAuth = await ctx.hsm.limits.authenticate(ctx.conn.caller(s), op.key, secret);
   return [];
 }
 

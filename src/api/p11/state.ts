@@ -9,6 +9,7 @@
 import type { Hsm } from '../../core/hsm';
 import type { HsmObject } from '../../core/hsm-object';
 import type { Caller, Principal } from '../../core/principal';
+import type { KeyAuthorisation } from '../../core/key-authorisation';
 import { HsmError } from '../../errors/hsm-error';
 import type { Logger } from '../../logger';
 import { CKF_SESSION, CKS, CKU, MAX_SESSIONS_PER_CONNECTION } from './constants';
@@ -38,6 +39,9 @@ export const MAX_MULTIPART = 64 * 1024 * 1024;
 
 export class Session {
   readonly ops = new Map<OpKind, Operation>();
+  /** The last context-specific login (CKA_ALWAYS_AUTHENTICATE keys): good for the one operation it
+   *  followed; a new *Init forgets it (PKCS#11 2.40 §5.6). */
+  keyAuth?: KeyAuthorisation;
   constructor(readonly handle: number, readonly slot: Slot, readonly flags: number, readonly tag: string) {}
   get rw(): boolean { return (this.flags & CKF_SESSION.RW_SESSION) !== 0; }
 }
@@ -151,7 +155,7 @@ export class ConnectionState {
   /** Keys and objects: a crypto user or a public session (an SO is an officer: it manages users, never keys). */
   userCaller(s: Session): Caller {
     if (this.loginFor(s)?.userType === CKU.SO) throw new HsmError('AUTH_REQUIRED');
-    return this.caller(s);
+    return s.keyAuth ? { ...this.caller(s), keyAuth: s.keyAuth } : this.caller(s);
   }
 
   /** Token objects may only be made, changed or destroyed in a R/W session (§5.4). */

@@ -8,7 +8,7 @@
 import * as c from '../../crypto/node-crypto';
 import { HsmError, toHsmError } from '../../errors/hsm-error';
 import type { ErrorCode } from '../../errors/catalog';
-import type { AuditHead, CheckpointRow, KeyStore, UnitOutcome } from '../../keystore/types';
+import type { AuditHead, CheckpointRow, KeyStore, UnitFailure, UnitOutcome } from '../../keystore/types';
 import type { Change } from '../change';
 import type { Integrity } from '../integrity';
 import { AuditBody, fromCanonical, linkRecords, signCheckpoint } from '../../audit-chain/chain';
@@ -122,7 +122,7 @@ export class AuditLog {
             const event = o.ok ? e.event : { ...e.event, outcome: 'failure' as const, code: failureCode(e, o.code) };
             return [{ ...event, time: e.time, node: this.o.node }];
           });
-          prepared = this.o.integrity.prepare(batch.filter((e, i) => out[i].ok && e.delta).map((e) => e.delta!));
+          prepared = this.o.integrity.prepare(batch.filter((e, i) => out[i].ok && e.delta).map((e) => this.o.integrity.withConsumed(e.delta!, e.change)));
           const audit = linkRecords(this.o.chain, head, bodies);
           const lastRec = audit[audit.length - 1];
           attempted = lastRec && { seq: lastRec.seq, hash: lastRec.hash };
@@ -215,6 +215,6 @@ export class AuditLog {
   }
 }
 
-function failureCode(e: Entry, code: 'STORE_CONFLICT' | 'EXISTS'): ErrorCode {
+function failureCode(e: Entry, code: UnitFailure): ErrorCode {
   return code === 'EXISTS' ? e.change?.existsAs ?? 'EXISTS' : code;
 }

@@ -43,6 +43,15 @@ const KEY: AttrRule[] = [
   rule(CKA.ALLOWED_MECHANISMS, 'mechs', true, 'never'),
   // Inkan vendor attribute: set only by the module's KMS key service (KeyService.setModuleAttribute).
   rule(CKA.INKAN_KEY_STATE, 'ulong', false, 'never'),
+  // Inkan vendor attributes: use limits, fixed at creation (key-limits.ts); the count is read-only,
+  // derived from the store's counter; the key PIN is write-only (kept as a hash, never revealed).
+  rule(CKA.INKAN_MAX_USES, 'ulong', true, 'never'),
+  rule(CKA.INKAN_USES, 'ulong', false, 'never'),
+  rule(CKA.INKAN_USE_NOT_BEFORE, 'ulong', true, 'never'),
+  rule(CKA.INKAN_USE_NOT_AFTER, 'ulong', true, 'never'),
+  rule(CKA.INKAN_PROCESS_NOT_BEFORE, 'ulong', true, 'never'),
+  rule(CKA.INKAN_PROCESS_NOT_AFTER, 'ulong', true, 'never'),
+  rule(CKA.INKAN_KEY_PIN, 'string', true, 'never', true),
 ];
 // §4.8 public keys
 const PUBLIC: AttrRule[] = [
@@ -86,6 +95,8 @@ const SECRET: AttrRule[] = [
   rule(CKA.CHECK_VALUE, 'bytes', false, 'never'),
   rule(CKA.VALUE, 'bytes', true, 'never', true),
   rule(CKA.VALUE_LEN, 'ulong', true, 'never'),
+  // Not in §4.10, but what every secret-key HSM offers (Luna, CloudHSM): per-operation authentication.
+  rule(CKA.ALWAYS_AUTHENTICATE, 'bool', true, 'never'),
 ];
 // §2.1 RSA, §2.3 EC, §2.3.5 EdDSA key attributes (public parts in clear; private parts sealed)
 const RSA_PUBLIC: AttrRule[] = [

@@ -12,6 +12,7 @@ import type { HsmObject } from '../hsm-object';
 import type { Caller, Principal, PrincipalRegistry } from '../principal';
 import { Action, Actor, allowed, mayEver, Relation } from './access';
 import { keyAccessAllows, type KeyAccessAction, type KeyAccessList } from './key-access';
+import { checkKeyRules } from './key-limits';
 
 export type KeyUse = 'sign' | 'verify' | 'encrypt' | 'decrypt' | 'wrap' | 'unwrap' | 'derive';
 
@@ -165,6 +166,7 @@ export class Gate {
     const usage = USAGE_ATTRIBUTE[use];
     const attr = obj.cls === CKO.PRIVATE_KEY && usage.onPrivate !== undefined ? usage.onPrivate : usage.attr;
     if (!obj.bool(attr)) throw new HsmError('KEY_FUNCTION_NOT_PERMITTED', `the key does not permit ${use}`);
+    checkKeyRules({ system: a.actor === 'system', principalId: a.principal?.id, encryptionContext: a.caller.encryptionContext }, obj, use); // share scope, usage periods (key-limits.ts)
     const mechs = obj.attrs.get(CKA.ALLOWED_MECHANISMS) as number[] | undefined;
     if (mechs && mechs.length && !mechs.includes(mech.type)) throw new HsmError('MECHANISM_NOT_ALLOWED');
     const start = obj.attrs.get(CKA.START_DATE) as string | undefined;

@@ -156,7 +156,7 @@ export class PostgresKeyStore implements KeyStore {
    *  cheap only while a transaction has fewer than 64 of them). */
   private async runUnit(query: Query, unit: Unit, changes: [string, string][]): Promise<UnitOutcome> {
     const mine: [string, string][] = [];
-    const savepoint = unit.writes.length > 1 || unit.writes[0]?.op === 'update';
+    const savepoint = unit.writes.length > 1 || unit.writes[0]?.op === 'update' || unit.writes[0]?.op === 'consume';
     if (savepoint) await query('SAVEPOINT unit');
     try {
       for (const w of unit.writes) await this.apply(query, w, mine);
@@ -208,6 +208,22 @@ export class PostgresKeyStore implements KeyStore {
         await query(`INSERT INTO ${t} (${cols.map(q).join(', ')}) VALUES (${placeholders(cols.length)}) ON CONFLICT (${def.key.map(q).join(', ')}) ${onConflict}`,
           cols.map((c) => w.row[c] ?? null));
         changes.push([w.table, def.key.map((k) => String(w.row[k])).join('/')]);
+        return;
+      }
+      case 'consume': {
+        // The conditional UPDATE takes the row lock: a concurrent consume (this node or another)
+        // waits, then re-evaluates the condition on the row as committed (READ COMMITTED), so
+        // exactly as many uses succeed as the limit allows, cluster-wide.
+        const res = await query(`UPDATE ${t} SET "version" = "version" + 1 WHERE "id" = $1 AND "version" < $2 RETURNING *`, [w.id, w.below]);
+        if (res.rowCount !== 1) {
+          const exists = await query(`SELECT 1 FROM ${t} WHERE "id" = $1`, [w.id]);
+          throw new UnitError(exists.rowCount ? 'KEY_USES_EXHAUSTED' : 'STORE_CORRUPT');
+        }
+        const stored = recordFromSql(recordDef(w.table), res.rows[0] as Record<string, unknown>);
+        const mac = w.reseal({ ...stored, version: Number(stored.version) - 1 });
+        if (!mac) throw new UnitError('STORE_CORRUPT');
+        await query(`UPDATE ${t} SET "mac" = $2 WHERE "id" = $1`, [w.id, mac]);
+        changes.push([w.table, w.id]);
         return;
       }
       case 'remove': {

@@ -203,6 +203,22 @@ export class SqliteKeyStore implements KeyStore {
         this.logChange(t, def.key.map((k) => String(w.row[k])).join('/'));
         return;
       }
+      case 'consume': {
+        if (def.kind !== 'record') throw new Error(`${t} is not a record table`);
+        // One statement decides (SQLite has one writer; RETURNING gives the row as it now is, MAC unchanged).
+        const got = this.stmt(`cons:${t}`, () => `UPDATE ${t} SET version = version + 1 WHERE id = ? AND version < ? RETURNING *`)
+          .get(w.id, w.below) as Record<string, unknown> | undefined;
+        if (!got) {
+          const exists = this.stmt(`has:${t}`, () => `SELECT 1 FROM ${t} WHERE id = ?`).get(w.id) !== undefined;
+          throw new UnitError(exists ? 'KEY_USES_EXHAUSTED' : 'STORE_CORRUPT');
+        }
+        const stored = recordFromSql(def, got);
+        const mac = w.reseal({ ...stored, version: stored.version - 1 });
+        if (!mac) throw new UnitError('STORE_CORRUPT');
+        this.stmt(`consmac:${t}`, () => `UPDATE ${t} SET mac = ? WHERE id = ?`).run(mac, w.id);
+        this.logChange(t, w.id);
+        return;
+      }
       case 'remove': {
         if (def.kind !== 'plain') throw new Error(`${t} is not a plain table`);
         this.stmt(`rm:${t}`, () => `DELETE FROM ${t} WHERE ${def.key.map((k) => `"${k}" = @${k}`).join(' AND ')}`)
