@@ -20,6 +20,28 @@ import { LoginThrottle, MAX_FAILED_LOGINS, officerLockout, OFFICER_LOCKOUT_MS } 
 export { MAX_FAILED_LOGINS };
 const USERNAME = /^[A-Za-z0-9._-]{1,64}$/;
 const MAX_RETRIES = 50;
+/** Logins of one account waiting on this node at most; more are refused at once (BUSY). */
+const MAX_WAITING_LOGINS = 64;
+
+/** Runs the logins of one account on this node one after another. Every attempt is counted as a
+ *  failure before its password is evaluated (so parallel guesses get no extra tries); without
+ *  this, a handful of simultaneous correct logins counted each other as failures and locked the
+ *  account — a denial of service anyone who knows a username could cause. Bounded per account. */
+class AccountQueue {
+  private readonly tails = new Map<string, { tail: Promise<unknown>; waiting: number }>();
+
+  run<T>(account: string, fn: () => Promise<T>): Promise<T> {
+    const q = this.tails.get(account) ?? { tail: Promise.resolve(), waiting: 0 };
+    if (q.waiting >= MAX_WAITING_LOGINS) return Promise.reject(new HsmError('BUSY', 'too many concurrent logins for this account'));
+    q.waiting++;
+    const result = q.tail.then(fn);
+    q.tail = result.then(() => undefined, () => undefined).then(() => {
+      if (--q.waiting === 0 && this.tails.get(account) === q) this.tails.delete(account);
+    });
+    this.tails.set(account, q);
+    return result;
+  }
+}
 
 export interface UserInfo { id: string; username: string; role: Role; partition: string; locked: boolean; failedLogins: number; created: string; lockedUntil?: string }
 
@@ -36,6 +58,7 @@ const info = (u: User): UserInfo => ({
 export class UserService {
   private readonly states = new LruCache<{ epoch: number; locked: boolean; partition: string }>(10_000);
   readonly throttle: LoginThrottle;
+  private readonly logins = new AccountQueue();
   /** A partition's password rules (its policy; set by the module, hsm.ts): checked on every new password. */
   passwordRules: (partition: string) => Promise<PasswordRules | undefined> = async () => undefined;
 
@@ -231,15 +254,17 @@ export class UserService {
         }
       }
       rec.object = user.id;
-      const { user: reserved, locking } = await this.reserve(user);
-      // Counted before it is checked: only now may the password be evaluated.
-      rec.detail = 'password checked';
-      if (!(await passwordMatches(String(password), reserved.data.passwordHash))) {
-        this.throttle.sourceFailed(caller.source);
-        throw new HsmError(locking ? 'ACCOUNT_LOCKED' : 'LOGIN_FAILED');
-      }
-      await this.settle(reserved);
-      return this.registry.mintUser({ id: user.id, username: user.username, role: user.role, partition: user.partition, epoch: reserved.data.epoch });
+      return this.logins.run(user.id, async () => {
+        const { user: reserved, locking } = await this.reserve((await this.byIdRaw(user.id)) ?? user);
+        // Counted before it is checked: only now may the password be evaluated.
+        rec.detail = 'password checked';
+        if (!(await passwordMatches(String(password), reserved.data.passwordHash))) {
+          this.throttle.sourceFailed(caller.source);
+          throw new HsmError(locking ? 'ACCOUNT_LOCKED' : 'LOGIN_FAILED');
+        }
+        await this.settle(reserved);
+        return this.registry.mintUser({ id: user.id, username: user.username, role: user.role, partition: user.partition, epoch: reserved.data.epoch });
+      });
     }, { unauthenticated: true });
   }
 

@@ -34,6 +34,18 @@ test('40 concurrent guesses with the right password among them: exactly five are
   } finally { await m.close(); }
 });
 
+test('simultaneous correct logins of one account all succeed and lock nothing (they do not count each other as failures)', async () => {
+  const m = await freshModule({ loginDelayMs: 250 });
+  try {
+    const results = (await Promise.allSettled(Array.from({ length: 12 }, () => m.hsm.login('user', USER_PASSWORD)))).map(codeOf);
+    assert.deepEqual(results, Array(12).fill('OK'));
+    assert.deepEqual(await failedCount(m, 'user'), { failed: 0, locked: false });
+    // A wrong password among right ones is still counted and still delays what follows it.
+    const mixed = (await Promise.allSettled([m.hsm.login('user', USER_PASSWORD), m.hsm.login('user', 'wrong'), m.hsm.login('user', USER_PASSWORD)])).map(codeOf);
+    assert.deepEqual(mixed, ['OK', 'LOGIN_FAILED', 'LOGIN_THROTTLED']);
+  } finally { await m.close(); }
+});
+
 test('with the growing delay, concurrent guesses are refused unevaluated: one check per delay window', async () => {
   const m = await freshModule({ loginDelayMs: 500 });
   try {
