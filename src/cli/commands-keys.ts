@@ -11,12 +11,9 @@ type Key = { id: string; label: string; class: string; keyType?: string; size?: 
 const enc = (ref: string) => encodeURIComponent(ref);
 const b64 = (b: Buffer) => b.toString('base64');
 
-/** What a key type may do when --usage is not given: the usual job of each kind of key, not everything. */
-export const DEFAULT_USAGE: Readonly<Record<string, string[]>> = {
-  rsa: ['sign'], ec: ['sign'], ed25519: ['sign'],
-  aes: ['encrypt', 'decrypt', 'wrap', 'unwrap'],
-  hmac: ['sign', 'verify'],
-};
+/** The key types `key generate` makes. Without --usage the CLI sends none: the API's defaults by
+ *  type apply (src/api/admin/key-spec.ts DEFAULT_USAGE, the one definition). */
+const KEY_TYPES: readonly string[] = ['rsa', 'ec', 'ed25519', 'aes', 'hmac'];
 
 const CLASS_ALIASES: Readonly<Record<string, string>> = {
   private: 'private-key', public: 'public-key', secret: 'secret-key', cert: 'certificate',
@@ -127,9 +124,9 @@ export function registerKeyCommands(program: Command, ctx: Ctx): void {
     .option('--key-pin <pin>', 'the key\'s own PIN: every use then needs it (default: $INKAN_NEW_KEY_PIN if set)')
     .action(async (o) => {
       const type = String(o.type).toLowerCase();
-      if (!DEFAULT_USAGE[type]) throw new CliError('BAD_ARGUMENT', `--type is rsa, ec, ed25519, aes or hmac, not ${o.type}`);
+      if (!KEY_TYPES.includes(type)) throw new CliError('BAD_ARGUMENT', `--type is rsa, ec, ed25519, aes or hmac, not ${o.type}`);
       // For a pair the API applies each usage to the half it fits: sign to the private key, verify to the public one.
-      const usage = o.usage ? String(o.usage).split(',') : [...DEFAULT_USAGE[type], ...(['rsa', 'ec', 'ed25519'].includes(type) ? ['verify'] : [])];
+      const usage = o.usage ? String(o.usage).split(',') : undefined;
       const body = { type, size: o.size ? Number(o.size) : undefined, curve: o.curve, label: o.label, ckaId: o.id,
         extractable: o.extractable ?? undefined, sensitive: o.sensitive === false ? false : undefined,
         usage, allowDuplicateLabel: o.allowDuplicateLabel ? true : undefined, ...limitsBody(o) };

@@ -10,11 +10,6 @@ export const PAGE_SIZE = 50;
 const TYPES = ['', 'aes', 'generic-secret', 'rsa', 'ec', 'ed25519'];
 const CLASSES = ['', 'secret-key', 'private-key', 'public-key'];
 const USAGES = ['encrypt', 'decrypt', 'sign', 'verify', 'wrap', 'unwrap', 'derive'];
-/** With no usage ticked, the CLI's defaults (`inkan key generate`, src/cli/commands-keys.ts
- *  DEFAULT_USAGE): a pair's private half signs and its public half verifies. */
-/** @type {Record<string, string[]>} */
-const DEFAULT_USAGE = { rsa: ['sign', 'verify'], ec: ['sign', 'verify'], ed25519: ['sign', 'verify'], aes: ['encrypt', 'decrypt', 'wrap', 'unwrap'], hmac: ['sign', 'verify'] };
-
 /** @param {unknown} e */
 const fail = (e) => notify(e instanceof ApiError ? e.message : String(e), 'error');
 
@@ -89,9 +84,10 @@ function generateForm(ctx) {
   form.addEventListener('submit', async (ev) => {
     ev.preventDefault();
     const v = values(form);
+    // With no usage ticked none is sent: the API's defaults by type apply, as for `inkan key generate`.
     const usage = USAGES.filter((u) => v[`usage-${u}`]);
     const body = { type: v.type, size: v.size ? Number(v.size) : undefined, curve: v.type === 'ec' ? v.curve : undefined, label: v.label || undefined,
-      usage: usage.length ? usage : DEFAULT_USAGE[v.type], extractable: v.extractable ? true : undefined };
+      usage: usage.length ? usage : undefined, extractable: v.extractable ? true : undefined };
     try {
       const r = await request('POST', '/v1/keys', body);
       notify(`Generated ${r.key.label || r.key.id}.`);

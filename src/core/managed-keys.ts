@@ -101,10 +101,33 @@ export class ManagedKeyService implements ManagedInternals {
       this.checkAccess(a, key, 'describe');
       return key;
     }
-    const obj = await this.reads.getIn(a, id).catch((err) => { if (err instanceof HsmError && err.code === 'KEY_NOT_FOUND') return undefined; throw err; });
+    const obj = await this.objectIn(a, id);
     const virtual = obj && !obj.managed ? await this.describe(obj) : undefined;
     if (!virtual) throw new HsmError('KEY_NOT_FOUND');
     return virtual;
+  }
+
+  /** A key named by id or label for a describe-class read (its description, versions, use counts).
+   *  Those who see keys (crypto users) name a key object they see, by id or label; officers and
+   *  auditors describe every key of their partition (access.ts 'key.describe') but see no object,
+   *  so they name it by the managed key's id or the id of one of its objects. */
+  describeRef(caller: Caller, ref: string): Promise<ManagedKey> {
+    return this.ops.run(caller, 'managed-key.read', async (a) => {
+      if (typeof ref !== 'string' || ref.length === 0) throw new HsmError('KEY_NOT_FOUND');
+      const describer = this.gate.permits(a, 'key.describe');
+      const obj = describer ? (await this.load(ref) ? undefined : await this.objectIn(a, ref)) : await this.reads.resolveIn(a, ref);
+      if (obj?.cls === CKO.PUBLIC_KEY && !obj.managed) throw new HsmError('BAD_REQUEST', 'name the private half of the pair (or its label)');
+      return this.getIn(a, obj ? obj.managed || obj.id : ref);
+    }, { recordSuccess: false });
+  }
+
+  /** The object `id` names, as far as a description needs it: through the caller's visibility, or,
+   *  for those who describe the partition's keys, any token object of the partition. */
+  private async objectIn(a: Admitted, id: string): Promise<HsmObject | undefined> {
+    const absent = (err: unknown) => { if (err instanceof HsmError && err.code === 'KEY_NOT_FOUND') return undefined; throw err; };
+    if (!this.gate.permits(a, 'key.describe')) return this.reads.getIn(a, id).catch(absent);
+    const obj = await this.objects.get(id).catch(absent);
+    return obj && obj.partition === a.partition && obj.session === undefined && obj.isKey ? obj : undefined;
   }
 
   /** The managed key a (visible) object belongs to, or its own description if none. */

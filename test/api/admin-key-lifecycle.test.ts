@@ -5,6 +5,7 @@
 // ends the user's sessions, is audited, is never one's own and is the officers' alone.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { devServer, TestServer } from '../helpers/harness';
@@ -80,8 +81,86 @@ test('versions after rotations: the newest is current, each has its own id', asy
   assert.deepEqual(three.versions.map((v: any) => v.rotation), [undefined, 'on-demand', 'on-demand']);
   assert.equal(new Set(three.versions.map((v: any) => v.id)).size, 3);
   assert.ok(three.versions.every((v: any) => v.enabled && v.decrypts && v.uses.includes('sign')));
-  // Only crypto users reach keys through the admin API (it resolves keys as PKCS#11 objects).
-  assert.equal((await asAuditor('GET', `/v1/keys/${three.key}/versions`)).status, 403);
+  // An auditor describes it too (access.ts 'key.describe'): by the managed key's id, not by a label it cannot see.
+  const seen = await asAuditor('GET', `/v1/keys/${three.key}/versions`);
+  assert.equal(seen.status, 200, JSON.stringify(seen.body));
+  assert.deepEqual(seen.body, three);
+  assert.equal((await asAuditor('GET', '/v1/keys/rotating/versions')).body.error.code, 'KEY_NOT_FOUND', 'labels name the objects a caller sees');
+});
+
+test('no usage given: each key type gets its usual job (the CLI\'s defaults), so it rotates and does it', async () => {
+  const made: Record<string, any> = {};
+  for (const type of ['ec', 'rsa', 'aes']) {
+    const r = await asUser('POST', '/v1/keys', { type, label: `plain-${type}` });
+    assert.equal(r.status, 201, JSON.stringify(r.body));
+    made[type] = r.body;
+  }
+  assert.deepEqual([made.ec.key.usage, made.ec.publicKey.usage], [['sign'], ['verify']], 'no encrypt, decrypt, wrap or unwrap for EC');
+  assert.deepEqual([made.rsa.key.usage, made.rsa.publicKey.usage], [['sign'], ['verify']]);
+  assert.deepEqual([...made.aes.key.usage].sort(), ['decrypt', 'encrypt', 'unwrap', 'wrap']);
+  for (const type of ['ec', 'rsa', 'aes']) {
+    const r = await asUser('POST', `/v1/keys/${made[type].key.id}/rotate`, {});
+    assert.equal(r.status, 200, `${type}: ${JSON.stringify(r.body)}`);
+    assert.equal(r.body.key.versions, 2);
+  }
+  // Each signs with its newest version; the signature verifies with node:crypto on the exported public key.
+  const data = Buffer.from('signed after a rotation');
+  for (const type of ['ec', 'rsa']) {
+    const { versions } = (await asUser('GET', `/v1/keys/${made[type].key.id}/versions`)).body;
+    const cur = versions.find((v: any) => v.current);
+    assert.deepEqual(cur.uses, ['sign', 'verify'], type);
+    const s = await asUser('POST', `/v1/keys/${cur.objectId}/sign`, { data: data.toString('base64') });
+    assert.equal(s.status, 200, `${type}: ${JSON.stringify(s.body)}`);
+    const pem = (await asUser('GET', `/v1/keys/${cur.publicObjectId}/public`)).body.pem;
+    assert.equal(crypto.verify('sha256', data, crypto.createPublicKey(pem), Buffer.from(s.body.signature, 'base64')), true, `${type} ${s.body.mechanism}`);
+    assert.equal(crypto.verify('sha256', Buffer.from('something else'), crypto.createPublicKey(pem), Buffer.from(s.body.signature, 'base64')), false);
+    assert.equal((await asUser('POST', `/v1/keys/${cur.publicObjectId}/encrypt`, { data: data.toString('base64') })).status >= 400, true, `${type} does not encrypt`);
+  }
+  const aes = (await asUser('GET', `/v1/keys/${made.aes.key.id}/versions`)).body.versions.find((v: any) => v.current);
+  const e = await asUser('POST', `/v1/keys/${aes.objectId}/encrypt`, { data: data.toString('base64'), mechanism: 'CKM_AES_GCM' });
+  assert.equal(e.status, 200, JSON.stringify(e.body));
+  const d = await asUser('POST', `/v1/keys/${aes.objectId}/decrypt`, { data: e.body.ciphertext, mechanism: 'CKM_AES_GCM', params: { iv: e.body.iv } });
+  assert.equal(Buffer.from(d.body.plaintext, 'base64').toString(), data.toString());
+  assert.equal((await asUser('POST', `/v1/keys/${aes.objectId}/sign`, { data: data.toString('base64'), mechanism: 'CKM_SHA256_HMAC' })).status >= 400, true, 'AES does not sign');
+});
+
+test('auditors describe keys (versions, use counts, managed fields) and never use them or see their material', async () => {
+  const k = (await asUser('POST', '/v1/keys', { type: 'ec', label: 'audited', extractable: true, sensitive: false })).body.key;
+  const data = b64('audited');
+  assert.equal((await asUser('POST', '/v1/keys/audited/sign', { data })).status, 200);
+  // Before and after the key becomes a managed key (a rotation makes it one).
+  for (const round of ['made by the API', 'rotated']) {
+    const v = await asAuditor('GET', `/v1/keys/${k.id}/versions`);
+    assert.equal(v.status, 200, `${round}: ${JSON.stringify(v.body)}`);
+    assert.deepEqual(v.body, (await asUser('GET', '/v1/keys/audited/versions')).body, round);
+    const u = await asAuditor('GET', `/v1/keys/${k.id}/usage`);
+    assert.equal(u.status, 200, `${round}: ${JSON.stringify(u.body)}`);
+    assert.equal(u.body.counts['key.sign'], 1, round);
+    const m = await asAuditor('GET', `/v1/keys/${k.id}/managed`);
+    assert.equal(m.status, 200, `${round}: ${JSON.stringify(m.body)}`);
+    assert.equal(m.body.key.id, k.id);
+    assert.equal(m.body.key.versions, round === 'rotated' ? 2 : 1);
+    if (round === 'made by the API') assert.equal((await asUser('POST', '/v1/keys/audited/rotate', {})).status, 200);
+  }
+  // The public half's id names the key too (it is one of its objects); an object of nobody's key does not exist.
+  const pubId = (await asUser('GET', '/v1/keys/audited/versions')).body.versions[1].publicObjectId;
+  assert.equal((await asAuditor('GET', `/v1/keys/${pubId}/managed`)).body.key.id, k.id);
+  assert.equal((await asOfficer('GET', `/v1/keys/${k.id}/versions`)).body.versions.length, 2, 'officers describe keys too');
+  assert.equal((await asAuditor('GET', '/v1/keys/0123456789abcdef/versions')).body.error.code, 'KEY_NOT_FOUND');
+  // Use, material, changes: refused.
+  const newest = (await asUser('GET', '/v1/keys/audited/versions')).body.versions[1].objectId;
+  for (const ref of [k.id, newest]) {
+    for (const [method, p, body] of [['POST', 'sign', { data }], ['POST', 'export', {}], ['POST', 'rotate', {}], ['POST', 'disable', {}],
+      ['GET', 'public', undefined], ['GET', '', undefined]] as const) {
+      const r = await asAuditor(method, `/v1/keys/${ref}${p ? '/' + p : ''}`, body);
+      assert.ok(r.status === 403 || r.status === 404, `${method} ${p}: ${r.status} ${JSON.stringify(r.body)}`);
+      assert.equal(JSON.stringify(r.body).includes('PRIVATE KEY'), false);
+      assert.equal(r.body.material, undefined);
+      assert.equal(r.body.signature, undefined);
+    }
+  }
+  const after = (await asUser('GET', '/v1/keys/audited/managed')).body.key;
+  assert.deepEqual([after.state, after.versions], ['enabled', 2], 'the auditor changed nothing');
 });
 
 test('use counts: what was done, counted from the audit trail; nobody else\'s uses', async () => {

@@ -23,6 +23,14 @@ export const USAGE: Record<string, number> = {
   encrypt: CKA.ENCRYPT, decrypt: CKA.DECRYPT, sign: CKA.SIGN, verify: CKA.VERIFY,
   wrap: CKA.WRAP, unwrap: CKA.UNWRAP, derive: CKA.DERIVE,
 };
+/** What a key type may do when a request gives no `usage`: the usual job of each kind of key, not
+ *  everything (the one definition: the CLI and the console send no usage when none is asked for).
+ *  For a pair each usage goes to the half it fits: sign to the private key, verify to the public one. */
+export const DEFAULT_USAGE: Readonly<Record<string, readonly string[]>> = Object.freeze({
+  rsa: ['sign', 'verify'], ec: ['sign', 'verify'], ed25519: ['sign', 'verify'],
+  aes: ['encrypt', 'decrypt', 'wrap', 'unwrap'],
+  hmac: ['sign', 'verify'], generic: ['sign', 'verify'], 'generic-secret': ['sign', 'verify'],
+});
 const PUBLIC_USAGE = new Set([CKA.ENCRYPT, CKA.VERIFY, CKA.WRAP]);
 const PRIVATE_USAGE = new Set([CKA.DECRYPT, CKA.SIGN, CKA.UNWRAP, CKA.DERIVE]);
 
@@ -58,9 +66,12 @@ export function commonTemplate(body: Body, cls: number): Map<number, AttrValue> 
   return t;
 }
 
-/** `type` is rsa | ec | ed25519 | aes | hmac (generic secret); `size` bits (rsa, aes) or bytes (hmac); `curve` for ec. */
-export function keyGenPlan(body: Body): KeyGenPlan {
-  const type = (str(body, 'type') ?? '').toLowerCase();
+/** `type` is rsa | ec | ed25519 | aes | hmac (generic secret); `size` bits (rsa, aes) or bytes (hmac); `curve` for ec;
+ *  no `usage`: the type's DEFAULT_USAGE. */
+export function keyGenPlan(request: Body): KeyGenPlan {
+  const type = (str(request, 'type') ?? '').toLowerCase();
+  const defaults = Object.hasOwn(DEFAULT_USAGE, type) ? DEFAULT_USAGE[type] : undefined;
+  const body: Body = request.usage == null && defaults ? { ...request, usage: [...defaults] } : request;
   const size = int(body, 'size');
   const secretT = () => commonTemplate(body, CKO.SECRET_KEY);
   const pair = (mechanism: number, pub: Map<number, AttrValue>): KeyGenPlan => {

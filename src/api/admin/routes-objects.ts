@@ -29,6 +29,10 @@ async function managedOf(ctx: RouteContext, o: HsmObject): Promise<ManagedKey> {
   return ctx.hsm.managed.get(ctx.caller(), o.managed || o.id);
 }
 
+/** For describe-class reads (versions, use counts, the managed key's fields): the core resolves the
+ *  key as the access matrix says, so officers and auditors describe keys they cannot see or use. */
+const described = (ctx: RouteContext) => ctx.hsm.managed.describeRef(ctx.caller(), ctx.params.ref);
+
 async function view(ctx: RouteContext, k: ManagedKey) {
   const aliases = (await ctx.hsm.names.list(ctx.caller(), ALIAS_KIND, k.id)).map((n) => n.name);
   return { id: k.id, state: k.state, versions: k.data.versions.length, tags: Object.fromEntries(k.data.tags), aliases,
@@ -115,7 +119,7 @@ export const OBJECT_ROUTES: Route[] = [
   {
     method: 'GET', path: '/v1/keys/:ref/versions', auth: true,
     async handler(ctx) {
-      const k = await managedOf(ctx, await keyObject(ctx));
+      const k = await described(ctx);
       const versions = await ctx.hsm.managed.versions.info(ctx.caller(), k);
       const current = versions.length - 1;
       return { body: { key: k.id, minDecryptVersion: k.data.minDecryptVersion, versions: versions.map((v) => ({
@@ -129,7 +133,7 @@ export const OBJECT_ROUTES: Route[] = [
     // Counted from the audit trail (core/key-usage.ts), bounded: complete from trackedSince.
     method: 'GET', path: '/v1/keys/:ref/usage', auth: true,
     async handler(ctx) {
-      const u = await ctx.hsm.keyUsage.useCounts(ctx.caller(), await managedOf(ctx, await keyObject(ctx)));
+      const u = await ctx.hsm.keyUsage.useCounts(ctx.caller(), await described(ctx));
       return { body: { total: u.total, counts: u.counts, last: u.last, trackedSince: iso(u.trackedSince) } };
     },
   },
@@ -187,7 +191,7 @@ export const OBJECT_ROUTES: Route[] = [
   },
   {
     method: 'GET', path: '/v1/keys/:ref/managed', auth: true,
-    async handler(ctx) { return { body: { key: await view(ctx, await managedOf(ctx, await keyObject(ctx))) } }; },
+    async handler(ctx) { return { body: { key: await view(ctx, await described(ctx)) } }; },
   },
   {
     method: 'POST', path: '/v1/keys/:ref/aliases', auth: true,
