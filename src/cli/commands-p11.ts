@@ -44,10 +44,11 @@ async function relayFailover(o: Record<string, string | boolean | undefined>): P
 
 export function registerP11Commands(program: Command): void {
   program.command('p11-stdio')
-    .description('speak the p11-kit RPC protocol on stdin/stdout, relayed to a running server (for P11_KIT_SERVER_ADDRESS="|inkan p11-stdio")')
+    .description('speak the p11-kit RPC protocol on stdin/stdout, relayed to a running server (for P11_KIT_SERVER_ADDRESS="|inkan p11-stdio"); '
+      + 'with --server unix:PATH,tcp+tls:HOST:PORT,… (here a list of cluster nodes, not an admin URL) it fails over between them')
     .option('--data <dir>', 'data directory of the server (or INKAN_HOME)', process.env.INKAN_HOME ?? './.inkan')
     .option('--socket <path>', 'the server\'s p11 socket (default <data>/p11.sock)')
-    .option('--server <addresses>', 'cluster nodes, comma separated: unix:PATH or tcp+tls:HOST:PORT; fails over between them')
+    .option('--servers <addresses>', 'the same as --server for this command (or INKAN_P11_SERVERS)')
     .option('--tls-ca <file>', 'with tcp+tls: the CA that signed the nodes\' certificates')
     .option('--tls-cert <file>', 'with tcp+tls: this client\'s certificate (the nodes require one)')
     .option('--tls-key <file>', 'with tcp+tls: its private key')
@@ -56,7 +57,9 @@ export function registerP11Commands(program: Command): void {
     .option('--failover-timeout <duration>', 'with --server: how long to keep trying the nodes before answering CKR_DEVICE_REMOVED', '30s')
     .option('--random-start', 'with --server: begin with a random node (spreads applications over the cluster)', false)
     .option('--quiet', 'with --server: no failover messages on stderr', false)
-    .action(async (o) => {
+    .action(async (o, cmd: Command) => {
+      // --server is the program's option (the admin URL for other commands); for p11-stdio it lists the nodes.
+      o.server = o.servers ?? cmd.optsWithGlobals().server ?? process.env.INKAN_P11_SERVERS;
       if (o.server !== undefined) {
         if (o.socket !== undefined) throw new CliError('BAD_ARGUMENT', '--server and --socket do not go together');
         await relayFailover(o);
