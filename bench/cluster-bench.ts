@@ -96,17 +96,26 @@ async function p11Load(address: string, durationMs: number, during?: () => Promi
   process.env.P11_KIT_SERVER_ADDRESS = address;
   const stop = new Int32Array(new SharedArrayBuffer(8));
   const job: P11BenchJob = { module: P11_KIT_CLIENT, pin: P11_PIN, label: P11_LABEL, durationMs };
-  let ready = 0;
-  const results = Array.from({ length: CONC }, () => new Promise<P11BenchResult>((resolve, reject) => {
-    const w = new Worker(path.join(__dirname, 'cluster-p11-worker.js'), { workerData: { inkanClusterP11Worker: true, job, stop: stop.buffer } });
-    w.on('message', (m: { ready?: boolean } & P11BenchResult) => { if (m.ready) ready++; else { resolve(m); void w.terminate(); } });
-    w.on('error', reject);
-  }));
-  const all = Promise.all(results);
-  while (ready < CONC) {
-    const early = await Promise.race([all.then(() => true), new Promise<false>((r) => setTimeout(() => r(false), 20))]);
-    if (early) break;
+  const results: Promise<P11BenchResult>[] = [];
+  const release = () => { Atomics.store(stop, 0, 1); Atomics.store(stop, 1, 1); Atomics.notify(stop, 1); };
+  // One after the other: concurrent logins of one account meet its login throttle (core/login-throttle.ts).
+  for (let i = 0; i < CONC; i++) {
+    let ready!: () => void;
+    const isReady = new Promise<void>((r) => { ready = r; });
+    results.push(new Promise<P11BenchResult>((resolve, reject) => {
+      const w = new Worker(path.join(__dirname, 'cluster-p11-worker.js'), { workerData: { inkanClusterP11Worker: true, job, stop: stop.buffer } });
+      w.on('message', (m: { ready?: boolean } & P11BenchResult) => {
+        if (m.ready) { ready(); return; }
+        if (m.error) release();
+        ready();
+        resolve(m);
+        void w.terminate();
+      });
+      w.on('error', (err) => { release(); ready(); reject(err); });
+    }));
+    await isReady;
   }
+  const all = Promise.all(results);
   Atomics.store(stop, 1, 1);
   Atomics.notify(stop, 1);
   if (during) { await during(); Atomics.store(stop, 0, 1); }

@@ -33,6 +33,8 @@ interface Pending {
 }
 
 const PAUSE_BETWEEN_ROUNDS_MS = 200;
+const LOGIN_RETRIES = 2;
+const RETRIED_LOGIN_CODES: ReadonlySet<number> = new Set([CKR.PIN_INCORRECT, CKR.DEVICE_MEMORY]);
 /** Requests the application may have outstanding while no node is reachable. */
 const MAX_QUEUED = 1024;
 
@@ -270,7 +272,14 @@ export class FailoverRelay {
       const s = [...this.state.sessions.values()].find((x) => x.slot === slot && x.node !== undefined);
       if (!s) { this.state.logout(slot); continue; }
       const body = encodeRequestBody(CALL.C_Login, (w) => w.writeUlong(s.node!).writeUlong(l.userType).writeByte(1).writeByteArray(l.pin));
-      const r = await up.request(body);
+      let r = await up.request(body);
+      // Many applications of one user failing over at once meet the account's login throttle
+      // (CKR_PIN_INCORRECT, uncounted) or its row contention (CKR_DEVICE_MEMORY): two more tries
+      // after a random pause. A password really changed meanwhile costs at most three of its five.
+      for (let i = 0; i < LOGIN_RETRIES && isError(r) && RETRIED_LOGIN_CODES.has(errorCode(r)); i++) {
+        await sleep(200 + Math.floor(Math.random() * 500));
+        r = await up.request(body);
+      }
       body.fill(0);
       if (isError(r)) {
         this.opts.log(`login on slot ${slot} refused after failover (CKR 0x${errorCode(r).toString(16)}); the sessions stay public`);
