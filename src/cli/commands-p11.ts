@@ -3,6 +3,7 @@
 // relays the bytes to one server's p11 socket unchanged. With --server a,b,… it is the failover
 // transport of a cluster (docs/pkcs11.md "Failover"): it follows the protocol, and when the node in
 // use dies it moves to the next one and restores the application's sessions, logins and handles.
+import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import { Command } from 'commander';
@@ -23,7 +24,11 @@ async function relayFailover(o: Record<string, string | boolean | undefined>): P
   if (nodes.some((n) => n.kind === 'tls') && !(o.tlsCa && o.tlsCert && o.tlsKey)) {
     throw new CliError('BAD_ARGUMENT', 'tcp+tls: addresses need --tls-ca (the nodes\' CA) and --tls-cert/--tls-key (this client\'s certificate)');
   }
-  const log = (line: string) => process.stderr.write(`inkan p11-stdio: ${line}\n`);
+  const file = o.log as string | undefined;
+  const log = (line: string) => {
+    const text = `inkan p11-stdio: ${new Date().toISOString()} ${line}\n`;
+    if (file) fs.appendFileSync(file, text, { mode: 0o600 }); else process.stderr.write(text);
+  };
   const relay = new FailoverRelay(nodes, {
     connectTimeoutMs: ms('connect-timeout', String(o.connectTimeout)), requestTimeoutMs: ms('request-timeout', String(o.requestTimeout)),
     failoverTimeoutMs: ms('failover-timeout', String(o.failoverTimeout)), randomStart: Boolean(o.randomStart),
@@ -56,7 +61,8 @@ export function registerP11Commands(program: Command): void {
     .option('--request-timeout <duration>', 'with --server: a request unanswered this long fails the node over (0 = never)', '60s')
     .option('--failover-timeout <duration>', 'with --server: how long to keep trying the nodes before answering CKR_DEVICE_REMOVED', '30s')
     .option('--random-start', 'with --server: begin with a random node (spreads applications over the cluster)', false)
-    .option('--quiet', 'with --server: no failover messages on stderr', false)
+    .option('--quiet', 'with --server: no failover messages', false)
+    .option('--log <file>', 'with --server: append failover messages to this file instead of stderr (nodes and CKR codes only, never a PIN)')
     .action(async (o, cmd: Command) => {
       // --server is the program's option (the admin URL for other commands); for p11-stdio it lists the nodes.
       o.server = o.servers ?? cmd.optsWithGlobals().server ?? process.env.INKAN_P11_SERVERS;

@@ -20,6 +20,8 @@ import { LoginThrottle, MAX_FAILED_LOGINS } from './login-throttle';
 export { MAX_FAILED_LOGINS };
 const USERNAME = /^[A-Za-z0-9._-]{1,64}$/;
 const MAX_RETRIES = 50;
+/** Logins of one account that may wait on one node for the one being checked. */
+const MAX_WAITING_LOGINS = 64;
 
 export interface UserInfo { id: string; username: string; role: Role; partition: string; locked: boolean; failedLogins: number; created: string }
 
@@ -33,6 +35,10 @@ const info = (u: User): UserInfo => ({
 
 export class UserService {
   private readonly states = new LruCache<{ epoch: number; locked: boolean; partition: string }>(10_000);
+  /** Logins of one account on this node run one after the other (see oneAtATime). */
+  private readonly loginQueues = new Map<string, { tail: Promise<void>; waiting: number }>();
+  /** When this node last saw a login of each account fail (ms), for the delay after it. */
+  private readonly recentFailures = new LruCache<number>(10_000);
   readonly throttle: LoginThrottle;
 
   constructor(private readonly records: Records, private readonly keys: () => DomainKeys, private readonly gate: Gate,
@@ -203,25 +209,56 @@ export class UserService {
         }
       }
       rec.object = user.id;
-      const reserved = await this.reserve(user);
-      // Counted before it is checked: only now may the password be evaluated.
-      rec.detail = 'password checked';
-      if (!(await passwordMatches(String(password), reserved.data.passwordHash))) {
-        this.throttle.sourceFailed(caller.source);
-        throw new HsmError(reserved.data.locked ? 'ACCOUNT_LOCKED' : 'LOGIN_FAILED');
-      }
-      await this.settle(reserved);
-      return this.registry.mintUser({ id: user.id, username: user.username, role: user.role, partition: user.partition, epoch: reserved.data.epoch });
+      return this.oneAtATime(user.id, async (failedAt) => {
+        const reserved = await this.reserve((await this.byIdRaw(user.id)) ?? user, failedAt);
+        // Counted before it is checked: only now may the password be evaluated.
+        rec.detail = 'password checked';
+        if (!(await passwordMatches(String(password), reserved.data.passwordHash))) {
+          this.throttle.sourceFailed(caller.source);
+          throw new HsmError(reserved.data.locked ? 'ACCOUNT_LOCKED' : 'LOGIN_FAILED');
+        }
+        await this.settle(reserved);
+        return this.registry.mintUser({ id: user.id, username: user.username, role: user.role, partition: user.partition, epoch: reserved.data.epoch });
+      });
     }, { unauthenticated: true });
+  }
+
+  /**
+   * Every attempt is counted as a failure until its password is checked (reserve), so concurrent
+   * correct logins of one account — the PKCS#11 applications of one user failing over to this node
+   * together, nginx workers starting — would see each other as failures: throttled, or with no
+   * login delay, locked. On one node they wait for each other instead (a guesser gains nothing: the
+   * next attempt still meets the delay a real failure left). At most MAX_WAITING_LOGINS wait.
+   */
+  private async oneAtATime<T>(id: string, fn: (failedAt: number) => Promise<T>): Promise<T> {
+    const q = this.loginQueues.get(id) ?? { tail: Promise.resolve(), waiting: 0 };
+    if (q.waiting >= MAX_WAITING_LOGINS) throw new HsmError('BUSY', 'too many concurrent logins for this account');
+    this.loginQueues.set(id, q);
+    q.waiting++;
+    const before = q.tail;
+    let done!: () => void;
+    q.tail = new Promise<void>((resolve) => { done = resolve; });
+    let ok = false;
+    try {
+      await before;
+      // A failure just before this one counts from when it was found, not from when it was counted.
+      const out = await fn(this.recentFailures.get(id) ?? 0);
+      ok = true;
+      return out;
+    } finally {
+      if (!ok) this.recentFailures.set(id, Date.now());
+      done();
+      if (--q.waiting === 0) this.loginQueues.delete(id);
+    }
   }
 
   /** Counts this attempt as a failure in the store before the password is looked at (retrying on
    *  conflict: every concurrent attempt gets its own count). Refuses locked and throttled accounts. */
-  private async reserve(user: User): Promise<User> {
+  private async reserve(user: User, failedAt = 0): Promise<User> {
     let u = user;
     for (let i = 0; i < MAX_RETRIES; i++) {
       if (u.data.locked) throw new HsmError('ACCOUNT_LOCKED');
-      this.throttle.checkAccount(u.data.failedLogins, u.data.lastFailureAt);
+      this.throttle.checkAccount(u.data.failedLogins, u.data.failedLogins > 0 ? Math.max(u.data.lastFailureAt, failedAt) : u.data.lastFailureAt);
       const failed = u.data.failedLogins + 1;
       const locking = failed >= MAX_FAILED_LOGINS;
       const data = { ...u.data, failedLogins: failed, lastFailureAt: Date.now(), locked: locking, epoch: locking ? u.data.epoch + 1 : u.data.epoch };

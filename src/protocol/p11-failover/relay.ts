@@ -277,7 +277,7 @@ export class FailoverRelay {
       // (CKR_PIN_INCORRECT, uncounted) or its row contention (CKR_DEVICE_MEMORY): two more tries
       // after a random pause. A password really changed meanwhile costs at most three of its five.
       for (let i = 0; i < LOGIN_RETRIES && isError(r) && RETRIED_LOGIN_CODES.has(errorCode(r)); i++) {
-        await sleep(200 + Math.floor(Math.random() * 500));
+        await sleep(300 + Math.floor(Math.random() * 900));
         r = await up.request(body);
       }
       body.fill(0);
