@@ -134,8 +134,9 @@ module.exports = {
     },
     onlyImports('cli-imports-no-layer',
       'cli/ is a client of the admin API (HTTP); it imports no layer of the module, core/ included. '
-        + 'The one way in is `inkan serve` loading the composition root, see the next rule.',
-      '^src/cli/', '^src/(cli/|audit-chain/|quorum-token/|server\\.ts$)'),
+        + 'The one way in is `inkan serve` loading the composition root, see the next rule. The one '
+        + 'client transport it runs, `inkan p11-stdio --server` (protocol/p11-failover/), is a client too.',
+      '^src/cli/', '^src/(cli/|audit-chain/|quorum-token/|protocol/p11-failover/|server\\.ts$)'),
     {
       name: 'cli-loads-the-server-lazily',
       comment: 'Only `inkan serve` needs the module: server.ts is loaded with a dynamic import so other '

@@ -13,6 +13,7 @@ import { AdminSessions } from './api/admin/sessions';
 import { ServerMetrics } from './api/metrics/metrics';
 import { createOpsHandler } from './api/metrics/handler';
 import { listenP11, P11Listener } from './api/p11/listener';
+import { loadP11TlsOptions } from './api/p11/tls-listener';
 import type { P11Limits } from './api/p11/limits';
 import { boundListener, resolveHttpLimits, type HttpLimits } from './api/http-limits';
 import { BodyBudget } from './api/body-budget';
@@ -62,6 +63,8 @@ export interface ServerConfig {
   /** Its permission bits (default 0o600) and owning group (name or gid), e.g. 0o660 + "www-data". */
   p11SocketMode?: number;
   p11SocketGroup?: string;
+  /** The PKCS#11 face on TCP with mutual TLS (`--p11-tls-listen`, docs/pkcs11.md "Remote connections"): PEM files. */
+  p11Tls?: { host: string; port: number; cert: string; key: string; clientCa: string };
   /** Connection, timeout and memory limits of the PKCS#11 face (docs/limits.md); unset ones keep their defaults. */
   p11Limits?: Partial<P11Limits>;
   /** Limits of the HTTP listener (docs/limits.md); unset ones keep their defaults. */
@@ -191,7 +194,7 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
   let p11: P11Listener | undefined;
   try {
     p11 = await listenP11(hsm, path.resolve(cfg.p11Socket ?? path.join(cfg.dataDir, 'p11.sock')), log,
-      { mode: cfg.p11SocketMode, group: cfg.p11SocketGroup, limits: cfg.p11Limits });
+      { mode: cfg.p11SocketMode, group: cfg.p11SocketGroup, limits: cfg.p11Limits, tls: cfg.p11Tls && loadP11TlsOptions(cfg.p11Tls) });
     metrics.trackP11(p11.stats);
     log.info('p11 socket', { path: p11.path, mode: `0${p11.mode.toString(8)}`, gid: p11.gid, ...p11.limits, perUidLimit: p11.perUidLimit });
     if (cfg.dev && st.state !== 'error') {

@@ -6,9 +6,9 @@ import { CliError } from './client';
 import { newPassword, prompt } from './io';
 import type { Ctx } from './context';
 
-function parseListen(text: string): { host: string; port: number } {
+function parseListen(text: string, option = 'http'): { host: string; port: number } {
   const m = /^(\[[^\]]+\]|[^:]+):(\d+)$/.exec(text);
-  if (!m) throw new CliError('BAD_ARGUMENT', '--http takes HOST:PORT, e.g. 127.0.0.1:7280');
+  if (!m) throw new CliError('BAD_ARGUMENT', `--${option} takes HOST:PORT, e.g. 127.0.0.1:7280`);
   return { host: m[1].replace(/^\[|\]$/g, ''), port: Number(m[2]) };
 }
 
@@ -22,7 +22,14 @@ async function p11Options(o: Record<string, string | undefined>) {
   };
   const count = (v: string) => { if (!/^\d+$/.test(v)) throw new Error(`not a whole number: ${v}`); return Number(v); };
   const duration = (v: string) => (/^0+(ms|s|m|h|d)?$/.test(v) ? 0 : parseDuration(v));
+  const tlsFiles = [o.p11TlsCert, o.p11TlsKey, o.p11TlsClientCa];
+  if (o.p11TlsListen === undefined && tlsFiles.some((f) => f !== undefined)) throw new CliError('BAD_ARGUMENT', '--p11-tls-cert, --p11-tls-key and --p11-tls-client-ca go with --p11-tls-listen');
+  if (o.p11TlsListen !== undefined && tlsFiles.some((f) => f === undefined)) {
+    throw new CliError('BAD_ARGUMENT', '--p11-tls-listen needs --p11-tls-cert, --p11-tls-key and --p11-tls-client-ca (client certificates are required)');
+  }
+  const tlsAt = o.p11TlsListen === undefined ? undefined : parseListen(o.p11TlsListen, 'p11-tls-listen');
   return {
+    p11Tls: tlsAt && { ...tlsAt, cert: path.resolve(o.p11TlsCert!), key: path.resolve(o.p11TlsKey!), clientCa: path.resolve(o.p11TlsClientCa!) },
     p11SocketMode: opt('p11-socket-mode', o.p11SocketMode, parseSocketMode),
     p11SocketGroup: o.p11SocketGroup,
     p11Limits: {
@@ -55,6 +62,10 @@ export function registerModuleCommands(program: Command, ctx: Ctx): void {
     .option('--p11-socket <path>', 'unix socket of the PKCS#11 face (p11-kit RPC; default <data>/p11.sock)')
     .option('--p11-socket-mode <octal>', 'permission bits of that socket, e.g. 0660 with --p11-socket-group', '0600')
     .option('--p11-socket-group <group>', 'group (name or gid) owning that socket: its members may connect with mode 0660')
+    .option('--p11-tls-listen <host:port>', 'also serve PKCS#11 on TCP with mutual TLS, for `inkan p11-stdio --server tcp+tls:…` (or INKAN_P11_TLS_LISTEN)', process.env.INKAN_P11_TLS_LISTEN)
+    .option('--p11-tls-cert <file>', 'that listener\'s certificate chain (or INKAN_P11_TLS_CERT)', process.env.INKAN_P11_TLS_CERT)
+    .option('--p11-tls-key <file>', 'that listener\'s private key (or INKAN_P11_TLS_KEY)', process.env.INKAN_P11_TLS_KEY)
+    .option('--p11-tls-client-ca <file>', 'the CA that signs client certificates; others are refused (or INKAN_P11_TLS_CLIENT_CA)', process.env.INKAN_P11_TLS_CLIENT_CA)
     .option('--p11-max-connections <n>', 'PKCS#11 connections open at once, all peers')
     .option('--p11-max-connections-per-uid <n>', 'PKCS#11 connections open at once per peer uid (0 = no limit)')
     .option('--p11-handshake-timeout <duration>', 'time a new PKCS#11 connection has to send C_Initialize, e.g. 10s (0s = none)')
@@ -117,7 +128,8 @@ export function registerModuleCommands(program: Command, ctx: Ctx): void {
         : state === 'sealed' ? `  next: \`INKAN_SERVER=${server.url} inkan unseal\`, once per custodian` : undefined;
       const lines = [`Inkan ${server.hsm.state} — admin API at ${server.url}`, ...(next ? [next] : []),
         `PKCS#11 (load /usr/lib/x86_64-linux-gnu/pkcs11/p11-kit-client.so): P11_KIT_SERVER_ADDRESS=${server.p11Address}`
-          + ` (socket mode 0${server.p11.mode.toString(8)}, gid ${server.p11.gid})`];
+          + ` (socket mode 0${server.p11.mode.toString(8)}, gid ${server.p11.gid})`,
+        ...(server.p11.tls ? [`PKCS#11 over mutual TLS: ${server.p11.tls.address} (inkan p11-stdio --server ${server.p11.tls.address} --tls-ca … --tls-cert … --tls-key …)`] : [])];
       if (creds) {
         lines.push('DEVELOPMENT MODE — never use these credentials or this data directory in production.',
           `  crypto officer: ${creds.officer.username} / ${creds.officer.password}`,
@@ -129,7 +141,7 @@ export function registerModuleCommands(program: Command, ctx: Ctx): void {
           ...(creds.xks ? [`  XKS proxy: ${(creds.xks as { endpoint: string }).endpoint}${(creds.xks as { uriPrefix: string }).uriPrefix}/kms/xks/v1 (SigV4 credentials in dev-credentials.json)`] : []),
           `  written to ${path.join(path.resolve(o.data), 'dev-credentials.json')}`);
       }
-      ctx.print(lines.join('\n'), { url: server.url, p11Address: server.p11Address, state: server.hsm.state, credentials: creds });
+      ctx.print(lines.join('\n'), { url: server.url, p11Address: server.p11Address, p11TlsAddress: server.p11.tls?.address, state: server.hsm.state, credentials: creds });
       const stop = async () => { await server.close(); process.exit(0); };
       process.once('SIGINT', () => void stop());
       process.once('SIGTERM', () => void stop());

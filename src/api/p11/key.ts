@@ -19,7 +19,7 @@ export async function C_GenerateKey(ctx: P11Context, [handle, m, template]: Requ
   const t = templateFromWire(template);
   ctx.conn.requireWritable(s, isToken(t));
   const obj = await ctx.hsm.keys.generateKey(caller, mech.type, t);
-  return [ctx.conn.handles.handleOf(obj.id)];
+  return [ctx.conn.handles.handleOf(obj)];
 }
 
 export async function C_GenerateKeyPair(ctx: P11Context, [handle, m, pubT, privT]: RequestArgs<'C_GenerateKeyPair'>): R {
@@ -30,7 +30,7 @@ export async function C_GenerateKeyPair(ctx: P11Context, [handle, m, pubT, privT
   const priv = templateFromWire(privT);
   ctx.conn.requireWritable(s, isToken(pub) || isToken(priv));
   const pair = await ctx.hsm.keys.generateKeyPair(caller, mech.type, pub, priv);
-  return [ctx.conn.handles.handleOf(pair.publicKey.id), ctx.conn.handles.handleOf(pair.privateKey.id)];
+  return [ctx.conn.handles.handleOf(pair.publicKey), ctx.conn.handles.handleOf(pair.privateKey)];
 }
 
 /** §5.14 C_WrapKey follows the §5.2 output convention: a size query keeps the wrapped bytes for the next call. */
@@ -54,7 +54,7 @@ export async function C_UnwrapKey(ctx: P11Context, [handle, m, unwrappingKey, wr
   const t = templateFromWire(template);
   ctx.conn.requireWritable(s, isToken(t));
   const obj = await ctx.hsm.crypto.unwrap(caller, key, mech.type, mech.params, Buffer.from(wrapped ?? Buffer.alloc(0)), t);
-  return [ctx.conn.handles.handleOf(obj.id)];
+  return [ctx.conn.handles.handleOf(obj)];
 }
 
 export async function C_DeriveKey(ctx: P11Context, [handle, m, baseKey, template]: RequestArgs<'C_DeriveKey'>): R {
@@ -65,5 +65,5 @@ export async function C_DeriveKey(ctx: P11Context, [handle, m, baseKey, template
   const t = templateFromWire(template);
   ctx.conn.requireWritable(s, isToken(t));
   const obj = await ctx.hsm.crypto.derive(caller, base, mech.type, mech.params, t);
-  return [ctx.conn.handles.handleOf(obj.id)];
+  return [ctx.conn.handles.handleOf(obj)];
 }

@@ -1,7 +1,9 @@
 // The PKCS#11 face's listener: a unix socket (mode 0600 unless configured) speaking the p11-kit RPC
 // protocol, for applications that load p11-kit-client.so with P11_KIT_SERVER_ADDRESS=unix:path=…
 // It admits connections within a global cap and a per-peer-uid cap (SO_PEERCRED), and owns the
-// budgets every connection draws on; the limits are in limits.ts and docs/limits.md.
+// budgets every connection draws on; the limits are in limits.ts and docs/limits.md. Optionally
+// the same face on TCP with mutual TLS (tls-listener.ts), for remote nodes of a cluster's clients
+// (inkan p11-stdio --server tcp+tls:…), under the same caps and budgets.
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import type { Hsm } from '../../core/hsm';
@@ -12,8 +14,12 @@ import { resolveLimits, type P11Limits } from './limits';
 import { peerCred, peerCredUnavailable } from './peer-cred';
 import { SlotTable } from './slots';
 import { bindSocketFile, type SocketFileOptions } from './socket-file';
+import { listenP11Tls, type P11TlsOptions, type P11TlsListener } from './tls-listener';
 
 export type RefusalReason = 'max_connections' | 'max_connections_per_uid';
+
+/** Who a per-peer cap counts: a unix peer's uid, or a TLS client's certificate fingerprint. */
+export type PeerKey = number | string;
 
 /** What /metrics reads at scrape time. */
 export interface P11Stats {
@@ -35,12 +41,16 @@ export interface P11Listener {
   readonly limits: Readonly<P11Limits>;
   /** False when peer uids cannot be read here (then only the global cap applies). */
   readonly perUidLimit: boolean;
+  /** The mutual-TLS listener, when configured (`--p11-tls-listen`). */
+  readonly tls?: P11TlsListener;
   stats(): P11Stats;
   close(): Promise<void>;
 }
 
 export interface P11ListenerOptions extends SocketFileOptions {
   limits?: Partial<P11Limits>;
+  /** Also listen on TCP with mutual TLS (client certificates from `clientCa` only). */
+  tls?: P11TlsOptions;
 }
 
 /** p11-kit percent-encodes every byte outside A–Z a–z 0–9 . - _ / \ (docs/p11kit-rpc.md §2.1). */
@@ -52,9 +62,9 @@ export function p11Address(socketPath: string): string {
 /** One log line per refusal reason at most every REFUSAL_LOG_MS, with the count since the last line: a flood cannot flood the log. */
 const REFUSAL_LOG_MS = 10_000;
 
-class Admission {
+export class Admission {
   readonly open = new Set<P11Connection>();
-  private readonly perUid = new Map<number, number>();
+  private readonly perUid = new Map<PeerKey, number>();
   readonly refused: Record<RefusalReason, number> = { max_connections: 0, max_connections_per_uid: 0 };
   private readonly unlogged: Record<RefusalReason, number> = { max_connections: 0, max_connections_per_uid: 0 };
   private readonly lastLog: Record<RefusalReason, number> = { max_connections: 0, max_connections_per_uid: 0 };
@@ -70,25 +80,25 @@ class Admission {
   constructor(private readonly limits: P11Limits, private readonly log: Logger) {}
 
   /** Why this peer may not connect now, or undefined if it may. */
-  check(uid: number | undefined): RefusalReason | undefined {
-    if (this.open.size >= this.limits.maxConnections) return 'max_connections';
+  check(uid: PeerKey | undefined, pending = 0): RefusalReason | undefined {
+    if (this.open.size + pending >= this.limits.maxConnections) return 'max_connections';
     if (uid === undefined || uid === this.selfUid || this.limits.maxConnectionsPerUid === 0) return undefined;
     return (this.perUid.get(uid) ?? 0) >= this.limits.maxConnectionsPerUid ? 'max_connections_per_uid' : undefined;
   }
 
-  admit(conn: P11Connection, uid: number | undefined): void {
+  admit(conn: P11Connection, uid: PeerKey | undefined): void {
     this.accepted++;
     this.open.add(conn);
     if (uid !== undefined) this.perUid.set(uid, (this.perUid.get(uid) ?? 0) + 1);
   }
 
-  leave(conn: P11Connection, uid: number | undefined): void {
+  leave(conn: P11Connection, uid: PeerKey | undefined): void {
     if (!this.open.delete(conn) || uid === undefined) return;
     const n = (this.perUid.get(uid) ?? 1) - 1;
     if (n > 0) this.perUid.set(uid, n); else this.perUid.delete(uid);
   }
 
-  refuse(reason: RefusalReason, uid: number | undefined, pid: number | undefined): void {
+  refuse(reason: RefusalReason, uid: PeerKey | undefined, pid: number | undefined): void {
     this.refused[reason]++;
     this.unlogged[reason]++;
     const now = Date.now();
@@ -129,8 +139,22 @@ export async function listenP11(hsm: Hsm, socketPath: string, log: Logger, opts:
   });
   const { mode, gid } = await bindSocketFile(server, socketPath, opts);
   server.on('error', (err) => log.error('p11 listener error', { error: err.message }));
+  let tlsListener: P11TlsListener | undefined;
+  try {
+    tlsListener = opts.tls && await listenP11Tls(opts.tls, limits, admission, log, (socket, peer) => {
+      const conn = new P11Connection(socket, `p11-${++counter}`, hsm, log, slots, {
+        limits, requestBudget, multipartBudget,
+        onClose: (reason) => { closed[reason] = (closed[reason] ?? 0) + 1; admission.leave(conn, peer); },
+      });
+      admission.admit(conn, peer);
+    });
+  } catch (err) {
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    try { fs.unlinkSync(socketPath); } catch { /* already gone */ }
+    throw err;
+  }
   return {
-    address: p11Address(socketPath), path: socketPath, mode, gid, limits, perUidLimit: !noPeerCred,
+    address: p11Address(socketPath), path: socketPath, mode, gid, limits, perUidLimit: !noPeerCred, tls: tlsListener,
     stats: () => ({
       connections: admission.open.size,
       sessions: [...admission.open].reduce((n, c) => n + c.state.sessions.size, 0),
@@ -139,8 +163,10 @@ export async function listenP11(hsm: Hsm, socketPath: string, log: Logger, opts:
     }),
     async close() {
       const done = new Promise<void>((resolve) => server.close(() => resolve()));
+      const tlsDone = tlsListener?.close();
       for (const c of admission.open) c.destroy();
       await done;
+      await tlsDone;
       try { fs.unlinkSync(socketPath); } catch { /* already gone */ }
     },
   };

@@ -19,7 +19,7 @@ export async function C_CreateObject(ctx: P11Context, [handle, template]: Reques
   const t = templateFromWire(template);
   ctx.conn.requireWritable(s, t.get(CKA.TOKEN) === true);
   const obj = await ctx.hsm.keys.createObject(caller, t);
-  return [ctx.conn.handles.handleOf(obj.id)];
+  return [ctx.conn.handles.handleOf(obj)];
 }
 
 /** §5.7 C_CopyObject: the core applies the copy rules (CKA_COPYABLE, which attributes may change). */
@@ -30,7 +30,7 @@ export async function C_CopyObject(ctx: P11Context, [handle, object, template]: 
   const t = templateFromWire(template);
   ctx.conn.requireWritable(s, t.get(CKA.TOKEN) === true || (t.get(CKA.TOKEN) === undefined && obj.token));
   const copy = await ctx.hsm.keys.copyObject(caller, obj, t);
-  return [ctx.conn.handles.handleOf(copy.id)];
+  return [ctx.conn.handles.handleOf(copy)];
 }
 
 export async function C_DestroyObject(ctx: P11Context, [handle, object]: RequestArgs<'C_DestroyObject'>): R {
@@ -103,7 +103,7 @@ export async function C_FindObjectsInit(ctx: P11Context, [handle, template]: Req
   // What a session sees is the core's access matrix: a crypto user its own and shared objects, a
   // public session public objects; an SO (who manages users, never keys) nothing.
   const objects = ctx.conn.loginFor(s)?.userType === CKU.SO ? [] : await ctx.hsm.lookup.find(ctx.conn.caller(s), filter);
-  const found = objects.map((o) => ctx.conn.handles.handleOf(o.id));
+  const found = objects.map((o) => ctx.conn.handles.handleOf(o));
   s.ops.set('find', { kind: 'find', mech: { type: 0, params: {} }, parts: [], partsLength: 0, found });
   return [];
 }

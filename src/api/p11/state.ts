@@ -10,6 +10,7 @@ import type { Hsm } from '../../core/hsm';
 import type { HsmObject } from '../../core/hsm-object';
 import type { Caller, Principal } from '../../core/principal';
 import type { KeyAuthorisation } from '../../core/key-authorisation';
+import { digest } from '../../crypto/node-crypto';
 import { HsmError } from '../../errors/hsm-error';
 import type { Logger } from '../../logger';
 import { CKF_SESSION, CKS, CKU, MAX_SESSIONS_PER_CONNECTION } from './constants';
@@ -46,18 +47,38 @@ export class Session {
   get rw(): boolean { return (this.flags & CKF_SESSION.RW_SESSION) !== 0; }
 }
 
-/** Object handles of one connection: small non-zero integers for the core's object ids (§10: keep < 2^32). */
+/** Token-object handles have the top bit set; session-object handles never do (docs/pkcs11.md "Object handles"). */
+export const TOKEN_HANDLE_BIT = 0x80000000;
+
+/** The handle a token object gets on every node and every connection: 31 bits of SHA-256 of its id, top bit set. */
+export function stableHandle(id: string): number {
+  return (TOKEN_HANDLE_BIT | (digest('sha256', Buffer.from(id, 'utf8')).readUInt32BE(0) & 0x7fffffff)) >>> 0;
+}
+
+/**
+ * Object handles of one connection (§10: keep < 2^32). A token object's handle is derived from its
+ * id, so every node of a cluster gives the same object the same handle and a client that fails over
+ * to another node (inkan p11-stdio --server a,b) keeps using the handles it has. Two ids whose
+ * hashes meet take the next free value, in the order the connection met them. Session objects live
+ * in one node's memory only: they get small counters below 2^31, which no token handle uses.
+ */
 export class HandleTable {
   private next = 1;
   private readonly byHandle = new Map<number, string>();
   private readonly byId = new Map<string, number>();
 
-  handleOf(id: string): number {
-    let h = this.byId.get(id);
+  handleOf(obj: { readonly id: string; readonly token: boolean }): number {
+    let h = this.byId.get(obj.id);
     if (h === undefined) {
-      h = this.next++;
-      this.byHandle.set(h, id);
-      this.byId.set(id, h);
+      if (obj.token) {
+        h = stableHandle(obj.id);
+        while (this.byHandle.has(h)) h = h === 0xffffffff ? TOKEN_HANDLE_BIT : h + 1;
+      } else {
+        h = this.next++;
+        if (h >= TOKEN_HANDLE_BIT) throw new HsmError('DEVICE_MEMORY', 'session object handles exhausted');
+      }
+      this.byHandle.set(h, obj.id);
+      this.byId.set(obj.id, h);
     }
     return h;
   }
@@ -164,9 +185,29 @@ export class ConnectionState {
   }
 
   async object(s: Session, handle: number): Promise<HsmObject> {
-    const id = this.handles.idOf(handle);
+    const id = this.handles.idOf(handle) ?? await this.resolveTokenHandle(s, handle);
     if (id === undefined) throw new HsmError('KEY_NOT_FOUND');
     return this.hsm.lookup.get(this.caller(s), id);
+  }
+
+  /** When the last scan for unknown token handles ran (ms), and for whom; see resolveTokenHandle. */
+  private lastScan?: { at: number; who: string };
+
+  /**
+   * A token handle this connection never issued: another node issued it to the same application,
+   * which failed over here (inkan p11-stdio --server). The handle is derived from the object's id,
+   * so the objects this session can see are registered once and the handle looked up again. At most
+   * one scan per second per login, so a stream of invalid handles costs no more than that.
+   */
+  private async resolveTokenHandle(s: Session, handle: number): Promise<string | undefined> {
+    if (handle < TOKEN_HANDLE_BIT || handle > 0xffffffff) return undefined;
+    const who = this.login?.principal.id ?? '';
+    const now = Date.now();
+    if (this.lastScan && this.lastScan.who === who && now - this.lastScan.at < 1000) return undefined;
+    this.lastScan = { at: now, who };
+    if (this.login?.userType === CKU.SO) return undefined;
+    for (const o of await this.hsm.lookup.find(this.caller(s))) if (o.token) this.handles.handleOf(o);
+    return this.handles.idOf(handle);
   }
 
   /** A key for an operation: an unknown or invisible handle is CKR_KEY_HANDLE_INVALID (or, for the

@@ -34,8 +34,8 @@ export {
   type PaddedText, type Ulong, type StructName, type StructTypes,
 } from './structs';
 export {
-  decodeRequest, encodeResponse, encodeResponseValues, encodeErrorResponse, isRpcHandshake,
-  ERROR_CALL_ID, RPC_HANDSHAKE,
+  decodeRequest, decodeRequestLayout, encodeRequestBody, encodeResponse, encodeResponseValues, encodeErrorResponse, isRpcHandshake,
+  ERROR_CALL_ID, RPC_HANDSHAKE, type RequestLayout,
 } from './message';
 export type {
   DecodedRequest, RequestArgs, RequestArg, ResponseValues, ResponseMessage, StructResponses,

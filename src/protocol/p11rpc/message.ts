@@ -103,6 +103,37 @@ export function decodeRequest(body: Buffer, limits: Partial<ReaderLimits> = {}):
   return { callId, name: call.name, args } as unknown as DecodedRequest;
 }
 
+/** A decoded request and where each argument starts in the body: a relay rewrites `u` handles in place. */
+export type RequestLayout = DecodedRequest & { readonly offsets: readonly number[] };
+
+/** decodeRequest plus the byte offset of every argument (same checks, same errors). */
+export function decodeRequestLayout(body: Buffer, limits: Partial<ReaderLimits> = {}): RequestLayout {
+  const r = new Reader(body, limits);
+  const callId = r.readUint32('call id');
+  const call = callById(callId);
+  if (call === undefined || call.request === null) {
+    throw new ProtocolError('unknown-call', `call id ${callId} is not a request`);
+  }
+  const signature = r.readString('signature', MAX_SIGNATURE_LENGTH);
+  if (signature !== call.request) {
+    throw new ProtocolError('signature-mismatch', `${call.name} expects "${call.request}"`);
+  }
+  const offsets: number[] = [];
+  const args = call.requestTokens.map((tok) => { offsets.push(r.offset); return TOKEN_READERS[tok](r); });
+  r.expectEnd(call.name);
+  return { callId, name: call.name, args, offsets } as unknown as RequestLayout;
+}
+
+/** Encodes a request body from raw argument bytes (a relay's own calls, e.g. replaying C_Login). */
+export function encodeRequestBody(callId: number, write: (w: Writer) => void): Buffer {
+  const call = callById(callId);
+  if (call === undefined || call.request === null) fail(`call id ${callId} is not a request`);
+  const w = new Writer();
+  w.writeUint32(call.id).writeByteArray(Buffer.from(call.request, 'latin1'));
+  write(w);
+  return w.finish();
+}
+
 type TokenWriter = (w: Writer, value: unknown, size: number | undefined) => void;
 
 function fail(what: string): never {
