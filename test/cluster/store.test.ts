@@ -75,7 +75,7 @@ test('the PostgreSQL-only layout: a store made before cluster_nodes gets it at t
     assert.deepEqual((await store.nodes.list()).nodes, []);
   } finally { await store.close(); }
   await pg.admin("UPDATE meta SET value = '9'::bytea WHERE name = 'pg_layout'", [], 'layout1');
-  await assert.rejects(PostgresKeyStore.open(url), /PostgreSQL layout 9, newer than this Inkan \(layout 2\): upgrade this node/);
+  await assert.rejects(PostgresKeyStore.open(url), /PostgreSQL layout 9, newer than this Inkan \(layout 1\): upgrade this node/);
 });
 
 test('a change-log entry deleted behind the module\'s back leaves a gap: the reader drops every cache', async () => {
