@@ -260,6 +260,7 @@ export class UserService {
         rec.detail = 'password checked';
         if (!(await passwordMatches(String(password), reserved.data.passwordHash))) {
           this.throttle.sourceFailed(caller.source);
+          if (!locking) await this.failedAt(reserved, Date.now());
           throw new HsmError(locking ? 'ACCOUNT_LOCKED' : 'LOGIN_FAILED');
         }
         await this.settle(reserved);
@@ -304,6 +305,27 @@ export class UserService {
   private async commitRow(row: RecordRow, old: RecordRow): Promise<void> {
     const change = new Change().update('users', row, old).onCommit(() => { this.records.wrote('users', row); this.states.delete(row.id); });
     await this.ops.applyUnrecorded(change);
+  }
+
+  /** A wrong password: the delay before the next try counts from when the failure was found, not
+   *  from when the attempt was counted (the password check itself takes a while, longer under load;
+   *  a try queued behind it must still meet the whole delay). */
+  private async failedAt(u: User, at: number): Promise<void> {
+    let cur = u;
+    for (let i = 0; i < MAX_RETRIES; i++) {
+      if (cur.data.lastFailureAt >= at) return;
+      const data = { ...cur.data, lastFailureAt: at };
+      const row = this.row({ ...cur, data }, cur.row);
+      try {
+        await this.commitRow(row, cur.row);
+        return;
+      } catch (err) {
+        if (!(err instanceof HsmError) || err.code !== 'STORE_CONFLICT') throw err;
+        const fresh = await this.byIdRaw(cur.id);
+        if (!fresh) return;
+        cur = fresh;
+      }
+    }
   }
 
   /** A correct password: the attempt's count is taken back (and any earlier failures with it). */

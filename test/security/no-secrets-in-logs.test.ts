@@ -61,7 +61,7 @@ async function session(url: string, officer: Account, user: Account): Promise<Se
   await expect(200, 'POST', `/v1/users/${helper.username}/password`, { password: 'Helper-Changed-Password-a8c3f0e2' }, ot);
 
   const ut = await login(user);
-  for (const [label, spec] of [['sec-ec', { type: 'ec' }], ['sec-rsa', { type: 'rsa' }], ['sec-aes', { type: 'aes' }], ['sec-wrapper', { type: 'aes' }]] as const) {
+  for (const [label, spec] of [['sec-ec', { type: 'ec' }], ['sec-rsa', { type: 'rsa', usage: ['sign', 'verify', 'encrypt', 'decrypt'] }], ['sec-aes', { type: 'aes' }], ['sec-wrapper', { type: 'aes' }]] as const) {
     await expect(201, 'POST', '/v1/keys', { ...spec, label }, ut);
   }
   const known = 'KNOWN-DATA-TO-SIGN-9f8e7d6c5b4a3921';
