@@ -123,11 +123,13 @@ export class KeyLimits {
   }
 
   /** Inside the commit: the stored counter must be genuine and not older than this process saw;
-   *  then its next version is MACed. A bad row refuses the use (STORE_CORRUPT) and changes nothing. */
+   *  then its next version is MACed. A bad row refuses the use (STORE_CORRUPT) and changes nothing.
+   *  The row read here may be uncommitted (an earlier consume of the same batch): it is verified
+   *  without becoming a mark; the mark follows from the commit (beforeUse's onCommit). */
   private reseal(stored: RecordRow, key: HsmObject): Buffer | undefined {
     try {
       if (stored.partition !== key.partition) return undefined;
-      this.records.check('use_counters', stored);
+      this.records.verify('use_counters', stored);
       return this.records.make('use_counters', { id: stored.id, partition: stored.partition, cols: stored.cols, data: stored.data, sealed: stored.sealed, created: stored.created }, stored).mac;
     } catch { return undefined; }
   }

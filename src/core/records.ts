@@ -11,8 +11,14 @@ import { LruCache } from './coherence';
 /** Rows whose newest version this process remembers (beyond this, the integrity scan covers them). */
 const MARKS = 200_000;
 
+/** A version this process knows is in the store (committed), and when it learnt it (`Records.clock`). */
+interface Mark { version: number; at: number }
+
 export class Records {
-  private readonly marks = new LruCache<number>(MARKS);
+  private readonly marks = new LruCache<Mark>(MARKS);
+  /** Counts mark updates: a read notes it before it goes to the store, so that a mark raised while
+   *  the read was in flight (a commit of this process answered first) is told from a rollback. */
+  private clock = 0;
 
   constructor(readonly store: KeyStore, private readonly keys: () => DomainKeys) {}
 
@@ -23,33 +29,60 @@ export class Records {
     });
   }
 
-  /** The row if its MAC verifies and it is not older than a version this process saw. */
+  /** The row if its MAC verifies and it is not older than a version this process saw; the row was
+   *  read outside any transaction, so it is committed, and its version becomes the mark. */
   check(table: TableName, row: RecordRow): RecordRow {
-    checkRecord(this.keys(), table, row);
-    const key = `${table}/${row.id}`;
+    return this.checkRead(table, row, this.marks.get(markKey(table, row.id))?.version);
+  }
+
+  /** `check` against `floor`, the version this process knew before the read was sent: a newer mark
+   *  set while the read was in flight (its snapshot may predate that commit) is not a rollback. */
+  private checkRead(table: TableName, row: RecordRow, floor: number | undefined): RecordRow {
+    this.verify(table, row, floor);
+    const key = markKey(table, row.id);
     const seen = this.marks.get(key);
-    if (seen !== undefined && row.version < seen) {
-      throw new HsmError('STORE_CORRUPT', `stored ${table} row ${row.id.slice(0, 64)} was rolled back to version ${row.version} (this module wrote ${seen}) and was not used`);
+    if (seen === undefined || row.version > seen.version) this.marks.set(key, { version: row.version, at: ++this.clock });
+    return row;
+  }
+
+  /** MAC and high-water mark only, remembering nothing: for a row read inside a transaction that
+   *  may not commit (it may be this very transaction's own uncommitted write, as when one batch
+   *  consumes a counter twice). Such a row must not set a mark: a read outside the transaction
+   *  would then meet a committed, older version and take it for a rollback. */
+  verify(table: TableName, row: RecordRow, floor = this.marks.get(markKey(table, row.id))?.version): RecordRow {
+    checkRecord(this.keys(), table, row);
+    if (floor !== undefined && row.version < floor) {
+      throw new HsmError('STORE_CORRUPT', `stored ${table} row ${row.id.slice(0, 64)} was rolled back to version ${row.version} (this module saw ${floor}) and was not used`);
     }
-    this.marks.set(key, row.version);
     return row;
   }
 
   /** Remembers a version this process wrote (called once the commit succeeded). */
   wrote(table: TableName, row: RecordRow): void {
-    this.marks.set(`${table}/${row.id}`, row.version);
+    this.marks.set(markKey(table, row.id), { version: row.version, at: ++this.clock });
   }
 
   async get(table: TableName, id: string): Promise<RecordRow | undefined> {
+    const floor = this.marks.get(markKey(table, id))?.version;
     const row = await this.store.get(table, id);
-    return row && this.check(table, row);
+    return row && this.checkRead(table, row, floor);
+  }
+
+  /** A row of a find or listing: checked against the marks as they were when the read was sent; a row
+   *  whose mark was raised meanwhile is read again by id (that read starts after the commit). */
+  private async checkListed(table: TableName, row: RecordRow, sent: number): Promise<RecordRow | undefined> {
+    const seen = this.marks.get(markKey(table, row.id));
+    if (seen === undefined || seen.at <= sent || row.version >= seen.version) return this.check(table, row);
+    checkRecord(this.keys(), table, row);
+    return this.get(table, row.id);
   }
 
   /** Checked rows of a find; rows failing their check are passed to `onCorrupt` and left out. */
   async find(table: TableName, where: Record<string, ColumnValue>, opts?: FindOptions, onCorrupt?: (id: string, err: HsmError) => void): Promise<RecordRow[]> {
     const out: RecordRow[] = [];
+    const sent = this.clock;
     for (const row of await this.store.find(table, where, opts)) {
-      try { out.push(this.check(table, row)); } catch (err) {
+      try { const got = await this.checkListed(table, row, sent); if (got) out.push(got); } catch (err) {
         if (err instanceof HsmError && err.code === 'STORE_CORRUPT' && onCorrupt) onCorrupt(row.id, err); else throw err;
       }
     }
@@ -59,11 +92,14 @@ export class Records {
   /** Every checked row matching `where`, page by page (for listings that must see them all). */
   async *all(table: TableName, where: Record<string, ColumnValue>, onCorrupt?: (id: string, err: HsmError) => void): AsyncGenerator<RecordRow> {
     for (let after: string | undefined; ;) {
+      const sent = this.clock;
       const raw = await this.store.find(table, where, { after, limit: 1000 });
       for (const row of raw) {
-        try { yield this.check(table, row); } catch (err) {
+        let got: RecordRow | undefined;
+        try { got = await this.checkListed(table, row, sent); } catch (err) {
           if (err instanceof HsmError && err.code === 'STORE_CORRUPT' && onCorrupt) onCorrupt(row.id, err); else throw err;
         }
+        if (got) yield got;
       }
       if (raw.length < 1000) return;
       after = raw[raw.length - 1].id;
@@ -72,3 +108,5 @@ export class Records {
 
   forget(): void { this.marks.clear(); }
 }
+
+function markKey(table: TableName, id: string): string { return `${table}/${id}`; }

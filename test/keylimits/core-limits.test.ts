@@ -106,6 +106,51 @@ describe('key use limits in the core', () => {
     assert.equal(un.attrs.get(INKAN_INTERNAL.SHARE_SCOPES), '{}');
   });
 
+  test('a counter read that was in flight while this process committed a newer version is no rollback', async () => {
+    const k = await hmacKey('read-in-flight', [[CKA.INKAN_MAX_USES, 5]]);
+    await sign(k);
+    // The next read of the counter gets its row (version 2), then is answered only after a sign
+    // committed version 3 here (as a pooled PostgreSQL read whose reply comes after the COMMIT's).
+    const get = m.store.get.bind(m.store);
+    let release!: () => void;
+    const held = new Promise<void>((r) => { release = r; });
+    let gotRow!: () => void;
+    const read = new Promise<void>((r) => { gotRow = r; });
+    m.store.get = (async (table, id) => {
+      m.store.get = get;
+      const row = await get(table, id);
+      gotRow();
+      await held;
+      return row;
+    }) as typeof m.store.get;
+    const view = m.hsm.limits.view(k);
+    await read;
+    await sign(k);
+    release();
+    assert.equal((await view).uses, 1);
+    assert.equal((await m.hsm.limits.view(k)).uses, 2);
+    await sign(k);
+    assert.equal((await m.hsm.limits.view(k)).uses, 3);
+  });
+
+  test('a batch that consumed one counter twice and then did not commit leaves no mark behind', async () => {
+    const k = await hmacKey('batch-rolled-back', [[CKA.INKAN_MAX_USES, 5]]);
+    // The next batch runs its units (both consumes of the same counter), then fails before COMMIT.
+    const commit = m.store.commit.bind(m.store);
+    m.store.commit = ((req) => {
+      m.store.commit = commit;
+      return commit({ ...req, finish: (head, out) => { req.finish(head, out); throw new Error('injected failure before COMMIT'); } });
+    }) as typeof m.store.commit;
+    const both = await Promise.allSettled([sign(k), sign(k)]);
+    assert.deepEqual(both.map((r) => r.status === 'rejected' && (r.reason as { code: string }).code), ['AUDIT_FAILED', 'AUDIT_FAILED']);
+    assert.equal((await m.store.get('use_counters', k.id))!.version, 1);
+    // Nothing was spent, and the counter as committed is not taken for a rolled-back one.
+    assert.equal((await m.hsm.limits.view(k)).uses, 0);
+    const again = await Promise.allSettled(Array.from({ length: 8 }, () => sign(k)));
+    assert.equal(again.filter((r) => r.status === 'fulfilled').length, 5);
+    for (const r of again) if (r.status === 'rejected') assert.equal((r.reason as { code: string }).code, 'KEY_USES_EXHAUSTED');
+  });
+
   test('the database writer cannot reset a counter unnoticed: a rolled-back row is refused, a forged one too, and the integrity scan reports it', async () => {
     const k = await hmacKey('tamper', [[CKA.INKAN_MAX_USES, 3]]);
     const fresh = (await m.store.get('use_counters', k.id))!;
