@@ -8,6 +8,7 @@ import { usersPage } from './page-users.js';
 import { keysPage } from './page-keys.js';
 import { auditPage } from './page-audit.js';
 import { activityPage } from './page-activity.js';
+import { quorumPage } from './page-quorum.js';
 
 /** @typedef {{ username: string, role: 'officer'|'user'|'auditor', partition: string, csrf: string, idleSeconds: number }} Session */
 /** @typedef {{ session: Session | null, main: HTMLElement, refresh: () => void, signOut: (why?: string) => Promise<void> }} PageContext */
@@ -17,6 +18,7 @@ const PAGES = [
   { path: 'module', title: 'Module', roles: ['officer', 'user', 'auditor'], render: modulePage },
   { path: 'users', title: 'Users', roles: ['officer'], render: usersPage },
   { path: 'keys', title: 'Keys', roles: ['user'], render: keysPage },
+  { path: 'quorum', title: 'Quorum', roles: ['officer', 'user'], render: quorumPage },
   { path: 'audit', title: 'Audit', roles: ['auditor'], render: auditPage },
   { path: 'activity', title: 'Activity', roles: ['officer', 'user', 'auditor'], render: activityPage },
 ];
