@@ -27,10 +27,13 @@ import { privateDir } from './runtime/files';
 import { backupTask, parseDuration, watchTamper } from './runtime/tasks';
 import { ClusterMember, describeStore, openStore } from './runtime/cluster';
 import { rawEcdsaProvider } from './crypto/native-ecdsa';
+import { workerNode, type WorkerLink } from './runtime/workers';
+import { leadForwarder, listenLead } from './runtime/lead-forward';
 
 export { parseDuration } from './runtime/tasks';
 export { parseSize } from './api/p11/limits';
 export { parseSocketMode } from './api/p11/socket-file';
+export { runPrimary, workerRole, WorkerLink } from './runtime/workers';
 
 export interface ServerConfig {
   dataDir: string;
@@ -76,7 +79,12 @@ export interface ServerConfig {
   store?: string;
   /** How often this node writes its heartbeat row (PostgreSQL; default 2 s). */
   heartbeatMs?: number;
+  /** This process is a worker of `inkan serve --workers` (runtime/workers.ts, docs/workers.md). */
+  worker?: WorkerLink;
 }
+
+/** The lead worker's private HTTP socket, which the other workers forward stateful requests to. */
+export const LEAD_SOCKET = 'lead.sock';
 
 
 export interface RunningServer {
@@ -105,14 +113,20 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
   }
   if (privateDir(cfg.dataDir)) log.warn('data directory was readable by others: tightened to 0700', { dir: cfg.dataDir });
   const storeKind = describeStore(cfg.store);
+  const role = cfg.worker?.role;
+  // Worker 0 of `--workers` keeps the configured name; the others are nodes of their own.
+  const node = role ? workerNode(cfg.node ?? 'node-1', role.index) : cfg.node;
+  const lead = !role || role.lead;
   const store = await openStore(cfg.store, cfg.dataDir);
   if (storeKind === 'postgres') log.info('key store', { kind: 'postgres', target: (store as { target?: string }).target });
-  // On a shared store every series carries the node's name (docs/cluster.md).
-  const metrics = new ServerMetrics(storeKind === 'postgres' ? cfg.node ?? 'node-1' : undefined);
-  const anchor = new AnchorFiles([path.join(cfg.dataDir, ANCHOR_FILE), ...(cfg.anchorCopy ? [cfg.anchorCopy] : [])]);
+  // On a shared store (or with several workers) every series carries the node's name (docs/cluster.md).
+  const metrics = new ServerMetrics(storeKind === 'postgres' || role ? node ?? 'node-1' : undefined);
+  const anchor = new AnchorFiles(lead ? [path.join(cfg.dataDir, ANCHOR_FILE), ...(cfg.anchorCopy ? [cfg.anchorCopy] : [])]
+    : [workerAnchor(cfg.dataDir, node!), ...(cfg.anchorCopy ? [`${cfg.anchorCopy}.${node}`] : [])]);
   const hsm = new Hsm(store, {
-    node: cfg.node, selfTestFault: cfg.selfTestFault, onOperation: (e, s) => { member.countOp(); metrics.operation(e, s); }, anchor, expectDomain: cfg.expectDomain,
+    node, selfTestFault: cfg.selfTestFault, onOperation: (e, s) => { member.countOp(); metrics.operation(e, s); }, anchor, expectDomain: cfg.expectDomain,
     newDomain: cfg.newDomain, durableUses: cfg.durableUses, loginDelayMs: cfg.loginDelayMs, onZeroize: () => fs.rmSync(path.join(cfg.dataDir, DEV_KEY_FILE), { force: true }),
+    onLifecycle: cfg.worker?.onLifecycle,
   });
   // This node's heartbeat row and the node list (runtime/cluster.ts; on SQLite, this node alone).
   const member = new ClusterMember(hsm, store, { node: hsm.node, heartbeatMs: cfg.heartbeatMs, log });
@@ -142,11 +156,18 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
   // The front router. /metrics, /healthz and /readyz come first: unauthenticated, for scrapers and
   // load balancers. AWS SDKs always send X-Amz-Target (KMS); the admin API lives under /v1; Key Vault
   // (/keys, /deletedkeys, /rng, /{tenant}/oauth2…) and XKS ({prefix}/kms/xks/v1/…) once mounted.
+  // A worker other than the lead serves the stateless faces (KMS, XKS, health, metrics) and
+  // forwards the rest to the lead, which holds the admin and console sessions and Key Vault tokens.
+  const toLead = lead ? undefined : leadForwarder(path.join(cfg.dataDir, LEAD_SOCKET));
   const handler = (req: http.IncomingMessage, res: http.ServerResponse) => {
     if (ops(req, res)) return;
     if (req.headers['x-amz-target'] !== undefined) { void kms(req, res); return; }
     const target = req.url ?? '/';
     const p = target.split('?')[0];
+    if (toLead) {
+      if (!cloud?.routeXks(req, res, p)) toLead.forward(req, res);
+      return;
+    }
     if (p !== '/v1' && !p.startsWith('/v1/') && cloud?.route(req, res, p)) return;
     void admin(req, res);
   };
@@ -174,6 +195,9 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
     if (req.headers['x-amz-target'] !== undefined || (req.url ?? '').startsWith('/metrics')) res.writeContinue();
     handler(req, res);
   });
+  // The lead of several workers: its private listener for what the others forward.
+  let leadServer: http.Server | undefined;
+  if (role?.lead && role.count > 1) leadServer = await listenLead(path.join(cfg.dataDir, LEAD_SOCKET), handler, httpLimits.maxConnections);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(cfg.port, cfg.host, () => { server.off('error', reject); resolve(); });
@@ -186,6 +210,7 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
     await member.join(url);
   } catch (err) {
     server.close();
+    leadServer?.close();
     await store.close();
     throw err;
   }
@@ -194,10 +219,10 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
   let p11: P11Listener | undefined;
   try {
     p11 = await listenP11(hsm, path.resolve(cfg.p11Socket ?? path.join(cfg.dataDir, 'p11.sock')), log,
-      { mode: cfg.p11SocketMode, group: cfg.p11SocketGroup, limits: cfg.p11Limits, tls: cfg.p11Tls && loadP11TlsOptions(cfg.p11Tls) });
+      { mode: cfg.p11SocketMode, group: cfg.p11SocketGroup, limits: cfg.p11Limits, tls: cfg.p11Tls && loadP11TlsOptions(cfg.p11Tls), adopted: Boolean(role) });
     metrics.trackP11(p11.stats);
     log.info('p11 socket', { path: p11.path, mode: `0${p11.mode.toString(8)}`, gid: p11.gid, ...p11.limits, perUidLimit: p11.perUidLimit });
-    if (cfg.dev && st.state !== 'error') {
+    if (cfg.dev && lead && st.state !== 'error') {
       credentials = await bootstrapDev(hsm, cfg.dataDir, url);
       const entry = {
         address: p11.address, pin: `${credentials.user.username}:${credentials.user.password}`,
@@ -225,6 +250,7 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
     }
   } catch (err) {
     server.close();
+    leadServer?.close();
     await member.leave();
     await cloud?.close();
     await p11?.close();
@@ -234,24 +260,47 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
   const p11Listener = p11;
   const cloudFaces = cloud;
   log.info('listening', { url, p11: p11Listener.address, state: hsm.state, dev: Boolean(cfg.dev) });
-  const scheduler = new Scheduler(hsm, { leader: () => member.leader(), onError: (task, err) => log.error('scheduled task failed', { task, error: (err as Error)?.message }) });
+  // Cluster-wide tasks (key lifecycle, backups) run in one worker only; checkpoints and scans in each.
+  const scheduler = new Scheduler(hsm, { leader: () => lead && member.leader(), onError: (task, err) => log.error('scheduled task failed', { task, error: (err as Error)?.message }) });
   scheduler.start();
   if (cfg.backupEvery) {
     scheduler.add(backupTask(hsm, cfg.backupDir ?? path.join(cfg.dataDir, 'backups'), parseDuration(cfg.backupEvery), cfg.backupKeep ?? 7, log));
   }
-  const stopTamper = watchTamper(hsm, cfg.tamperFile, log);
+  const stopTamper = lead ? watchTamper(hsm, cfg.tamperFile, log) : () => undefined;
 
-  return {
+  let closing: Promise<void> | undefined;
+  const running: RunningServer = {
     hsm, url, credentials, cluster: member, p11Address: p11Listener.address, p11: p11Listener, cloud: cloud && { akv: cloud.akv, xks: cloud.xks },
-    async close() {
+    close: () => closing ??= (async () => {
       scheduler.stop();
       stopTamper();
       await member.leave();
       await new Promise<void>((resolve) => { server.close(() => resolve()); server.closeAllConnections(); });
+      if (leadServer) await new Promise<void>((resolve) => { leadServer!.close(() => resolve()); leadServer!.closeAllConnections(); });
+      toLead?.close();
       await cloudFaces?.close();
       await p11Listener.close();
       if (hsm.state === 'unsealed') await hsm.lifecycle.seal();
       await store.close();
-    },
+    })(),
   };
+  // Serving: the primary may now hand this worker connections (and, for the lead, print the banner).
+  cfg.worker?.ready({
+    state: () => hsm.state,
+    dmk: () => hsm.lifecycle.dmkForSibling(),
+    unsealFrom: (dmk, sibling) => hsm.lifecycle.unsealFromSibling(dmk, sibling),
+    sealFrom: (sibling, why) => hsm.lifecycle.sealFromSibling(sibling, why),
+    adoptP11: (socket) => p11Listener.adopt(socket),
+    close: () => running.close(),
+  }, role?.lead ? {
+    url, state: hsm.state, credentials, p11Tls: p11Listener.tls?.address, cloud: cloud && { akv: cloud.akv, xks: cloud.xks },
+  } : undefined);
+  return running;
+}
+
+/** Where worker `node` (not the lead) keeps its anchor. */
+function workerAnchor(dataDir: string, node: string): string {
+  const dir = path.join(dataDir, 'workers');
+  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  return path.join(dir, `${node}.${ANCHOR_FILE}`);
 }

@@ -1,5 +1,6 @@
 // CLI commands for the module and users: serve, status, init, unseal, seal, user *.
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { Command } from 'commander';
 import { CliError } from './client';
@@ -95,6 +96,7 @@ export function registerModuleCommands(program: Command, ctx: Ctx): void {
     .option('--xks-client-ca <file>', 'XKS proxy: require client certificates from this CA (mutual TLS)')
     .option('--xks-client-cn <cn>', 'XKS proxy: allowed client certificate CN, repeatable (AWS KMS: cks.kms.<region>.amazonaws.com)', (v: string, acc: string[]) => [...acc, v], [] as string[])
     .option('--xks-listen <host:port>', 'XKS proxy: address of its own TLS listener', '127.0.0.1:7443')
+    .option('--workers <n>', 'server processes sharing the store, so every core serves (default: the number of cores; 1 = this process alone)', process.env.INKAN_WORKERS)
     .action(async (o) => {
       const { host, port } = parseListen(o.http);
       const xks = parseListen(o.xksListen);
@@ -106,7 +108,11 @@ export function registerModuleCommands(program: Command, ctx: Ctx): void {
       let heartbeatMs: number;
       try { heartbeatMs = parseDuration(o.heartbeat); } catch (err) { throw new CliError('BAD_ARGUMENT', `--heartbeat: ${(err as Error).message}`); }
       if (heartbeatMs < 100 || heartbeatMs > 60_000) throw new CliError('BAD_ARGUMENT', '--heartbeat: from 100ms to 60s');
-      const server = await startServer({
+      const { workerRole, WorkerLink, runPrimary } = await import('../server');
+      const { createLogger } = await import('../logger');
+      const role = workerRole();
+      const workers = role?.count ?? parseWorkers(o.workers);
+      const cfg = {
         store: o.store, heartbeatMs,
         dataDir: path.resolve(o.data), host, port, dev: o.dev, tlsCert: o.tlsCert, tlsKey: o.tlsKey, node: o.node,
         selfTestFault: process.env.INKAN_TEST_SELFTEST_FAULT, p11Socket: o.p11Socket ? path.resolve(o.p11Socket) : undefined,
@@ -121,27 +127,41 @@ export function registerModuleCommands(program: Command, ctx: Ctx): void {
           xksTlsCert: o.xksTlsCert && path.resolve(o.xksTlsCert), xksTlsKey: o.xksTlsKey && path.resolve(o.xksTlsKey),
           xksClientCa: o.xksClientCa && path.resolve(o.xksClientCa), xksClientCns: o.xksClientCn.length ? o.xksClientCn : undefined, xksHost: xks.host, xksPort: xks.port,
         },
-      });
-      const creds = server.credentials;
-      const state = server.hsm.state as string;
-      const next = state === 'uninitialized' ? `  next: \`INKAN_SERVER=${server.url} inkan init --shares 5 --threshold 3 --officer admin\` (prints the unseal shares once)`
-        : state === 'sealed' ? `  next: \`INKAN_SERVER=${server.url} inkan unseal\`, once per custodian` : undefined;
-      const lines = [`Inkan ${server.hsm.state} — admin API at ${server.url}`, ...(next ? [next] : []),
-        `PKCS#11 (load /usr/lib/x86_64-linux-gnu/pkcs11/p11-kit-client.so): P11_KIT_SERVER_ADDRESS=${server.p11Address}`
-          + ` (socket mode 0${server.p11.mode.toString(8)}, gid ${server.p11.gid})`,
-        ...(server.p11.tls ? [`PKCS#11 over mutual TLS: ${server.p11.tls.address} (inkan p11-stdio --server ${server.p11.tls.address} --tls-ca … --tls-cert … --tls-key …)`] : [])];
-      if (creds) {
-        lines.push('DEVELOPMENT MODE — never use these credentials or this data directory in production.',
-          `  crypto officer: ${creds.officer.username} / ${creds.officer.password}`,
-          `  crypto user:    ${creds.user.username} / ${creds.user.password}  (PKCS#11 user PIN: ${creds.user.username}:${creds.user.password})`,
-          ...(creds.kms ? [`  KMS (any AWS SDK): AWS_ENDPOINT_URL_KMS=${server.url} AWS_REGION=${(creds.kms as { region: string }).region} AWS_DEFAULT_REGION=${(creds.kms as { region: string }).region} `
-            + `AWS_ACCESS_KEY_ID=${(creds.kms as { accessKeyId: string }).accessKeyId} AWS_SECRET_ACCESS_KEY=<in dev-credentials.json>`] : []),
-          ...(creds.akv ? [`  Key Vault: ${(creds.akv as { vaultUrl: string }).vaultUrl} (tokens from ${(creds.akv as { authorityHost: string }).authorityHost}; `
-            + `NODE_EXTRA_CA_CERTS=${(creds.akv as { caFile?: string }).caFile ?? '-'}; client id and secret in dev-credentials.json)`] : []),
-          ...(creds.xks ? [`  XKS proxy: ${(creds.xks as { endpoint: string }).endpoint}${(creds.xks as { uriPrefix: string }).uriPrefix}/kms/xks/v1 (SigV4 credentials in dev-credentials.json)`] : []),
-          `  written to ${path.join(path.resolve(o.data), 'dev-credentials.json')}`);
+      };
+      const p11Socket = cfg.p11Socket ?? path.join(cfg.dataDir, 'p11.sock');
+      if (!role && workers > 1) {
+        // The primary: starts the workers, owns the PKCS#11 socket, prints what the lead serves.
+        const primary = await runPrimary({ count: workers, node: o.node, p11Socket, p11SocketMode: cfg.p11SocketMode, p11SocketGroup: cfg.p11SocketGroup, log: createLogger() });
+        const lead = primary.lead as unknown as ServeBanner;
+        ctx.print(banner({ ...lead, p11Address: p11AddressOf(p11Socket), p11Mode: primary.p11.mode, p11Gid: primary.p11.gid, workers }, o.data), {
+          url: lead.url, p11Address: p11AddressOf(p11Socket), p11TlsAddress: lead.p11Tls, state: lead.state, credentials: lead.credentials, workers,
+        });
+        const stop = async () => { await primary.close(); process.exit(0); };
+        process.once('SIGINT', () => void stop());
+        process.once('SIGTERM', () => void stop());
+        void primary.stopped.then((code) => process.exit(code));
+        return;
       }
-      ctx.print(lines.join('\n'), { url: server.url, p11Address: server.p11Address, p11TlsAddress: server.p11.tls?.address, state: server.hsm.state, credentials: creds });
+      const link = role && new WorkerLink(role, createLogger());
+      let server: Awaited<ReturnType<typeof startServer>>;
+      try {
+        server = await startServer({ ...cfg, worker: link });
+      } catch (err) {
+        // A worker that cannot start exits, so its primary sees it (and stops or retries).
+        if (!role) throw err;
+        process.stderr.write(`inkan: worker ${role.index}: ${(err as Error).message}\n`);
+        process.exit(1);
+      }
+      if (role) {
+        // The primary coordinates stopping; a terminal's Ctrl-C reaches the whole group.
+        process.on('SIGINT', () => undefined);
+        process.once('SIGTERM', () => void server.close().then(() => process.exit(0)));
+        return;
+      }
+      ctx.print(banner({
+        url: server.url, state: server.hsm.state, credentials: server.credentials, p11Address: server.p11Address,
+        p11Mode: server.p11.mode, p11Gid: server.p11.gid, p11Tls: server.p11.tls?.address, workers: 1,
+      }, o.data), { url: server.url, p11Address: server.p11Address, p11TlsAddress: server.p11.tls?.address, state: server.hsm.state, credentials: server.credentials, workers: 1 });
       const stop = async () => { await server.close(); process.exit(0); };
       process.once('SIGINT', () => void stop());
       process.once('SIGTERM', () => void stop());
@@ -248,4 +268,45 @@ export function registerModuleCommands(program: Command, ctx: Ctx): void {
     const r = await ctx.withLogin((c) => c.request('POST', `/v1/users/${encodeURIComponent(username)}/unlock`, {}));
     ctx.print(`Unlocked ${username}.`, r);
   });
+}
+
+/** What `inkan serve` prints once it serves (one process, or the lead worker's report). */
+interface ServeBanner {
+  url: string; state: string; credentials?: DevCredentialsView; p11Address: string; p11Mode: number; p11Gid: number; p11Tls?: string; workers: number;
+}
+type DevCredentialsView = { officer: { username: string; password: string }; user: { username: string; password: string }; kms?: unknown; akv?: unknown; xks?: unknown };
+
+function banner(b: ServeBanner, data: string): string {
+  const creds = b.credentials;
+  const state = b.state;
+  const next = state === 'uninitialized' ? `  next: \`INKAN_SERVER=${b.url} inkan init --shares 5 --threshold 3 --officer admin\` (prints the unseal shares once)`
+    : state === 'sealed' ? `  next: \`INKAN_SERVER=${b.url} inkan unseal\`, once per custodian` : undefined;
+  const lines = [`Inkan ${b.state} — admin API at ${b.url}`, ...(next ? [next] : []),
+    `PKCS#11 (load /usr/lib/x86_64-linux-gnu/pkcs11/p11-kit-client.so): P11_KIT_SERVER_ADDRESS=${b.p11Address}`
+      + ` (socket mode 0${b.p11Mode.toString(8)}, gid ${b.p11Gid})`,
+    ...(b.p11Tls ? [`PKCS#11 over mutual TLS: ${b.p11Tls} (inkan p11-stdio --server ${b.p11Tls} --tls-ca … --tls-cert … --tls-key …)`] : [])];
+  if (creds) {
+    lines.push('DEVELOPMENT MODE — never use these credentials or this data directory in production.',
+      `  crypto officer: ${creds.officer.username} / ${creds.officer.password}`,
+      `  crypto user:    ${creds.user.username} / ${creds.user.password}  (PKCS#11 user PIN: ${creds.user.username}:${creds.user.password})`,
+      ...(creds.kms ? [`  KMS (any AWS SDK): AWS_ENDPOINT_URL_KMS=${b.url} AWS_REGION=${(creds.kms as { region: string }).region} AWS_DEFAULT_REGION=${(creds.kms as { region: string }).region} `
+        + `AWS_ACCESS_KEY_ID=${(creds.kms as { accessKeyId: string }).accessKeyId} AWS_SECRET_ACCESS_KEY=<in dev-credentials.json>`] : []),
+      ...(creds.akv ? [`  Key Vault: ${(creds.akv as { vaultUrl: string }).vaultUrl} (tokens from ${(creds.akv as { authorityHost: string }).authorityHost}; `
+        + `NODE_EXTRA_CA_CERTS=${(creds.akv as { caFile?: string }).caFile ?? '-'}; client id and secret in dev-credentials.json)`] : []),
+      ...(creds.xks ? [`  XKS proxy: ${(creds.xks as { endpoint: string }).endpoint}${(creds.xks as { uriPrefix: string }).uriPrefix}/kms/xks/v1 (SigV4 credentials in dev-credentials.json)`] : []),
+      `  written to ${path.join(path.resolve(data), 'dev-credentials.json')}`);
+  }
+  if (b.workers > 1) lines.splice(1, 0, `  ${b.workers} worker processes (--workers)`);
+  return lines.join('\n');
+}
+
+function parseWorkers(text: string | undefined): number {
+  if (text === undefined) return os.availableParallelism();
+  if (!/^\d+$/.test(text) || Number(text) < 1 || Number(text) > 64) throw new CliError('BAD_ARGUMENT', '--workers: a whole number from 1 to 64');
+  return Number(text);
+}
+
+function p11AddressOf(socketPath: string): string {
+  const enc = [...Buffer.from(socketPath)].map((x) => /[A-Za-z0-9._\-/\\]/.test(String.fromCharCode(x)) ? String.fromCharCode(x) : `%${x.toString(16).padStart(2, '0')}`);
+  return `unix:path=${enc.join('')}`;
 }

@@ -181,6 +181,7 @@ export class Backups {
       await this.record('module.zeroize', 'success', undefined, 'tamper response');
     }
     await wipe();
+    await this.hsm.opts.onLifecycle?.('zeroized');
   }
 
   private async exclusive<T>(fn: () => Promise<T>): Promise<T> {

@@ -144,7 +144,32 @@ export class Lifecycle {
       await this.open(candidate);
     } finally { dmk.fill(0); }
     await this.record({ op: 'module.unseal', outcome: 'success', detail: this.core.problem ? `unsealed; refusing to serve: ${this.core.problem}` : 'unsealed' });
+    await this.hsm.opts.onLifecycle?.('unsealed');
     return { sealed: false, progress: step.threshold, threshold: step.threshold };
+  }
+
+  /** The DMK of this unsealed module, for a sibling worker process (undefined while sealed). */
+  dmkForSibling(): Buffer | undefined {
+    return this.core.keys?.dmkForSibling();
+  }
+
+  /** Unseals with the DMK a sibling worker process of this server handed over (runtime/workers.ts):
+   *  checked against the store's check value like combined shares, then the same checks of the store. */
+  async unsealFromSibling(dmk: Uint8Array, sibling: string): Promise<void> {
+    try {
+      if (this.core.selfTests.some((t) => !t.passed)) throw new HsmError('SELF_TEST_FAILED');
+      if (!this.core.initialized) this.core.initialized = (await this.hsm.store.getMeta('dmk_check')) !== undefined;
+      if (!this.core.initialized) throw new HsmError('NOT_INITIALIZED');
+      if (this.core.keys) return;
+      const candidate = new DomainKeys(Buffer.from(dmk.buffer, dmk.byteOffset, dmk.byteLength));
+      if (!c.timingSafeEqual(candidate.checkValue(), (await this.hsm.store.getMeta('dmk_check'))!)) throw new HsmError('SHARES_WRONG');
+      this.unsealing = undefined;
+      await this.open(candidate);
+    } catch (err) {
+      await this.record({ op: 'module.unseal', outcome: 'failure', code: err instanceof HsmError ? err.code : 'INTERNAL', detail: `from worker ${sibling}` }).catch(() => undefined);
+      throw err;
+    } finally { dmk.fill(0); }
+    await this.record({ op: 'module.unseal', outcome: 'success', detail: this.core.problem ? `unsealed by worker ${sibling}; refusing to serve: ${this.core.problem}` : `unsealed by worker ${sibling}` });
   }
 
   /** With the keys: load partitions and the accumulator, check the anchor and the integrity of every row. */
@@ -200,6 +225,22 @@ export class Lifecycle {
     }
     await this.hsm.ops.run(caller, 'module.seal', async (a) => { this.hsm.gate.authorize(a, 'module.seal'); });
     await drop();
+    await this.hsm.opts.onLifecycle?.('sealed');
+  }
+
+  /** Sealed because a sibling worker process was (an officer's seal, a zeroisation, runtime/workers.ts). */
+  async sealFromSibling(sibling: string, why: 'sealed' | 'zeroized'): Promise<void> {
+    if (!this.core.keys) return;
+    await this.record({ op: 'module.seal', outcome: 'success', detail: `worker ${sibling} was ${why}` }).catch(() => undefined);
+    await this.hsm.audit.checkpoint().catch(() => undefined);
+    this.setKeys(undefined);
+    this.hsm.objects.clear();
+    this.hsm.partitions.clear();
+    this.hsm.coherence.flushAll();
+    if (why === 'zeroized') {
+      this.core.initialized = false;
+      await this.hsm.opts.anchor?.clear();
+    }
   }
 
   /** Signs and anchors the chain's head (called by the audit log after each checkpoint). */

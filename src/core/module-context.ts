@@ -40,7 +40,12 @@ export interface HsmOptions {
   loginDelayMs?: number;
   /** How long failed logins lock an officer the first time (ms; doubles per lockout in a row). */
   officerLockoutMs?: number;
+  /** Told when this module is unsealed, sealed or zeroised, and awaited before the caller is answered
+   *  (`inkan serve --workers`: the lead worker passes the change on to its siblings, runtime/workers.ts). */
+  onLifecycle?: (event: LifecycleEvent) => Promise<void> | void;
 }
+
+export type LifecycleEvent = 'unsealed' | 'sealed' | 'zeroized';
 
 export interface Status {
   state: ModuleState;

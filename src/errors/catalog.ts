@@ -84,6 +84,7 @@ export const ERRORS = {
   EXISTS: spec('it already exists', 409, CKR.ARGUMENTS_BAD, 'AlreadyExistsException', 409),
   STORE_CONFLICT: spec('the object changed concurrently; retry', 409, CKR.FUNCTION_FAILED, 'KMSInvalidStateException', 409),
   STORE_UNAVAILABLE: spec('the key store (database) cannot be reached right now; nothing was done, retry later', 503, CKR.DEVICE_ERROR, 'KMSInternalException', 500),
+  WORKER_UNAVAILABLE: spec('the server\'s lead worker is restarting; retry in a moment', 503, CKR.DEVICE_ERROR, 'KMSInternalException', 500),
   // Mechanisms and operations
   MECHANISM_INVALID: spec('mechanism not supported', 400, CKR.MECHANISM_INVALID, 'UnsupportedOperationException'),
   MECHANISM_PARAM_INVALID: spec('mechanism parameters are invalid', 400, CKR.MECHANISM_PARAM_INVALID, 'ValidationException'),

@@ -53,6 +53,10 @@ export class DomainKeys {
     return unsealWith(c.secretKey(this.derive('partition-kek')), partition, `partition/${partition}`, 0, sealed);
   }
 
+  /** The DMK's bytes, for one purpose only: handing this unsealed module to a sibling worker process
+   *  of the same server over its private IPC channel (runtime/workers.ts). The caller wipes them. */
+  dmkForSibling(): Buffer { return this.dmk.export(); }
+
   /** A value stored in meta at init; a reconstructed DMK must reproduce it. */
   checkValue(): Buffer { return c.hmac('sha256', this.derive('check'), Buffer.from('inkan-dmk-check')); }
 }

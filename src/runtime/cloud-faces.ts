@@ -9,7 +9,7 @@
 import * as http from 'node:http';
 import * as https from 'node:https';
 import type { AddressInfo } from 'node:net';
-import type { TLSSocket } from 'node:tls';
+import { requestOverTls } from '../api/forwarded';
 import type { Hsm } from '../core/hsm';
 import type { Logger } from '../logger';
 import { createAkvApi, type AkvApi } from '../api/akv';
@@ -46,6 +46,8 @@ export interface CloudConfig {
 export interface CloudFaces {
   /** Serves the request if its path is a Key Vault or XKS path; false otherwise. */
   route(req: http.IncomingMessage, res: http.ServerResponse, path: string): boolean;
+  /** The XKS face alone (stateless: every worker of `--workers` serves it itself). */
+  routeXks(req: http.IncomingMessage, res: http.ServerResponse, path: string): boolean;
   akv?: { vaultUrl: string; authorityHost: string; tenantId: string; resource: string; caFile?: string };
   xks?: { endpoint: string; caFile?: string };
   akvBackend: AkvCoreBackend;
@@ -101,8 +103,13 @@ export async function startCloudFaces(hsm: Hsm, cfg: CloudConfig, router: Handle
     if (xksUrl) log.info('xks face', { endpoint: xksUrl, mutualTls: Boolean(cfg.xksClientCa) });
     return {
       akvBackend, akv: akvInfo, xks: xksUrl ? { endpoint: xksUrl, caFile: cfg.xksTlsCert ? undefined : caFile } : undefined,
+      routeXks(req, res, path) {
+        if (!xks.handles(path) || !requestOverTls(req)) return false;
+        void xks.handler(req, res);
+        return true;
+      },
       route(req, res, path) {
-        if (xks.handles(path) && (req.socket as TLSSocket).encrypted) { void xks.handler(req, res); return true; }
+        if (xks.handles(path) && requestOverTls(req)) { void xks.handler(req, res); return true; }
         const which = akv?.handles(path);
         if (!which || !akv) return false;
         void akv[which](req, res);

@@ -63,7 +63,10 @@ export interface ServeProcess {
 /** Starts `inkan serve ...args` and resolves once it has printed its admin API URL. */
 export function serve(args: string[], env: Record<string, string | undefined> = {}): Promise<ServeProcess> {
   // Tests of other things fail logins at full speed (the growing delay has tests of its own).
-  const withDelay = args.some((a) => a.startsWith('--login-delay-ms')) ? args : [...args, '--login-delay-ms', '0'];
+  const withDelay = args.some((a) => a.startsWith('--login-delay-ms')) ? [...args] : [...args, '--login-delay-ms', '0'];
+  // One process unless the test is about workers (test/cli/workers.test.ts): cheaper, and what the
+  // other tests inspect (logs, node names) is then that one process's.
+  if (!args.some((a) => a.startsWith('--workers'))) withDelay.push('--workers', '1');
   const child = spawn(process.execPath, [INKAN_BIN, 'serve', ...withDelay], { env: cleanEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';

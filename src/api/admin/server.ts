@@ -8,6 +8,7 @@ import type { Hsm } from '../../core/hsm';
 import type { Logger } from '../../logger';
 import { MAX_BODY, MAX_PUBLIC_BODY, readJson, sendError, sendJson, sendStream } from './http-util';
 import { compile, match, RouteContext, RouteResult } from './router';
+import { requestSource } from '../forwarded';
 import { KEY_ROUTES } from './routes-keys';
 import { MODULE_ROUTES } from './routes-module';
 import { USER_ROUTES } from './routes-users';
@@ -49,7 +50,7 @@ export function createAdminHandler(hsm: Hsm, log: Logger, sessions = new AdminSe
       if (!token && (route.auth || route.raw)) { token = cookies.token(req); if (token) cookies.check(req, token); }
       let continued = false;
       const ctx: RouteContext = {
-        hsm, sessions, req, params, body: {}, source: req.socket.remoteAddress ?? '',
+        hsm, sessions, req, params, body: {}, source: requestSource(req),
         caller: () => hsm.callerOf(ctx.principal!, 'admin', { source: ctx.source }),
         reading: {
           // `Expect: 100-continue` (curl sends it for large uploads) is answered only here, after the

@@ -13,7 +13,7 @@ import { P11Connection, type CloseReason } from './connection';
 import { resolveLimits, type P11Limits } from './limits';
 import { peerCred, peerCredUnavailable } from './peer-cred';
 import { SlotTable } from './slots';
-import { bindSocketFile, type SocketFileOptions } from './socket-file';
+import { bindSocketFile, socketFileMode, type SocketFileOptions } from './socket-file';
 import { listenP11Tls, type P11TlsOptions, type P11TlsListener } from './tls-listener';
 
 export type RefusalReason = 'max_connections' | 'max_connections_per_uid';
@@ -44,6 +44,8 @@ export interface P11Listener {
   /** The mutual-TLS listener, when configured (`--p11-tls-listen`). */
   readonly tls?: P11TlsListener;
   stats(): P11Stats;
+  /** Serves a connection another process accepted (`adopted` listeners; refused once closed). */
+  adopt(socket: net.Socket): void;
   close(): Promise<void>;
 }
 
@@ -51,6 +53,9 @@ export interface P11ListenerOptions extends SocketFileOptions {
   limits?: Partial<P11Limits>;
   /** Also listen on TCP with mutual TLS (client certificates from `clientCa` only). */
   tls?: P11TlsOptions;
+  /** A worker of `inkan serve --workers` (runtime/workers.ts): the primary process owns the socket
+   *  file and hands each accepted connection over (`adopt`); this listener binds nothing itself. */
+  adopted?: boolean;
 }
 
 /** p11-kit percent-encodes every byte outside A–Z a–z 0–9 . - _ / \ (docs/p11kit-rpc.md §2.1). */
@@ -121,8 +126,9 @@ export async function listenP11(hsm: Hsm, socketPath: string, log: Logger, opts:
   const noPeerCred = peerCredUnavailable();
   if (noPeerCred) log.warn('p11 per-uid connection limit off: peer credentials unavailable', { reason: noPeerCred });
   let counter = 0;
+  let open = true;
   const slots = new SlotTable(hsm);
-  const server = net.createServer((socket) => {
+  const accept = (socket: net.Socket) => {
     const cred = peerCred(socket);
     const refusal = admission.check(cred?.uid);
     if (refusal) {
@@ -136,8 +142,9 @@ export async function listenP11(hsm: Hsm, socketPath: string, log: Logger, opts:
       onClose: (reason) => { closed[reason] = (closed[reason] ?? 0) + 1; admission.leave(conn, cred?.uid); },
     });
     admission.admit(conn, cred?.uid);
-  });
-  const { mode, gid } = await bindSocketFile(server, socketPath, opts);
+  };
+  const server = net.createServer(accept);
+  const { mode, gid } = opts.adopted ? socketFileMode(socketPath, opts) : await bindSocketFile(server, socketPath, opts);
   server.on('error', (err) => log.error('p11 listener error', { error: err.message }));
   let tlsListener: P11TlsListener | undefined;
   try {
@@ -150,11 +157,12 @@ export async function listenP11(hsm: Hsm, socketPath: string, log: Logger, opts:
     });
   } catch (err) {
     await new Promise<void>((resolve) => server.close(() => resolve()));
-    try { fs.unlinkSync(socketPath); } catch { /* already gone */ }
+    if (!opts.adopted) try { fs.unlinkSync(socketPath); } catch { /* already gone */ }
     throw err;
   }
   return {
     address: p11Address(socketPath), path: socketPath, mode, gid, limits, perUidLimit: !noPeerCred, tls: tlsListener,
+    adopt: (socket) => { if (open) accept(socket); else socket.destroy(); },
     stats: () => ({
       connections: admission.open.size,
       sessions: [...admission.open].reduce((n, c) => n + c.state.sessions.size, 0),
@@ -162,12 +170,13 @@ export async function listenP11(hsm: Hsm, socketPath: string, log: Logger, opts:
       accepted: admission.accepted, refused: { ...admission.refused }, closed: { ...closed },
     }),
     async close() {
-      const done = new Promise<void>((resolve) => server.close(() => resolve()));
+      open = false;
+      const done = opts.adopted ? Promise.resolve() : new Promise<void>((resolve) => server.close(() => resolve()));
       const tlsDone = tlsListener?.close();
       for (const c of admission.open) c.destroy();
       await done;
       await tlsDone;
-      try { fs.unlinkSync(socketPath); } catch { /* already gone */ }
+      if (!opts.adopted) try { fs.unlinkSync(socketPath); } catch { /* already gone */ }
     },
   };
 }

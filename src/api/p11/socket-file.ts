@@ -70,3 +70,14 @@ export async function bindSocketFile(server: net.Server, socketPath: string, opt
   const st = fs.statSync(socketPath);
   return { mode: st.mode & 0o777, gid: st.gid };
 }
+
+/** The mode and gid of a socket file another process binds (the primary of `inkan serve --workers`,
+ *  which may not have bound it yet: then what it was asked for). */
+export function socketFileMode(socketPath: string, opts: SocketFileOptions = {}): { mode: number; gid: number } {
+  try {
+    const st = fs.statSync(socketPath);
+    return { mode: st.mode & 0o777, gid: st.gid };
+  } catch {
+    return { mode: opts.mode ?? DEFAULT_SOCKET_MODE, gid: opts.group === undefined ? process.getgid?.() ?? -1 : resolveGroup(opts.group) };
+  }
+}

@@ -6,9 +6,9 @@
 // forged cross-site request cannot know it, and a custom header cannot be sent cross-site without
 // a preflight nobody answers. Fetch metadata (Sec-Fetch-Site) other than same-origin is refused too.
 import type { IncomingMessage } from 'node:http';
-import type { TLSSocket } from 'node:tls';
 import * as c from '../../../crypto/node-crypto';
 import { HsmError } from '../../../errors/hsm-error';
+import { requestOverTls } from '../../forwarded';
 
 export const CSRF_HEADER = 'x-inkan-csrf';
 /** What the sign-in request carries in CSRF_HEADER (there is no session yet to derive a token from). */
@@ -18,7 +18,7 @@ const TOKEN = /^[A-Za-z0-9_-]{43}$/;
 const SAFE_METHODS = new Set(['GET', 'HEAD']);
 
 export function isTls(req: IncomingMessage): boolean {
-  return (req.socket as TLSSocket).encrypted === true;
+  return requestOverTls(req);
 }
 
 /** __Host- needs Secure, so plain-HTTP (loopback-only) listeners use the bare name. */

@@ -11,6 +11,7 @@ import type { Hsm } from '../../../core/hsm';
 import type { Logger } from '../../../logger';
 import type { BodyBudget } from '../../body-budget';
 import { readJson, str } from '../http-util';
+import { requestSource } from '../../forwarded';
 import { AdminSessions, SESSION_IDLE_MS } from '../sessions';
 import { ConsoleCookies, isTls } from './cookies';
 
@@ -101,7 +102,7 @@ export function createConsoleUi(hsm: Hsm, sessions: AdminSessions, cookies: Cons
       res.once('close', () => hold.release());
       const body = await readJson(req, MAX_SIGN_IN_BODY, { hold });
       const partition = str(body, 'partition', false) || 'default';
-      const principal = await hsm.login(str(body, 'username')!, str(body, 'password')!, 'admin', { partition: await hsm.partitions.idOf(partition), source: req.socket.remoteAddress ?? '' });
+      const principal = await hsm.login(str(body, 'username')!, str(body, 'password')!, 'admin', { partition: await hsm.partitions.idOf(partition), source: requestSource(req) });
       if (token) sessions.close(token);
       const opened = sessions.open(principal);
       json(res, 200, who(principal, opened.token), cookies.set(opened.token, tls));
