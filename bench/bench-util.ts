@@ -10,9 +10,21 @@ const TICK = 100; // USER_HZ for /proc/<pid>/stat
 
 export interface Row { op: string; how: string; conc: number; rps: number; p50: number; p99: number; serverCpu?: number; clientCpu: number }
 
+/** CPU seconds of `pid` and every live descendant (the workers of `inkan serve --workers`). */
 export function serverCpuSeconds(pid: number): number {
-  const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / TICK; // utime + stime
+  const stats = new Map<number, string[]>();
+  for (const d of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try { stats.set(Number(d), fs.readFileSync(`/proc/${d}/stat`, 'utf8').split(') ')[1].split(' ')); } catch { /* gone */ }
+  }
+  const tree = new Set([pid]);
+  for (let grew = true; grew;) {
+    grew = false;
+    for (const [p, f] of stats) if (!tree.has(p) && tree.has(Number(f[1]))) { tree.add(p); grew = true; }
+  }
+  let ticks = 0;
+  for (const p of tree) { const f = stats.get(p); if (f) ticks += Number(f[11]) + Number(f[12]); } // utime + stime
+  return ticks / TICK;
 }
 
 export async function measure(op: string, how: string, conc: number, fn: () => Promise<unknown>, serverPid?: number): Promise<Row> {
@@ -43,8 +55,8 @@ export interface BenchServer { kms: Creds; akv: Record<string, string>; xks: Rec
 export type Creds = { endpoint: string; region: string; accessKeyId: string; secretAccessKey: string };
 
 /** `script`: this build's kms-bench-server.js, or another build's (BENCH_BASELINE=…/dist). */
-export function startBenchServer(script = path.join(__dirname, 'kms-bench-server.js')): Promise<BenchServer> {
-  const child = spawn(process.execPath, [script], { stdio: ['ignore', 'pipe', 'inherit'] });
+export function startBenchServer(script = path.join(__dirname, 'kms-bench-server.js'), env: Record<string, string> = {}): Promise<BenchServer> {
+  const child = spawn(process.execPath, [script], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...env } });
   return new Promise((resolve, reject) => {
     let buf = '';
     child.stdout.on('data', (c: Buffer) => {

@@ -3,6 +3,7 @@
 // against an Inkan server in a child process; beside the same operations done directly with
 // node:crypto in this process. Prints req/s, p50/p99 latency and the CPU each process used.
 import * as http from 'node:http';
+import * as os from 'node:os';
 import * as nc from 'node:crypto';
 import { promisify } from 'node:util';
 import { CreateKeyCommand, DecryptCommand, EncryptCommand, GenerateDataKeyCommand, KMSClient, SignCommand } from '@aws-sdk/client-kms';
@@ -83,8 +84,8 @@ async function direct(rows: Row[]): Promise<void> {
 interface Target { name: string; server: BenchServer; kms: KMSClient; agent: http.Agent; ops: [string, string, () => Promise<unknown>][] }
 
 /** One server (this build, or BENCH_BASELINE's) with its keys made and its operations ready to time. */
-async function target(name: string, script?: string): Promise<Target> {
-  const server = await startBenchServer(script);
+async function target(name: string, script?: string, env?: Record<string, string>): Promise<Target> {
+  const server = await startBenchServer(script, env);
   const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
   const kms = new KMSClient({
     endpoint: server.kms.endpoint, region: server.kms.region, maxAttempts: 1,
@@ -120,7 +121,10 @@ async function target(name: string, script?: string): Promise<Target> {
 }
 
 async function overKms(rows: Row[]): Promise<void> {
-  const targets = [await target('Inkan')];
+  const workers = Number(process.env.BENCH_WORKERS ?? os.availableParallelism());
+  const targets = [await target(workers > 1 ? `Inkan --workers ${workers}` : 'Inkan')];
+  // The same build in one process beside it, unless that is what was asked for.
+  if (workers > 1 && process.env.BENCH_ONE !== '0') targets.push(await target('Inkan 1 process', undefined, { BENCH_WORKERS: '1' }));
   if (process.env.BENCH_BASELINE) targets.push(await target('Inkan before', path.join(process.env.BENCH_BASELINE, 'bench', 'kms-bench-server.js')));
   try {
     for (let i = 0; i < targets[0].ops.length; i++) {

@@ -130,6 +130,17 @@ async function startInkan(name = 'Inkan', script = __filename): Promise<Backend>
   return { name, address: info.address, pin: info.pin, stop: stopper(child, dir) };
 }
 
+/** This build as a user runs it: `inkan serve --dev --workers N` (the primary owns the socket). */
+async function startInkanWorkers(name: string, workers: number): Promise<Backend> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'inkan-bench-'));
+  const bin = path.join(__dirname, '..', '..', 'bin', 'inkan.js');
+  const child = spawn(process.execPath, [bin, 'serve', '--dev', '--data', dir, '--http', '127.0.0.1:0', '--workers', String(workers)],
+    { stdio: ['ignore', 'pipe', 'ignore'] });
+  await waitLine(child, /(admin API at \S+)/);
+  const creds = JSON.parse(fs.readFileSync(path.join(dir, 'dev-credentials.json'), 'utf8')) as { p11: { address: string; pin: string } };
+  return { name, address: creds.p11.address, pin: creds.p11.pin, stop: stopper(child, dir) };
+}
+
 async function serveInkan(dir: string): Promise<void> {
   const { startServer } = await import('../src/server');
   const { silentLogger } = await import('../src/logger');
@@ -214,7 +225,11 @@ const fmt = (n: number, w: number, d = 0) => n.toFixed(d).padStart(w);
 async function main(): Promise<void> {
   // BENCH_BASELINE=/path/to/other/checkout/dist runs that build's Inkan beside this one (before/after in one run).
   const baseline = process.env.BENCH_BASELINE;
-  const backends = [await startInkan()];
+  // BENCH_WORKERS=N (default: the number of cores): this build as `inkan serve --workers N`, and
+  // in one process beside it (BENCH_ONE=0 leaves that out).
+  const workers = Number(process.env.BENCH_WORKERS ?? os.availableParallelism());
+  const backends = workers > 1 ? [await startInkanWorkers(`Inkan -w${workers}`, workers)] : [await startInkan()];
+  if (workers > 1 && process.env.BENCH_ONE !== '0') backends.push(await startInkan('Inkan 1 proc'));
   if (baseline) backends.push(await startInkan('Inkan before', path.join(baseline, 'bench', 'p11-bench.js')));
   backends.push(await startSoftHsm());
   const soft = backends[backends.length - 1];
@@ -235,7 +250,8 @@ async function main(): Promise<void> {
         const ink = rows[0];
         const sh = rows[backends.indexOf(soft)];
         const ratio = sh.ops ? fmt(ink.ops / sh.ops, 5, 2) + 'x' : '   -';
-        const vsBefore = baseline && rows[1].ops ? ` | ${fmt(ink.ops / rows[1].ops, 9, 2)}x` : '';
+        const before = rows[backends.findIndex((b) => b.name === 'Inkan before')];
+        const vsBefore = baseline && before?.ops ? ` | ${fmt(ink.ops / before.ops, 9, 2)}x` : '';
         process.stdout.write(`${op.padEnd(22)}${fmt(procs, 6)} | ${rows.map(cell).join(' | ')} | ${ratio}${vsBefore}\n`);
       }
     }
