@@ -266,7 +266,9 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
   if (cfg.backupEvery) {
     scheduler.add(backupTask(hsm, cfg.backupDir ?? path.join(cfg.dataDir, 'backups'), parseDuration(cfg.backupEvery), cfg.backupKeep ?? 7, log));
   }
-  const stopTamper = lead ? watchTamper(hsm, cfg.tamperFile, log) : () => undefined;
+  // The tamper file is watched by one process (the lead); SIGUSR2 works on any (the primary passes
+  // it to the lead, or to another worker while the lead restarts), and its zeroisation reaches all.
+  const stopTamper = watchTamper(hsm, lead ? cfg.tamperFile : undefined, log);
 
   let closing: Promise<void> | undefined;
   const running: RunningServer = {

@@ -221,6 +221,7 @@ export async function runPrimary(o: PrimaryOptions): Promise<Primary> {
   async function shutdown(): Promise<void> {
     if (stopping) return;
     stopping = true;
+    process.off('SIGUSR2', onTamper);
     // Not awaited: its callback would wait for every connection handed to a worker.
     p11Server.close();
     try { fs.unlinkSync(o.p11Socket); } catch { /* not bound or already gone */ }
@@ -232,6 +233,14 @@ export async function runPrimary(o: PrimaryOptions): Promise<Primary> {
       send(s, { t: 'shutdown' });
     })));
   }
+
+  // Tamper response: SIGUSR2 to the server (its primary) zeroises the module through one worker.
+  const onTamper = () => {
+    const target = [slots[0], ...slots.slice(1)].find((s) => s.ready && s.worker);
+    if (target) target.worker!.process.kill('SIGUSR2');
+    else o.log.error('SIGUSR2: no worker serves to zeroise the module');
+  };
+  process.on('SIGUSR2', onTamper);
 
   const lead = slots[0];
   const leadInfo = new Promise<LeadInfo>((resolve) => { leadReady = resolve; });

@@ -210,6 +210,15 @@ describe('inkan serve --workers 2 (dev)', { timeout: 240_000 }, () => {
     assert.match(srv.stderr(), /unsealed by worker node-1/);
   });
 
+  test('SIGUSR2 to the server (its primary) zeroises the module in every worker', async () => {
+    process.kill(srv.child.pid!, 'SIGUSR2');
+    await until('every worker zeroised', async () => {
+      for (let i = 0; i < 6; i++) if (JSON.parse((await fresh(srv.url, '/readyz')).text).state !== 'uninitialized') return false;
+      return true;
+    });
+    assert.equal(fs.existsSync(path.join(dir, 'dev-master-key.DEVELOPMENT-ONLY')), false);
+  });
+
   test('SIGTERM stops every worker and removes both sockets', async () => {
     const primary = srv.child.pid!;
     const pids = workerPids(primary);
