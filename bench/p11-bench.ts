@@ -40,9 +40,9 @@ function openClient(address: string, pin: string) {
     [slot] = p.C_GetSlotList(true);
   }
   const s = p.C_OpenSession(slot, pkcs11js.CKF_SERIAL_SESSION | pkcs11js.CKF_RW_SESSION);
-  // Inkan reserves a failed attempt while it checks a password (exact lockout, core/users.ts), so
-  // two processes logging in to one account at once may see LOGIN_THROTTLED (CKR_PIN_INCORRECT)
-  // for the second: retry after the 250 ms delay.
+  // Builds before issue 16's workers throttled a correct login given while another process's
+  // attempt on the same account was being checked (LOGIN_THROTTLED, CKR_PIN_INCORRECT): a
+  // BENCH_BASELINE of such a build needs this retry after the 250 ms delay.
   for (let i = 0; ; i++) {
     try { p.C_Login(s, pkcs11js.CKU_USER, pin); break; } catch (err) {
       if (i >= 20 || !/CKR_PIN_INCORRECT/.test(String(err))) throw err;

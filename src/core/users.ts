@@ -286,7 +286,9 @@ export class UserService {
       // user or auditor stays locked until an officer unlocks it, and its sessions end.
       const data: UserData = locking && u.role === 'officer'
         ? { ...u.data, failedLogins: 0, lastFailureAt: Date.now(), lockouts: (u.data.lockouts ?? 0) + 1, lockedUntil: Date.now() + officerLockout((u.data.lockouts ?? 0) + 1, this.officerLockoutMs) }
-        : { ...u.data, failedLogins: failed, lastFailureAt: Date.now(), locked: locking, epoch: locking ? u.data.epoch + 1 : u.data.epoch };
+        // The delay runs from the last failure found (failedAt), not from this reservation: a correct
+        // password given at the same moment in another process is not slowed by this one.
+        : { ...u.data, failedLogins: failed, lastFailureAt: locking ? Date.now() : u.data.lastFailureAt, locked: locking, epoch: locking ? u.data.epoch + 1 : u.data.epoch };
       const row = this.row({ ...u, data }, u.row);
       try {
         await this.commitRow(row, u.row);
