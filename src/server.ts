@@ -10,7 +10,7 @@ import { Hsm } from './core/hsm';
 import { Scheduler } from './core/scheduler';
 import { createAdminHandler } from './api/admin/server';
 import { AdminSessions } from './api/admin/sessions';
-import { ServerMetrics } from './api/metrics/metrics';
+import { ServerMetrics, type MetricsJson } from './api/metrics/metrics';
 import { createOpsHandler } from './api/metrics/handler';
 import { listenP11, P11Listener } from './api/p11/listener';
 import { loadP11TlsOptions } from './api/p11/tls-listener';
@@ -121,6 +121,7 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
   if (storeKind === 'postgres') log.info('key store', { kind: 'postgres', target: (store as { target?: string }).target });
   // On a shared store (or with several workers) every series carries the node's name (docs/cluster.md).
   const metrics = new ServerMetrics(storeKind === 'postgres' || role ? node ?? 'node-1' : undefined);
+  if (cfg.worker && cfg.worker.role.count > 1) metrics.siblings = () => cfg.worker!.siblingMetrics() as Promise<MetricsJson[]>;
   const anchor = new AnchorFiles(lead ? [path.join(cfg.dataDir, ANCHOR_FILE), ...(cfg.anchorCopy ? [cfg.anchorCopy] : [])]
     : [workerAnchor(cfg.dataDir, node!), ...(cfg.anchorCopy ? [`${cfg.anchorCopy}.${node}`] : [])]);
   const hsm = new Hsm(store, {
@@ -293,6 +294,7 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
     unsealFrom: (dmk, sibling) => hsm.lifecycle.unsealFromSibling(dmk, sibling),
     sealFrom: (sibling, why) => hsm.lifecycle.sealFromSibling(sibling, why),
     adoptP11: (socket) => p11Listener.adopt(socket),
+    metrics: () => metrics.scrapeJson(hsm),
     close: () => running.close(),
   }, role?.lead ? {
     url, state: hsm.state, credentials, p11Tls: p11Listener.tls?.address, cloud: cloud && { akv: cloud.akv, xks: cloud.xks },

@@ -24,6 +24,8 @@ import type { LifecycleEvent } from '../core/module-context';
 export const WORKER_ENV = 'INKAN_WORKER';
 /** How long a relayed seal or unseal may take per worker before the relay gives up on it. */
 const RELAY_TIMEOUT_MS = 10_000;
+/** How long a scrape waits for the other workers' metrics (those that did not answer are left out). */
+const METRICS_TIMEOUT_MS = 2_000;
 /** A worker that dies this many times in a row before it is ready stops the server. */
 const MAX_FAILED_STARTS = 3;
 
@@ -57,13 +59,17 @@ type ToPrimary =
   | { t: 'lifecycle'; id: number; event: LifecycleEvent; dmk?: Uint8Array }
   | { t: 'keys'; id: number; dmk?: Uint8Array }
   | { t: 'ack'; id: number }
-  | { t: 'p11-closed' };
+  | { t: 'p11-closed' }
+  | { t: 'metrics'; id: number }
+  | { t: 'metrics-of'; id: number; json: unknown };
 
 type ToWorker =
   | { t: 'p11' }
   | { t: 'lifecycle'; id: number; event: LifecycleEvent; from: string; dmk?: Uint8Array }
   | { t: 'lifecycle-done'; id: number }
   | { t: 'give-keys'; id: number }
+  | { t: 'metrics-get'; id: number }
+  | { t: 'metrics-all'; id: number; list: unknown[] }
   | { t: 'shutdown' };
 
 // ---------------------------------------------------------------------------------- primary
@@ -160,6 +166,17 @@ export async function runPrimary(o: PrimaryOptions): Promise<Primary> {
         void relay(s, m.event, dmk).finally(() => { dmk?.fill(0); send(s, { t: 'lifecycle-done', id: m.id }); });
         return;
       }
+      case 'metrics': {
+        const others = slots.filter((x) => x !== s && x.ready && x.worker);
+        void Promise.all(others.map((x) => new Promise<unknown>((resolve) => {
+          const id = nextId++;
+          const timer = setTimeout(() => { pending.delete(id); resolve(undefined); }, METRICS_TIMEOUT_MS);
+          pending.set(id, (r) => { clearTimeout(timer); resolve(r.t === 'metrics-of' ? r.json : undefined); });
+          send(x, { t: 'metrics-get', id });
+        }))).then((list) => send(s, { t: 'metrics-all', id: m.id, list: list.filter((j) => j !== undefined) }));
+        return;
+      }
+      case 'metrics-of':
       case 'keys':
       case 'ack': {
         const done = pending.get(m.id);
@@ -278,6 +295,8 @@ export interface WorkerHost {
   unsealFrom(dmk: Uint8Array, sibling: string): Promise<void>;
   sealFrom(sibling: string, why: 'sealed' | 'zeroized'): Promise<void>;
   adoptP11(socket: net.Socket): void;
+  /** This worker's metrics alone (prom-client JSON). */
+  metrics(): Promise<unknown>;
   close(): Promise<void>;
 }
 
@@ -285,7 +304,7 @@ export interface WorkerHost {
 export class WorkerLink {
   private host?: WorkerHost;
   private nextId = 1;
-  private readonly pending = new Map<number, () => void>();
+  private readonly pending = new Map<number, (m: ToWorker) => void>();
 
   constructor(readonly role: WorkerRole, private readonly log: Logger) {
     process.on('message', (m: ToWorker, handle?: net.Socket) => { void this.onMessage(m, handle); });
@@ -298,10 +317,21 @@ export class WorkerLink {
     if (!this.host) return;
     const dmk = event === 'unsealed' ? this.host.dmk() : undefined;
     const id = this.nextId++;
-    const done = new Promise<void>((resolve) => this.pending.set(id, resolve));
+    const done = new Promise<void>((resolve) => this.pending.set(id, () => resolve()));
     try { this.send({ t: 'lifecycle', id, event, dmk }); } finally { dmk?.fill(0); }
     await done;
   };
+
+  /** Every other worker's metrics, through the primary (for a scrape of this one). */
+  siblingMetrics(): Promise<unknown[]> {
+    if (!process.connected) return Promise.resolve([]);
+    const id = this.nextId++;
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => { this.pending.delete(id); resolve([]); }, METRICS_TIMEOUT_MS + 500);
+      this.pending.set(id, (m) => { clearTimeout(timer); resolve(m.t === 'metrics-all' ? m.list : []); });
+      this.send({ t: 'metrics', id });
+    });
+  }
 
   /** Serving: the primary may now hand this worker connections and lifecycle changes. */
   ready(host: WorkerHost, info?: LeadInfo): void {
@@ -322,8 +352,12 @@ export class WorkerLink {
         if (host) host.adoptP11(handle); else handle.destroy();
         return;
       case 'lifecycle-done':
-        this.pending.get(m.id)?.();
+      case 'metrics-all':
+        this.pending.get(m.id)?.(m);
         this.pending.delete(m.id);
+        return;
+      case 'metrics-get':
+        this.send({ t: 'metrics-of', id: m.id, json: host ? await host.metrics().catch(() => undefined) : undefined });
         return;
       case 'give-keys': {
         const dmk = host?.dmk();

@@ -125,6 +125,13 @@ describe('inkan serve --workers 2 (dev)', { timeout: 240_000 }, () => {
 
   test('starts two workers; each serves HTTP, and the lead\'s private socket is the owner\'s alone', async () => {
     assert.match(srv.stdout(), /2 worker processes/);
+    // Whichever worker a scrape reaches, it shows both workers' series (one HELP/TYPE per family).
+    for (let i = 0; i < 3; i++) {
+      const text = (await fresh(srv.url, '/metrics')).text;
+      const nodes = new Set([...text.matchAll(/^inkan_http_connections_total\{node="([^"]+)"\}/gm)].map((m) => m[1]));
+      assert.deepEqual([...nodes].sort(), ['node-1', 'node-1-w1']);
+      assert.equal(text.match(/^# TYPE inkan_http_connections_total /gm)?.length, 1);
+    }
     const started = await perWorker(srv.url, 'inkan_http_connections_total', 2);
     assert.deepEqual([...started.keys()].sort(), ['node-1', 'node-1-w1']);
     assert.equal(fs.statSync(path.join(dir, 'lead.sock')).mode & 0o777, 0o600);

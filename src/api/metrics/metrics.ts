@@ -4,7 +4,10 @@
 // (faces, operation names, CKM_/CKO_ names, error codes): never usernames, key labels, key ids
 // or free detail text, and a number no table knows becomes "other" so no caller can grow the series.
 import type { Server } from 'node:net';
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { AggregatorRegistry, collectDefaultMetrics, Counter, Gauge, Histogram, Registry, type MetricObjectWithValues, type MetricValue } from 'prom-client';
+
+/** One process's metrics as prom-client renders them to JSON (what workers exchange). */
+export type MetricsJson = MetricObjectWithValues<MetricValue<string>>[];
 import type { AuditEvent } from '../../core/audit/audit-log';
 import type { Hsm, ModuleState } from '../../core/hsm';
 import type { P11Stats } from '../p11/listener';
@@ -127,10 +130,24 @@ export class ServerMetrics {
     });
   }
 
+  /** The other workers' metrics (`inkan serve --workers`): a scrape of any worker shows every
+   *  worker's series, each labelled with its node, whichever worker the connection reached. */
+  siblings?: () => Promise<MetricsJson[]>;
+
   /** Reads the module's state and the store's object counts, then renders every metric. */
   async scrape(hsm: Hsm): Promise<string> {
+    if (!this.siblings) {
+      await this.refresh(hsm);
+      return this.registry.metrics();
+    }
+    const [own, others] = await Promise.all([this.scrapeJson(hsm), this.siblings().catch(() => [])]);
+    return AggregatorRegistry.aggregate([own, ...others]).metrics();
+  }
+
+  /** This process's metrics alone, as JSON. */
+  async scrapeJson(hsm: Hsm): Promise<MetricsJson> {
     await this.refresh(hsm);
-    return this.registry.metrics();
+    return await this.registry.getMetricsAsJSON() as MetricsJson;
   }
 
   get contentType(): string { return this.registry.contentType; }
