@@ -120,7 +120,8 @@ export async function runPrimary(o: PrimaryOptions): Promise<Primary> {
     try { s.worker?.send(m, handle as never); } catch { /* it is exiting; its exit handler restarts it */ }
   };
 
-  /** Asks every other ready worker to apply a lifecycle change; resolves when all answered or timed out. */
+  /** Asks every other ready worker to apply a lifecycle change; resolves when all answered or timed
+   *  out (only then may the caller wipe the DMK: a queued message is serialised when it leaves). */
   const relay = async (from: Slot, event: LifecycleEvent, dmk?: Uint8Array) => {
     const targets = slots.filter((s) => s !== from && s.ready && s.worker);
     await Promise.all(targets.map((s) => new Promise<void>((resolve) => {
@@ -141,8 +142,13 @@ export async function runPrimary(o: PrimaryOptions): Promise<Primary> {
       clearTimeout(timer);
       const dmk = m.t === 'keys' ? m.dmk : undefined;
       if (!dmk) return;
-      if (target.ready && target.worker) send(target, { t: 'lifecycle', id: nextId++, event: 'unsealed', from: name(donor.index), dmk });
-      dmk.fill(0);
+      if (!target.ready || !target.worker) { dmk.fill(0); return; }
+      // Wiped once acknowledged: a message sent while a connection's handle is in flight waits in
+      // node's queue unserialised, so the bytes must live until the worker has them.
+      const relayId = nextId++;
+      const wipe = setTimeout(() => { pending.delete(relayId); dmk.fill(0); }, RELAY_TIMEOUT_MS);
+      pending.set(relayId, () => { clearTimeout(wipe); dmk.fill(0); });
+      send(target, { t: 'lifecycle', id: relayId, event: 'unsealed', from: name(donor.index), dmk });
     });
     send(donor, { t: 'give-keys', id });
   };
@@ -305,6 +311,7 @@ export class WorkerLink {
   private host?: WorkerHost;
   private nextId = 1;
   private readonly pending = new Map<number, (m: ToWorker) => void>();
+  private lifecycleQueue: Promise<void> = Promise.resolve();
 
   constructor(readonly role: WorkerRole, private readonly log: Logger) {
     process.on('message', (m: ToWorker, handle?: net.Socket) => { void this.onMessage(m, handle); });
@@ -365,17 +372,21 @@ export class WorkerLink {
         return;
       }
       case 'lifecycle':
-        try {
-          if (!host) return;
-          if (m.event === 'unsealed' && m.dmk) await host.unsealFrom(m.dmk, m.from);
-          else if (m.event !== 'unsealed') await host.sealFrom(m.from, m.event);
-        } catch (err) {
-          this.log.error('relayed lifecycle change failed', { event: m.event, from: m.from, error: (err as Error).message });
-        } finally {
-          m.dmk?.fill(0);
-          this.send({ t: 'ack', id: m.id });
-          if (host) this.send({ t: 'state', state: host.state() });
-        }
+        // One change at a time, in the order sent: a seal that follows a hand-over of the keys
+        // is applied after it, never overtaken by it.
+        this.lifecycleQueue = this.lifecycleQueue.then(async () => {
+          try {
+            if (!host) return;
+            if (m.event === 'unsealed' && m.dmk) await host.unsealFrom(m.dmk, m.from);
+            else if (m.event !== 'unsealed') await host.sealFrom(m.from, m.event);
+          } catch (err) {
+            this.log.error('relayed lifecycle change failed', { event: m.event, from: m.from, error: (err as Error).message });
+          } finally {
+            m.dmk?.fill(0);
+            this.send({ t: 'ack', id: m.id });
+            if (host) this.send({ t: 'state', state: host.state() });
+          }
+        });
         return;
       case 'shutdown':
         try { await host?.close(); } finally { process.exit(0); }
