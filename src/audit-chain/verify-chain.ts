@@ -21,6 +21,8 @@ export interface ChainReport {
   consistentWith?: number;
   problem?: string;
   firstBadSeq?: number;
+  /** The line of the export where the problem shows (1 = the header). */
+  firstBadLine?: number;
 }
 
 const RECORD_KEYS = new Set<string>(['type', 'chain', 'prev', 'hash', ...FIELDS]);
@@ -37,8 +39,10 @@ export class ChainCheck {
   private ended = false;
   private expect = 1;
   private last: { seq: number; hash: string | null } = { seq: 0, hash: GENESIS };
-  /** A record arrived ahead of `expected`: the next one tells removed from reordered. */
-  private gap?: { expected: number; found: number };
+  /** A record arrived ahead of `expected` (on `line`): the next one tells removed from reordered. */
+  private gap?: { expected: number; found: number; line: number };
+  /** The line being checked, set by the reader before each call. */
+  line = 0;
   /** A valid stored checkpoint named a record not seen yet. */
   private missingCp?: number;
   /** The range's first link is checked against the earlier checkpoint (its record is not stored). */
@@ -55,7 +59,7 @@ export class ChainCheck {
 
   private fail(seq: number | undefined, problem: string): void {
     if (this.failed) return;
-    Object.assign(this.report, { ok: false, problem, ...(seq !== undefined ? { firstBadSeq: seq } : {}) });
+    Object.assign(this.report, { ok: false, problem, ...(seq !== undefined ? { firstBadSeq: seq } : {}), firstBadLine: this.gap?.line ?? this.line });
   }
 
   start(l: Line): void {
@@ -97,7 +101,7 @@ export class ChainCheck {
         : this.fail(this.expect, `record ${this.expect} was removed (a signed checkpoint names record ${this.missingCp}; the log goes on at ${seq})`);
     }
     if (seq < this.expect) return this.fail(seq, `record ${seq} appears twice or was inserted (expected ${this.expect})`);
-    if (seq > this.expect) { this.gap = { expected: this.expect, found: seq }; return; }
+    if (seq > this.expect) { this.gap = { expected: this.expect, found: seq, line: this.line }; return; }
     if ('unreadable' in l) return this.fail(seq, `record ${seq} was edited (its stored body is not a record)`);
     const extra = extraField(l);
     if (extra) return this.fail(seq, `record ${seq} was edited (it has a field "${extra}" that records do not have)`);

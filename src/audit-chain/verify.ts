@@ -40,7 +40,8 @@ export interface VerifyReport {
   problem?: string;
 }
 
-export interface Finding { chain?: string; problem: string; seq?: number }
+/** `line`: where in the export it shows (1 = the header), for a finding about its content. */
+export interface Finding { chain?: string; problem: string; seq?: number; line?: number }
 
 type Line = Record<string, unknown>;
 /** Bytes as read from a file or an HTTP body (Buffers are Uint8Arrays). */
@@ -63,9 +64,9 @@ export class ExportVerifier {
     }
   }
 
-  /** Stops at a problem with the file itself (damaged, not an export line). */
-  stop(problem: string): void {
-    if (!this.stopped) this.problems.push({ problem });
+  /** Stops at a problem with the file itself (damaged, not an export line); the message names its line. */
+  stop(problem: string, line: number | undefined = this.lineNo || undefined): void {
+    if (!this.stopped) this.problems.push({ problem, ...(line !== undefined ? { line } : {}) });
     this.stopped = true;
   }
 
@@ -81,7 +82,7 @@ export class ExportVerifier {
       case 'start': case 'record': case 'checkpoint': case 'final': {
         const check = typeof l.chain === 'string' ? this.checks.get(l.chain) : undefined;
         if (!check) return this.stop(`line ${n} names chain ${shown(l.chain)}, which the header does not list`);
-        if (!check.failed) check[l.type](l);
+        if (!check.failed) { check.line = n; check[l.type](l); }
         return;
       }
       case 'end': this.end = l; return;
@@ -110,14 +111,14 @@ export class ExportVerifier {
     if (!this.headerSeen) this.stop('the file is empty');
     const chains = [...this.checks.values()];
     if (!this.stopped) {
-      for (const ch of chains) if (!ch.failed) ch.close();
+      for (const ch of chains) if (!ch.failed) { ch.line = this.lineNo; ch.close(); }
       if (!this.end) this.problems.push({ problem: 'the export has no end line: it was cut off' });
       else if (chains.every((ch) => !ch.failed)) this.checkCounts(chains);
     }
     for (const [name, a] of this.anchors) {
       if (!this.checks.has(name)) this.problems.push({ chain: name, seq: a.seq, problem: `chain ${name} missing: the earlier checkpoint names it at record ${a.seq}, and this export has no chain ${name}` });
     }
-    const findings: Finding[] = [...chains.filter((ch) => ch.failed).map((ch) => ({ chain: ch.chain, problem: ch.report.problem!, seq: ch.report.firstBadSeq })), ...this.problems];
+    const findings: Finding[] = [...chains.filter((ch) => ch.failed).map((ch) => ({ chain: ch.chain, problem: ch.report.problem!, seq: ch.report.firstBadSeq, line: ch.report.firstBadLine })), ...this.problems];
     return {
       ok: findings.length === 0, scheme: AUDIT_SCHEME, findings, ...(findings.length ? { problem: sentence(findings[0]) } : {}),
       records: chains.reduce((s, ch) => s + ch.report.records, 0),
@@ -152,7 +153,7 @@ export async function verifyExport(chunks: Chunks, opts: VerifyOptions): Promise
     for await (const line of splitLines(src.all())) v.push(line);
   } catch (err) {
     if (!(err instanceof LineTooLong)) throw err;
-    v.stop(`line ${err.lineNo} is longer than ${MAX_LINE} bytes (not an export line)`);
+    v.stop(`line ${err.lineNo} is longer than ${MAX_LINE} bytes (not an export line)`, err.lineNo);
   }
   return v.finish();
 }
@@ -190,9 +191,13 @@ export async function readAnchors(chunks: Chunks): Promise<CheckpointRow[]> {
   });
 }
 
-/** "record 5 was edited (...) [chain node-1]" */
+/** "record 5 was edited (...) [chain node-1, line 7]" */
 export function sentence(f: Finding): string {
-  return f.chain && !f.problem.includes(`chain ${f.chain}`) ? `${f.problem} [chain ${f.chain}]` : f.problem;
+  const where = [
+    ...(f.chain && !f.problem.includes(`chain ${f.chain}`) ? [`chain ${f.chain}`] : []),
+    ...(f.line !== undefined && !/\bline \d/.test(f.problem) ? [`line ${f.line}`] : []),
+  ];
+  return where.length ? `${f.problem} [${where.join(', ')}]` : f.problem;
 }
 
 /** A value from the file, quoted and cut short, for a message (no control characters get through). */
