@@ -150,7 +150,11 @@ export async function verifyExport(chunks: Chunks, opts: VerifyOptions): Promise
   }
   const v = new ExportVerifier(key, opts.anchors);
   try {
-    for await (const line of splitLines(src.all())) v.push(line);
+    // Lines are split and checked synchronously within each chunk: the chunk is all that is held.
+    const split = new LineSplitter();
+    for await (const chunk of src.all()) for (const line of split.lines(chunk)) v.push(line);
+    const rest = split.rest();
+    if (rest !== undefined) v.push(rest);
   } catch (err) {
     if (!(err instanceof LineTooLong)) throw err;
     v.stop(`line ${err.lineNo} is longer than ${MAX_LINE} bytes (not an export line)`, err.lineNo);
@@ -243,31 +247,47 @@ class LineTooLong extends Error { constructor(readonly lineNo: number) { super('
 
 const toBuffer = (b: string | Uint8Array): Buffer => typeof b === 'string' ? Buffer.from(b) : Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength);
 
-/** Splits a byte stream at '\n' (a trailing '\r' is kept and is JSON whitespace). Never holds
- *  more than one line plus one chunk; a line over `max` bytes throws LineTooLong. */
-export async function* splitLines(chunks: Chunks, max = MAX_LINE): AsyncGenerator<string, void, undefined> {
-  let carry: Buffer[] = [];
-  let carried = 0;
-  let lineNo = 0;
-  for await (const chunk of chunks) {
+/** Splits bytes at '\n' (a trailing '\r' is kept and is JSON whitespace), one chunk at a time and
+ *  synchronously (a line costs no promise). Never holds more than one line plus one chunk; a
+ *  line over `max` bytes throws LineTooLong. */
+export class LineSplitter {
+  private carry: Buffer[] = [];
+  private carried = 0;
+  private lineNo = 0;
+
+  constructor(private readonly max = MAX_LINE) {}
+
+  /** The lines that `chunk` completes, in order. */
+  *lines(chunk: Uint8Array | string): Generator<string, void, undefined> {
     const buf = toBuffer(chunk);
     let from = 0;
     for (let nl = buf.indexOf(10); nl !== -1; nl = buf.indexOf(10, from)) {
-      lineNo++;
-      if (carried + nl - from > max) throw new LineTooLong(lineNo);
-      const part = buf.subarray(from, nl);
-      yield (carried ? Buffer.concat([...carry, part]) : part).toString('utf8');
-      carry = [];
-      carried = 0;
+      this.lineNo++;
+      if (this.carried + nl - from > this.max) throw new LineTooLong(this.lineNo);
+      yield this.carried ? Buffer.concat([...this.carry, buf.subarray(from, nl)]).toString('utf8') : buf.toString('utf8', from, nl);
+      this.carry = [];
+      this.carried = 0;
       from = nl + 1;
     }
     if (from < buf.length) {
-      carried += buf.length - from;
-      if (carried > max) throw new LineTooLong(lineNo + 1);
-      carry.push(Buffer.from(buf.subarray(from)));
+      this.carried += buf.length - from;
+      if (this.carried > this.max) throw new LineTooLong(this.lineNo + 1);
+      this.carry.push(Buffer.from(buf.subarray(from)));
     }
   }
-  if (carried) yield Buffer.concat(carry).toString('utf8');
+
+  /** At the end of the input: its last line, if it did not end with '\n'. */
+  rest(): string | undefined {
+    return this.carried ? Buffer.concat(this.carry).toString('utf8') : undefined;
+  }
+}
+
+/** The lines of a byte stream (LineSplitter over every chunk). */
+export async function* splitLines(chunks: Chunks, max = MAX_LINE): AsyncGenerator<string, void, undefined> {
+  const split = new LineSplitter(max);
+  for await (const chunk of chunks) yield* split.lines(chunk);
+  const rest = split.rest();
+  if (rest !== undefined) yield rest;
 }
 
 /** Reads up to the first newline (or MAX_LINE bytes), then replays everything read. */

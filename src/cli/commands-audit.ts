@@ -138,7 +138,7 @@ function readSmall(file: string): string {
 
 function readStream(file: string): fs.ReadStream {
   try { fs.accessSync(file, fs.constants.R_OK); } catch { throw new CliError('NO_FILE', `cannot read ${file}`); }
-  return fs.createReadStream(file, { highWaterMark: 1 << 20 });
+  return fs.createReadStream(file, { highWaterMark: 1 << 16 });
 }
 
 function summary(r: VerifyReport, after: boolean): string {
