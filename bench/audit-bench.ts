@@ -35,7 +35,7 @@ const INKAN = path.join(ROOT, 'bin', 'inkan.js');
 interface SizeResult {
   records: number;
   /** Measured on the smallest and the largest log only, interleaved (median of ROUNDS). */
-  hmac?: number; ecdsa?: number; headMs?: number; chainsMs?: number; startMs?: number; serverRssStart?: number;
+  hmac?: number; ecdsa?: number; hmacRuns?: number[]; ecdsaRuns?: number[]; hmacCpu?: number; ecdsaCpu?: number; headMs?: number; chainsMs?: number; startMs?: number; serverRssStart?: number;
   /** Right after the log grew to this size: a never-used key's last use (the bounded scan's worst case). */
   lastUseMs?: number;
   export?: Timed; verify?: Timed; pipe?: { exp: Timed; ver: Timed; wallS: number }; serverRssPeak?: number; fileMiB?: number;
@@ -44,7 +44,7 @@ interface SizeResult {
 }
 interface Timed { wallS: number; rssMiB: number }
 
-const ROUNDS = 3;
+const ROUNDS = Number(process.env.BENCH_AUDIT_ROUNDS ?? 5);
 /** Old-space cap for the capped verify (MiB): a tenth of a 10⁶-record export. */
 const VERIFY_HEAP_CAP = 40;
 
@@ -83,13 +83,13 @@ async function main(): Promise<void> {
 /** The smallest and the largest log side by side, alternating, so load drifts hit both alike. */
 async function interleaved(smallDir: string, bigDir: string, small: SizeResult, big: SizeResult): Promise<void> {
   const both = [{ dir: smallDir, r: small }, { dir: bigDir, r: big }];
-  const cells = both.map(() => ({ hmac: [] as number[], ecdsa: [] as number[], head: [] as number[], chains: [] as number[], start: [] as number[], rss: [] as number[] }));
+  const cells = both.map(() => ({ hmac: [] as number[], ecdsa: [] as number[], hmacCpu: [] as number[], ecdsaCpu: [] as number[], head: [] as number[], chains: [] as number[], start: [] as number[], rss: [] as number[] }));
   const open = await Promise.all(both.map(async (b) => { const srv = await openInProcess(b.dir); return { srv, keys: await useKeys(srv) }; }));
   try {
     for (let round = 0; round < ROUNDS; round++) {
       for (const [i, o] of open.entries()) {
         const cell = await coreCells(o.srv, o.keys);
-        cells[i].hmac.push(cell.hmac); cells[i].ecdsa.push(cell.ecdsa); cells[i].head.push(cell.headMs); cells[i].chains.push(cell.chainsMs);
+        cells[i].hmac.push(cell.hmac.ops); cells[i].ecdsa.push(cell.ecdsa.ops); cells[i].hmacCpu.push(cell.hmac.cpuUs); cells[i].ecdsaCpu.push(cell.ecdsa.cpuUs); cells[i].head.push(cell.headMs); cells[i].chains.push(cell.chainsMs);
       }
     }
   } finally { for (const o of open) await o.srv.close(); }
@@ -104,7 +104,7 @@ async function interleaved(smallDir: string, bigDir: string, small: SizeResult, 
   }
   console.error('start-up measured');
   both.forEach((b, i) => Object.assign(b.r, {
-    hmac: med(cells[i].hmac), ecdsa: med(cells[i].ecdsa), headMs: med(cells[i].head), chainsMs: med(cells[i].chains), startMs: med(cells[i].start), serverRssStart: med(cells[i].rss),
+    hmac: med(cells[i].hmac), ecdsa: med(cells[i].ecdsa), hmacRuns: cells[i].hmac, ecdsaRuns: cells[i].ecdsa, hmacCpu: med(cells[i].hmacCpu), ecdsaCpu: med(cells[i].ecdsaCpu), headMs: med(cells[i].head), chainsMs: med(cells[i].chains), startMs: med(cells[i].start), serverRssStart: med(cells[i].rss),
   }));
 }
 
@@ -146,13 +146,17 @@ async function growTo(hsm: Hsm, caller: Caller, target: number): Promise<{ recor
 
 // --- in-process cells ------------------------------------------------------------------------
 
-async function rate(op: () => Promise<unknown>): Promise<number> {
+/** Operations per second, and the process's CPU (all threads) per operation in µs: on a loaded
+ *  machine the CPU an operation costs moves less than its rate does. */
+async function rate(op: () => Promise<unknown>): Promise<{ ops: number; cpuUs: number }> {
   for (let i = 0; i < 50; i++) await op();
   let n = 0;
+  const cpu = process.cpuUsage();
   const started = performance.now();
   const end = started + DURATION_MS;
   await Promise.all(Array.from({ length: CONCURRENCY }, async () => { while (performance.now() < end) { await op(); n++; } }));
-  return n / ((performance.now() - started) / 1000);
+  const used = process.cpuUsage(cpu);
+  return { ops: n / ((performance.now() - started) / 1000), cpuUs: (used.user + used.system) / n };
 }
 
 async function median(op: () => Promise<unknown>, runs = 9): Promise<number> {
@@ -170,7 +174,7 @@ async function useKeys(srv: RunningServer & { caller: Caller }): Promise<UseKeys
   return { hmac, ec };
 }
 
-async function coreCells(srv: RunningServer & { caller: Caller }, keys: UseKeys): Promise<{ hmac: number; ecdsa: number; headMs: number; chainsMs: number }> {
+async function coreCells(srv: RunningServer & { caller: Caller }, keys: UseKeys): Promise<{ hmac: { ops: number; cpuUs: number }; ecdsa: { ops: number; cpuUs: number }; headMs: number; chainsMs: number }> {
   const { hsm, caller } = srv;
   const digest = Buffer.alloc(32, 7);
   const hmac = await rate(() => hsm.crypto.sign(caller, keys.hmac, CKM.SHA256_HMAC, {}, digest));
@@ -272,6 +276,8 @@ function print(rs: SizeResult[], load0: number[]): void {
   console.log(`|---|${rs.map(() => '---:').join('|')}|---:|`);
   row('HMAC-SHA256 sign through the core, ops/s', (r) => r.hmac, 0);
   row('CKM_ECDSA P-256 sign through the core, ops/s', (r) => r.ecdsa, 0);
+  row('  … CPU per HMAC sign (all threads), µs', (r) => r.hmacCpu, 0);
+  row('  … CPU per CKM_ECDSA sign (all threads), µs', (r) => r.ecdsaCpu, 0);
   row('chain head lookup (every commit, status), ms', (r) => r.headMs, 3);
   row('chain list (every export, key usage), ms', (r) => r.chainsMs, 3);
   row('a never-used key\'s last use (bounded scan), ms', (r) => r.lastUseMs, 1);
@@ -286,7 +292,9 @@ function print(rs: SizeResult[], load0: number[]): void {
   row('  … export process peak RSS, MiB', (r) => r.pipe?.exp.rssMiB, 0);
   row('  … verify process peak RSS, MiB', (r) => r.pipe?.ver.rssMiB, 0);
   row('server peak RSS (start + 2 exports), MiB', (r) => r.serverRssPeak, 0);
-  if (last.cappedVerify) console.log(`\n\`audit verify\` of the ${fmt(last.records)}-record export with node --max-old-space-size=${VERIFY_HEAP_CAP}: ${last.cappedVerify}`);
+  const spread = (xs?: number[]) => xs ? `${fmt(Math.min(...xs))}–${fmt(Math.max(...xs))}` : '—';
+  console.log(`\nspread over the ${ROUNDS} rounds, ops/s: HMAC ${spread(first.hmacRuns)} vs ${spread(last.hmacRuns)}; CKM_ECDSA ${spread(first.ecdsaRuns)} vs ${spread(last.ecdsaRuns)}`);
+  if (last.cappedVerify) console.log(`\`audit verify\` of the ${fmt(last.records)}-record export with node --max-old-space-size=${VERIFY_HEAP_CAP}: ${last.cappedVerify}`);
   // Linear means a constant cost per record once the fixed cost (process start, login, the
   // export's own checkpoint) is taken out: the marginal µs per record between sizes.
   const per = (f: (r: SizeResult) => number | undefined) => rs.slice(1).map((r) => `${fmt((f(r)! - f(first)!) * 1e6 / (r.records - first.records), 2)} µs`).join(' → ');
