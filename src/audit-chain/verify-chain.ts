@@ -57,9 +57,9 @@ export class ChainCheck {
 
   get failed(): boolean { return this.report.problem !== undefined; }
 
-  private fail(seq: number | undefined, problem: string): void {
+  private fail(seq: number | undefined, problem: string, line = this.line): void {
     if (this.failed) return;
-    Object.assign(this.report, { ok: false, problem, ...(seq !== undefined ? { firstBadSeq: seq } : {}), firstBadLine: this.gap?.line ?? this.line });
+    Object.assign(this.report, { ok: false, problem, ...(seq !== undefined ? { firstBadSeq: seq } : {}), firstBadLine: line });
   }
 
   start(l: Line): void {
@@ -121,12 +121,13 @@ export class ChainCheck {
     this.report.lastSeq = seq;
   }
 
+  /** The gap shows on the line of the record found in the missing one's place. */
   private resolveGap(next: number): void {
-    const { expected, found } = this.gap!;
-    if (next === expected) return this.fail(expected, `record ${expected} is out of order (found ${found} in its place)`);
-    if (next > expected && next < found) return this.fail(expected, `record ${expected} is out of order or was removed (found ${found}, then ${next})`);
+    const { expected, found, line } = this.gap!;
+    if (next === expected) return this.fail(expected, `record ${expected} is out of order (found ${found} in its place)`, line);
+    if (next > expected && next < found) return this.fail(expected, `record ${expected} is out of order or was removed (found ${found}, then ${next})`, line);
     const which = found - expected > 1 ? `records ${expected}-${found - 1} were` : `record ${expected} was`;
-    this.fail(expected, `${which} removed (next present is ${found})`);
+    this.fail(expected, `${which} removed (next present is ${found})`, line);
   }
 
   checkpoint(l: Line): void {

@@ -1,7 +1,8 @@
 // The offline verifier of audit exports (`inkan audit verify`): reads an export one line at a
 // time and keeps only per-chain state (verify-chain.ts), so a log of any size verifies in
-// constant memory. With earlier checkpoints (--after) it also proves the log only grew since
-// (Certificate Transparency's consistency check, RFC 9162 §2.1.4, done on a hash chain).
+// constant memory; each finding names the line of the export where it shows. With earlier
+// checkpoints (--after) it also proves the log only grew since (Certificate Transparency's
+// consistency check, RFC 9162 §2.1.4, done on a hash chain).
 // Old inkan-audit/v1 exports (one JSON object) still verify.
 import { constants as bufferConstants } from 'node:buffer';
 import * as c from '../crypto/node-crypto';
