@@ -21,6 +21,8 @@ export interface ChainReport {
   consistentWith?: number;
   problem?: string;
   firstBadSeq?: number;
+  /** The line of the export where the problem shows (1 = the header). */
+  firstBadLine?: number;
 }
 
 const RECORD_KEYS = new Set<string>(['type', 'chain', 'prev', 'hash', ...FIELDS]);
@@ -37,8 +39,10 @@ export class ChainCheck {
   private ended = false;
   private expect = 1;
   private last: { seq: number; hash: string | null } = { seq: 0, hash: GENESIS };
-  /** A record arrived ahead of `expected`: the next one tells removed from reordered. */
-  private gap?: { expected: number; found: number };
+  /** A record arrived ahead of `expected` (on `line`): the next one tells removed from reordered. */
+  private gap?: { expected: number; found: number; line: number };
+  /** The line being checked, set by the reader before each call. */
+  line = 0;
   /** A valid stored checkpoint named a record not seen yet. */
   private missingCp?: number;
   /** The range's first link is checked against the earlier checkpoint (its record is not stored). */
@@ -53,9 +57,9 @@ export class ChainCheck {
 
   get failed(): boolean { return this.report.problem !== undefined; }
 
-  private fail(seq: number | undefined, problem: string): void {
+  private fail(seq: number | undefined, problem: string, line = this.line): void {
     if (this.failed) return;
-    Object.assign(this.report, { ok: false, problem, ...(seq !== undefined ? { firstBadSeq: seq } : {}) });
+    Object.assign(this.report, { ok: false, problem, ...(seq !== undefined ? { firstBadSeq: seq } : {}), firstBadLine: line });
   }
 
   start(l: Line): void {
@@ -97,7 +101,7 @@ export class ChainCheck {
         : this.fail(this.expect, `record ${this.expect} was removed (a signed checkpoint names record ${this.missingCp}; the log goes on at ${seq})`);
     }
     if (seq < this.expect) return this.fail(seq, `record ${seq} appears twice or was inserted (expected ${this.expect})`);
-    if (seq > this.expect) { this.gap = { expected: this.expect, found: seq }; return; }
+    if (seq > this.expect) { this.gap = { expected: this.expect, found: seq, line: this.line }; return; }
     if ('unreadable' in l) return this.fail(seq, `record ${seq} was edited (its stored body is not a record)`);
     const extra = extraField(l);
     if (extra) return this.fail(seq, `record ${seq} was edited (it has a field "${extra}" that records do not have)`);
@@ -117,12 +121,13 @@ export class ChainCheck {
     this.report.lastSeq = seq;
   }
 
+  /** The gap shows on the line of the record found in the missing one's place. */
   private resolveGap(next: number): void {
-    const { expected, found } = this.gap!;
-    if (next === expected) return this.fail(expected, `record ${expected} is out of order (found ${found} in its place)`);
-    if (next > expected && next < found) return this.fail(expected, `record ${expected} is out of order or was removed (found ${found}, then ${next})`);
+    const { expected, found, line } = this.gap!;
+    if (next === expected) return this.fail(expected, `record ${expected} is out of order (found ${found} in its place)`, line);
+    if (next > expected && next < found) return this.fail(expected, `record ${expected} is out of order or was removed (found ${found}, then ${next})`, line);
     const which = found - expected > 1 ? `records ${expected}-${found - 1} were` : `record ${expected} was`;
-    this.fail(expected, `${which} removed (next present is ${found})`);
+    this.fail(expected, `${which} removed (next present is ${found})`, line);
   }
 
   checkpoint(l: Line): void {

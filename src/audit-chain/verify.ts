@@ -1,7 +1,8 @@
 // The offline verifier of audit exports (`inkan audit verify`): reads an export one line at a
 // time and keeps only per-chain state (verify-chain.ts), so a log of any size verifies in
-// constant memory. With earlier checkpoints (--after) it also proves the log only grew since
-// (Certificate Transparency's consistency check, RFC 9162 §2.1.4, done on a hash chain).
+// constant memory; each finding names the line of the export where it shows. With earlier
+// checkpoints (--after) it also proves the log only grew since (Certificate Transparency's
+// consistency check, RFC 9162 §2.1.4, done on a hash chain).
 // Old inkan-audit/v1 exports (one JSON object) still verify.
 import { constants as bufferConstants } from 'node:buffer';
 import * as c from '../crypto/node-crypto';
@@ -40,7 +41,8 @@ export interface VerifyReport {
   problem?: string;
 }
 
-export interface Finding { chain?: string; problem: string; seq?: number }
+/** `line`: where in the export it shows (1 = the header), for a finding about its content. */
+export interface Finding { chain?: string; problem: string; seq?: number; line?: number }
 
 type Line = Record<string, unknown>;
 /** Bytes as read from a file or an HTTP body (Buffers are Uint8Arrays). */
@@ -63,9 +65,9 @@ export class ExportVerifier {
     }
   }
 
-  /** Stops at a problem with the file itself (damaged, not an export line). */
-  stop(problem: string): void {
-    if (!this.stopped) this.problems.push({ problem });
+  /** Stops at a problem with the file itself (damaged, not an export line); the message names its line. */
+  stop(problem: string, line: number | undefined = this.lineNo || undefined): void {
+    if (!this.stopped) this.problems.push({ problem, ...(line !== undefined ? { line } : {}) });
     this.stopped = true;
   }
 
@@ -81,7 +83,7 @@ export class ExportVerifier {
       case 'start': case 'record': case 'checkpoint': case 'final': {
         const check = typeof l.chain === 'string' ? this.checks.get(l.chain) : undefined;
         if (!check) return this.stop(`line ${n} names chain ${shown(l.chain)}, which the header does not list`);
-        if (!check.failed) check[l.type](l);
+        if (!check.failed) { check.line = n; check[l.type](l); }
         return;
       }
       case 'end': this.end = l; return;
@@ -110,14 +112,14 @@ export class ExportVerifier {
     if (!this.headerSeen) this.stop('the file is empty');
     const chains = [...this.checks.values()];
     if (!this.stopped) {
-      for (const ch of chains) if (!ch.failed) ch.close();
+      for (const ch of chains) if (!ch.failed) { ch.line = this.lineNo; ch.close(); }
       if (!this.end) this.problems.push({ problem: 'the export has no end line: it was cut off' });
       else if (chains.every((ch) => !ch.failed)) this.checkCounts(chains);
     }
     for (const [name, a] of this.anchors) {
       if (!this.checks.has(name)) this.problems.push({ chain: name, seq: a.seq, problem: `chain ${name} missing: the earlier checkpoint names it at record ${a.seq}, and this export has no chain ${name}` });
     }
-    const findings: Finding[] = [...chains.filter((ch) => ch.failed).map((ch) => ({ chain: ch.chain, problem: ch.report.problem!, seq: ch.report.firstBadSeq })), ...this.problems];
+    const findings: Finding[] = [...chains.filter((ch) => ch.failed).map((ch) => ({ chain: ch.chain, problem: ch.report.problem!, seq: ch.report.firstBadSeq, line: ch.report.firstBadLine })), ...this.problems];
     return {
       ok: findings.length === 0, scheme: AUDIT_SCHEME, findings, ...(findings.length ? { problem: sentence(findings[0]) } : {}),
       records: chains.reduce((s, ch) => s + ch.report.records, 0),
@@ -149,10 +151,14 @@ export async function verifyExport(chunks: Chunks, opts: VerifyOptions): Promise
   }
   const v = new ExportVerifier(key, opts.anchors);
   try {
-    for await (const line of splitLines(src.all())) v.push(line);
+    // Lines are split and checked synchronously within each chunk: the chunk is all that is held.
+    const split = new LineSplitter();
+    for await (const chunk of src.all()) for (const line of split.lines(chunk)) v.push(line);
+    const rest = split.rest();
+    if (rest !== undefined) v.push(rest);
   } catch (err) {
     if (!(err instanceof LineTooLong)) throw err;
-    v.stop(`line ${err.lineNo} is longer than ${MAX_LINE} bytes (not an export line)`);
+    v.stop(`line ${err.lineNo} is longer than ${MAX_LINE} bytes (not an export line)`, err.lineNo);
   }
   return v.finish();
 }
@@ -190,9 +196,13 @@ export async function readAnchors(chunks: Chunks): Promise<CheckpointRow[]> {
   });
 }
 
-/** "record 5 was edited (...) [chain node-1]" */
+/** "record 5 was edited (...) [chain node-1, line 7]" */
 export function sentence(f: Finding): string {
-  return f.chain && !f.problem.includes(`chain ${f.chain}`) ? `${f.problem} [chain ${f.chain}]` : f.problem;
+  const where = [
+    ...(f.chain && !f.problem.includes(`chain ${f.chain}`) ? [`chain ${f.chain}`] : []),
+    ...(f.line !== undefined && !/\bline \d/.test(f.problem) ? [`line ${f.line}`] : []),
+  ];
+  return where.length ? `${f.problem} [${where.join(', ')}]` : f.problem;
 }
 
 /** A value from the file, quoted and cut short, for a message (no control characters get through). */
@@ -238,31 +248,47 @@ class LineTooLong extends Error { constructor(readonly lineNo: number) { super('
 
 const toBuffer = (b: string | Uint8Array): Buffer => typeof b === 'string' ? Buffer.from(b) : Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength);
 
-/** Splits a byte stream at '\n' (a trailing '\r' is kept and is JSON whitespace). Never holds
- *  more than one line plus one chunk; a line over `max` bytes throws LineTooLong. */
-export async function* splitLines(chunks: Chunks, max = MAX_LINE): AsyncGenerator<string, void, undefined> {
-  let carry: Buffer[] = [];
-  let carried = 0;
-  let lineNo = 0;
-  for await (const chunk of chunks) {
+/** Splits bytes at '\n' (a trailing '\r' is kept and is JSON whitespace), one chunk at a time and
+ *  synchronously (a line costs no promise). Never holds more than one line plus one chunk; a
+ *  line over `max` bytes throws LineTooLong. */
+export class LineSplitter {
+  private carry: Buffer[] = [];
+  private carried = 0;
+  private lineNo = 0;
+
+  constructor(private readonly max = MAX_LINE) {}
+
+  /** The lines that `chunk` completes, in order. */
+  *lines(chunk: Uint8Array | string): Generator<string, void, undefined> {
     const buf = toBuffer(chunk);
     let from = 0;
     for (let nl = buf.indexOf(10); nl !== -1; nl = buf.indexOf(10, from)) {
-      lineNo++;
-      if (carried + nl - from > max) throw new LineTooLong(lineNo);
-      const part = buf.subarray(from, nl);
-      yield (carried ? Buffer.concat([...carry, part]) : part).toString('utf8');
-      carry = [];
-      carried = 0;
+      this.lineNo++;
+      if (this.carried + nl - from > this.max) throw new LineTooLong(this.lineNo);
+      yield this.carried ? Buffer.concat([...this.carry, buf.subarray(from, nl)]).toString('utf8') : buf.toString('utf8', from, nl);
+      this.carry = [];
+      this.carried = 0;
       from = nl + 1;
     }
     if (from < buf.length) {
-      carried += buf.length - from;
-      if (carried > max) throw new LineTooLong(lineNo + 1);
-      carry.push(Buffer.from(buf.subarray(from)));
+      this.carried += buf.length - from;
+      if (this.carried > this.max) throw new LineTooLong(this.lineNo + 1);
+      this.carry.push(Buffer.from(buf.subarray(from)));
     }
   }
-  if (carried) yield Buffer.concat(carry).toString('utf8');
+
+  /** At the end of the input: its last line, if it did not end with '\n'. */
+  rest(): string | undefined {
+    return this.carried ? Buffer.concat(this.carry).toString('utf8') : undefined;
+  }
+}
+
+/** The lines of a byte stream (LineSplitter over every chunk). */
+export async function* splitLines(chunks: Chunks, max = MAX_LINE): AsyncGenerator<string, void, undefined> {
+  const split = new LineSplitter(max);
+  for await (const chunk of chunks) yield* split.lines(chunk);
+  const rest = split.rest();
+  if (rest !== undefined) yield rest;
 }
 
 /** Reads up to the first newline (or MAX_LINE bytes), then replays everything read. */

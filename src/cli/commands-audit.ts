@@ -1,6 +1,7 @@
 // CLI commands for the audit log: export (auditor; streamed from the server straight to a file),
-// verify (offline, streamed line by line; --after proves the log only grew since an earlier
-// export or checkpoint) and the checkpoint public key.
+// verify (offline, streamed line by line from a file or stdin, keeping only each chain's running
+// state; --after proves the log only grew since an earlier export or checkpoint) and the
+// checkpoint public key.
 import * as fs from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import { Command } from 'commander';
@@ -32,14 +33,15 @@ export function registerAuditCommands(program: Command, ctx: Ctx): void {
       if (o.out && o.out !== '-') writePrivateFile(o.out, r.pem, Boolean(o.force));
       else process.stdout.write(r.pem);
     });
-  audit.command('verify <file>').description('check an export offline, without the HSM; names the first bad record of each chain')
+  audit.command('verify <file>').description('check an export offline, without the HSM (- reads it from stdin, e.g. piped from `inkan audit export`); names the first bad record of each chain and its line')
     .requiredOption('--public-key <pem>', 'the module\'s audit public key (from `inkan audit public-key`, kept apart from the export)')
     .option('--after <earlier>', 'an earlier export, or a checkpoint JSON (the module\'s sidecar): prove the log only grew since')
     .action(async (file: string, o) => {
       const pem = readSmall(o.publicKey);
       try {
+        if (o.after === '-') throw new CliError('BAD_ARGUMENT', '--after reads a file; only the export itself may come from stdin (-)');
         const anchors = o.after ? await readAnchors(readStream(o.after)) : undefined;
-        const r = await verifyExport(readStream(file), { publicKey: pem, anchors });
+        const r = await verifyExport(file === '-' ? process.stdin : readStream(file), { publicKey: pem, anchors });
         ctx.print(summary(r, Boolean(anchors)), r);
         if (!r.ok) process.exitCode = 1;
       } catch (err) {
@@ -136,7 +138,7 @@ function readSmall(file: string): string {
 
 function readStream(file: string): fs.ReadStream {
   try { fs.accessSync(file, fs.constants.R_OK); } catch { throw new CliError('NO_FILE', `cannot read ${file}`); }
-  return fs.createReadStream(file, { highWaterMark: 1 << 20 });
+  return fs.createReadStream(file, { highWaterMark: 1 << 16 });
 }
 
 function summary(r: VerifyReport, after: boolean): string {

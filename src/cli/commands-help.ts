@@ -29,6 +29,8 @@ const EXAMPLES: Readonly<Record<string, string[]>> = {
   'partition delete': ['inkan partition delete payments          # asks you to type its name'],
   'backup create': ['inkan backup create /backups/inkan-$(date +%F).bak', 'inkan backup create last.bak --force'],
   'audit export': ['inkan --user auditor audit export --out audit.json'],
+  'audit verify': ['inkan audit verify audit.json --public-key audit.pem',
+    'inkan --user auditor audit export | inkan audit verify - --public-key audit.pem   # streamed, no file'],
   'completion': ['inkan completion bash > /etc/bash_completion.d/inkan',
     'inkan completion zsh > "${fpath[1]}/_inkan"'],
 };

@@ -62,7 +62,8 @@ test('audit verify: OK, then TAMPERED naming the record with exit 1; --json give
     fs.writeFileSync(file, text.slice(0, at + 10) + 'X' + text.slice(at + 11));
     const bad = await inkan(['audit', 'verify', file, '--public-key', pem]);
     assert.equal(bad.code, 1);
-    assert.match(bad.out, /^TAMPERED: record \d+ was edited \(its hash does not match its content\) \[chain node-1\]\n$/);
+    const line = text.slice(0, at).split('\n').length;
+    assert.match(bad.out, new RegExp(`^TAMPERED: record \\d+ was edited \\(its hash does not match its content\\) \\[chain node-1, line ${line}\\]\\n$`));
     const bj = await inkan(['--json', 'audit', 'verify', file, '--public-key', pem]);
     assert.equal(bj.code, 1);
     assert.equal(JSON.parse(bj.out).findings[0].chain, 'node-1');
@@ -90,7 +91,9 @@ test('audit verify --after: a genuine extension passes, a truncated store fails'
     for (const anchor of [earlier, sidecar]) {
       const r = await inkan(['audit', 'verify', cut, '--public-key', pem, '--after', anchor]);
       assert.equal(r.code, 1);
-      assert.equal(r.out, 'TAMPERED: truncated: the log now ends at seq 25, before the earlier checkpoint at 30 [chain node-1]\n');
+      // Found at the final checkpoint, the export's second-to-last line.
+      const finalLine = fs.readFileSync(cut, 'utf8').trimEnd().split('\n').length - 1;
+      assert.equal(r.out, `TAMPERED: truncated: the log now ends at seq 25, before the earlier checkpoint at 30 [chain node-1, line ${finalLine}]\n`);
     }
   } finally { await f.close(); }
 });

@@ -108,3 +108,26 @@ test('the exporter shows a store row that is not a record instead of failing', a
     assert.match((await f.verify(lines)).problem!, /record 3 was edited \(its stored body is not a record\)/);
   } finally { await f.close(); }
 });
+
+test('an export cut into chunks at any byte (inside a line, inside a UTF-8 character) verifies the same, with the same line numbers', async () => {
+  const f = await fixture();
+  try {
+    await f.append('node-1', 40, { checkpointEvery: 10, make: (i) => ({ detail: `Zürich ✓ ${i}` }) });
+    const bytes = Buffer.from((await f.lines()).join(''));
+    const inChunksOf = (size: number) => (async function* () { for (let i = 0; i < bytes.length; i += size) yield bytes.subarray(i, i + size); })();
+    for (const size of [1, 2, 3, 7, 64, 1000, bytes.length]) {
+      const r = await verifyExport(inChunksOf(size), { publicKey: f.key.pem });
+      assert.equal(r.ok, true, `${size}: ${r.problem}`);
+      assert.equal(r.records, 40);
+    }
+    // An edit in record 25's detail: named at its line whatever the chunking (the line counted here).
+    const text = bytes.toString('utf8');
+    const at = text.indexOf('Zürich ✓ 25"');
+    const line = text.slice(0, at).split('\n').length;
+    const edited = Buffer.from(text.slice(0, at) + 'Zurich' + text.slice(at + 'Zürich'.length));
+    for (const size of [1, 5, 4096]) {
+      const r = await verifyExport((async function* () { for (let i = 0; i < edited.length; i += size) yield edited.subarray(i, i + size); })(), { publicKey: f.key.pem });
+      assert.deepEqual([r.ok, r.findings[0].seq, r.findings[0].line], [false, 25, line], `chunks of ${size}`);
+    }
+  } finally { await f.close(); }
+});

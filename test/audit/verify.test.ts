@@ -148,7 +148,7 @@ test('each chain is checked on its own and named in the findings', async () => {
     const bad = await f.verify(edit(lines, recordIndex(lines, 7, 'node-2'), (l) => { l.op = 'key.delete'; }));
     assert.deepEqual(bad.chains.map((ch) => ch.ok), [true, false]);
     assert.deepEqual(bad.findings.map((x) => [x.chain, x.seq]), [['node-2', 7]]);
-    assert.match(bad.problem!, /record 7 was edited .*\[chain node-2\]/);
+    assert.match(bad.problem!, /record 7 was edited .*\[chain node-2, line \d+\]/);
     // A record of one chain moved into another does not verify there (the hash binds the chain).
     const moved = edit(lines, recordIndex(lines, 1, 'node-2'), (l) => { l.chain = 'node-1'; });
     assert.equal((await f.verify(moved)).ok, false);

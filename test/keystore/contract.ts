@@ -145,6 +145,17 @@ export function keystoreContract(name: string, backend: ContractBackend): void {
     assert.deepEqual(await s.audit.chains(), ['node-a']);
   });
 
+  withStore('chains lists every chain once, in code-point order, from an index seek per chain', async (s) => {
+    assert.deepEqual(await s.audit.chains(), [], 'an empty log has no chains');
+    // Names that sort differently by locale than by code point; several records each.
+    const names = ['node-2', 'node-10', 'B', 'a', 'zürich', 'node-1/w0'];
+    for (const [i, chain] of names.entries()) {
+      await s.commit({ chain, durable: false, units: [], finish: (head) => ({ audit: auditRows(chain, head, 3 + i), writes: [] }) });
+    }
+    const expected = [...names].sort((x, y) => (x < y ? -1 : x > y ? 1 : 0));
+    assert.deepEqual(await s.audit.chains(), expected);
+  });
+
   withStore('an error thrown by finish rolls the whole batch back', async (s) => {
     const r = row('p1', objectCols());
     await assert.rejects(s.commit({
