@@ -182,19 +182,25 @@ export class P11Connection {
     this.queuedBytes += size;
     const sid = sessionOf(req);
     const prev = sid === undefined ? undefined : this.queues.get(sid);
-    // execute() never rejects; the catch only keeps a bug from becoming an unhandled rejection.
-    const job = (prev ?? Promise.resolve()).then(() => this.execute(frame, req)).catch(() => undefined);
+    // A call with nothing ahead of it in its session starts now (no extra promise hop); one behind
+    // another waits for it. execute() never rejects; the rejection handler only keeps a bug from
+    // becoming an unhandled rejection. `job` settles after its bookkeeping, which the next call
+    // of the session waits for too.
+    const started = prev ? prev.then(() => this.execute(frame, req)) : this.execute(frame, req);
+    const done = (): void => this.finished(job, sid, size);
+    const job: Promise<void> = started.then(done, done);
     if (sid !== undefined) this.queues.set(sid, job);
     this.inFlight.add(job);
     if (this.inFlight.size >= MAX_IN_FLIGHT) this.socket.pause();
-    void job.then(() => {
-      if (sid !== undefined && this.queues.get(sid) === job) this.queues.delete(sid);
-      this.inFlight.delete(job);
-      this.queuedBytes -= size;
-      this.chargeRequestBytes();
-      this.armIdle();
-      this.resumeIfIdle();
-    });
+  }
+
+  private finished(job: Promise<void>, sid: number | undefined, size: number): void {
+    if (sid !== undefined && this.queues.get(sid) === job) this.queues.delete(sid);
+    this.inFlight.delete(job);
+    this.queuedBytes -= size;
+    this.chargeRequestBytes();
+    this.armIdle();
+    this.resumeIfIdle();
   }
 
   private async execute(frame: Frame, req: DecodedRequest): Promise<void> {
