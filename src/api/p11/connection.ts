@@ -12,7 +12,7 @@ import type { Logger } from '../../logger';
 import { isExpected, toCkr } from './errors';
 import { CKR } from '../../pkcs11/constants';
 import {
-  decodeRequest, encodeErrorResponse, encodeFrame, encodeResponseValues, FrameDecoder, isRpcHandshake, versionReply,
+  decodeRequest, encodeErrorResponse, encodeFrame, encodeResponseFrame, FrameDecoder, isRpcHandshake, versionReply,
   type DecodedRequest, type Frame,
 } from '../../protocol/p11rpc';
 import { ByteBudget } from '../byte-budget';
@@ -204,23 +204,24 @@ export class P11Connection {
   }
 
   private async execute(frame: Frame, req: DecodedRequest): Promise<void> {
-    let body: Buffer;
+    let out: Buffer;
     try {
-      body = encodeResponseValues(req.callId, await handle({ hsm: this.state.hsm, conn: this.state }, req));
+      // The whole frame in one buffer, written with one write().
+      out = encodeResponseFrame(frame.code, req.callId, await handle({ hsm: this.state.hsm, conn: this.state }, req));
       if (req.name === 'C_Initialize') this.handshakeDone();
       if (req.name === 'C_OpenSession') for (const s of this.state.sessions.values()) register(s, this.ledger);
     } catch (err) {
       if (!isExpected(err)) {
         this.log.error('p11 internal error', { conn: this.state.id, call: req.name, error: (err as Error)?.stack?.split('\n').slice(0, 3).join(' | ') });
       }
-      body = encodeErrorResponse(toCkr(err) || CKR.GENERAL_ERROR);
+      out = encodeFrame(frame.code, encodeErrorResponse(toCkr(err) || CKR.GENERAL_ERROR));
     } finally {
       // PINs and data travel in bodies; nothing keeps a view of them past the call (handlers copy).
       frame.body.fill(0);
       // Multi-part input of operations that this call ended (error, close, logout, finalize) goes back to the budget.
       this.ledger.sweep(this.state);
     }
-    this.send(frame.code, body);
+    this.write(out);
   }
 
   private handshakeDone(): void {
@@ -231,8 +232,12 @@ export class P11Connection {
   }
 
   private send(code: number, body: Buffer): void {
+    this.write(encodeFrame(code, body));
+  }
+
+  private write(frame: Buffer): void {
     if (this.closed || this.socket.destroyed) return;
-    this.socket.write(encodeFrame(code, body));
+    this.socket.write(frame);
     if (this.socket.writableLength >= MAX_UNSENT_BYTES) this.socket.pause();
   }
 
