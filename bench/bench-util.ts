@@ -56,7 +56,9 @@ export type Creds = { endpoint: string; region: string; accessKeyId: string; sec
 
 /** `script`: this build's kms-bench-server.js, or another build's (BENCH_BASELINE=…/dist). */
 export function startBenchServer(script = path.join(__dirname, 'kms-bench-server.js'), env: Record<string, string> = {}): Promise<BenchServer> {
-  const child = spawn(process.execPath, [script], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...env } });
+  // BENCH_INKAN_NODE_ARGS="--cpu-prof --cpu-prof-dir=DIR" profiles the server (as in bench:p11).
+  const nodeArgs = process.env.BENCH_INKAN_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
+  const child = spawn(process.execPath, [...nodeArgs, script], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...env } });
   return new Promise((resolve, reject) => {
     let buf = '';
     child.stdout.on('data', (c: Buffer) => {

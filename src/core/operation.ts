@@ -53,7 +53,9 @@ export class Operations {
     };
     let result: T;
     try {
-      await this.coherence.sync();
+      // Nothing to catch up with (the common case) costs no await.
+      const catchingUp = this.coherence.sync();
+      if (catchingUp) await catchingUp;
       const admitted = opts.unauthenticated ? this.gate.unauthenticated(caller) : await this.gate.admit(caller);
       result = await fn(admitted, change, rec);
     } catch (err) {

@@ -33,6 +33,33 @@ export function mechanismLabel(detail: string | undefined): string {
 const faceLabel = (face: string): string => (FACES as readonly string[]).includes(face) ? face : 'other';
 const codeLabel = (code: string | undefined): string => code !== undefined && code in ERRORS ? code : 'other';
 const CLASS_NAMES = new Map<number, string>(Object.entries(CKO).map(([name, value]) => [value, `CKO_${name}`]));
+/** Distinct label sets one per-call table keeps; more (none are expected: every label is from a fixed set) are counted as "other". */
+const MAX_SERIES = 4096;
+
+/**
+ * Per-call counts kept in plain entries and copied into their prom-client counter at scrape time
+ * (its `collect`): a call adds 1 to an entry found by one string key, with no label object built,
+ * hashed or validated per call. Bounded by MAX_SERIES entries.
+ */
+class CountTable<L extends string> {
+  private readonly rows = new Map<string, { labels: Partial<Record<L, string>>; n: number }>();
+  constructor(private readonly overflow: Partial<Record<L, string>>) {}
+
+  add(key: string, labels: () => Partial<Record<L, string>>): void {
+    let row = this.rows.get(key);
+    if (!row) {
+      if (this.rows.size >= MAX_SERIES) key = '\0other';
+      row = this.rows.get(key);
+      if (!row) { row = { labels: key === '\0other' ? this.overflow : labels(), n: 0 }; this.rows.set(key, row); }
+    }
+    row.n++;
+  }
+
+  copyInto(counter: Counter<L>): void {
+    counter.reset();
+    for (const { labels, n } of this.rows.values()) counter.inc(labels, n);
+  }
+}
 
 export class ServerMetrics {
   readonly registry = new Registry();
@@ -40,6 +67,10 @@ export class ServerMetrics {
   private readonly operations: Counter<'face' | 'operation' | 'mechanism' | 'outcome'>;
   private readonly errors: Counter<'face' | 'operation' | 'code'>;
   private readonly latency: Histogram<'face' | 'operation'>;
+  private readonly operationCounts = new CountTable<'face' | 'operation' | 'mechanism' | 'outcome'>({ face: 'other', operation: 'other', mechanism: 'other', outcome: 'other' });
+  private readonly errorCounts = new CountTable<'face' | 'operation' | 'code'>({ face: 'other', operation: 'other', code: 'other' });
+  /** The latency histogram's label objects, one per face and operation (bounded like the tables). */
+  private readonly latencyLabels = new Map<string, { face: string; operation: string }>();
   private readonly connections: Gauge;
   private readonly connectionsTotal: Counter;
   private readonly objects: Gauge<'class'>;
@@ -55,10 +86,12 @@ export class ServerMetrics {
     if (node) this.registry.setDefaultLabels({ node });
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry });
+    const operationCounts = this.operationCounts;
+    const errorCounts = this.errorCounts;
     this.operations = new Counter({ name: 'inkan_operations_total', help: 'Core operations by face, operation, PKCS#11 mechanism and outcome.',
-      labelNames: ['face', 'operation', 'mechanism', 'outcome'], registers });
+      labelNames: ['face', 'operation', 'mechanism', 'outcome'], registers, collect() { operationCounts.copyInto(this); } });
     this.errors = new Counter({ name: 'inkan_operation_errors_total', help: 'Failed core operations by face, operation and error code.',
-      labelNames: ['face', 'operation', 'code'], registers });
+      labelNames: ['face', 'operation', 'code'], registers, collect() { errorCounts.copyInto(this); } });
     this.latency = new Histogram({ name: 'inkan_operation_duration_seconds', help: 'Core operation latency, audit write included.',
       labelNames: ['face', 'operation'], buckets: LATENCY_BUCKETS, registers });
     const sessions = this.sessionSources;
@@ -80,9 +113,20 @@ export class ServerMetrics {
   /** The observer given to Hsm: one audited core operation finished after `seconds`. */
   readonly operation = (e: AuditEvent, seconds: number): void => {
     const face = faceLabel(e.face);
-    this.operations.inc({ face, operation: e.op, mechanism: mechanismLabel(e.detail), outcome: e.outcome });
-    if (e.outcome === 'failure') this.errors.inc({ face, operation: e.op, code: codeLabel(e.code) });
-    this.latency.observe({ face, operation: e.op }, seconds);
+    const op = e.op;
+    const mechanism = mechanismLabel(e.detail);
+    const faceOp = `${face}\0${op}`;
+    this.operationCounts.add(`${faceOp}\0${mechanism}\0${e.outcome}`, () => ({ face, operation: op, mechanism, outcome: e.outcome }));
+    if (e.outcome === 'failure') {
+      const code = codeLabel(e.code);
+      this.errorCounts.add(`${faceOp}\0${code}`, () => ({ face, operation: op, code }));
+    }
+    let labels = this.latencyLabels.get(faceOp);
+    if (!labels) {
+      labels = this.latencyLabels.size < MAX_SERIES ? { face, operation: op } : { face: 'other', operation: 'other' };
+      if (this.latencyLabels.size < MAX_SERIES) this.latencyLabels.set(faceOp, labels);
+    }
+    this.latency.observe(labels, seconds);
   };
 
   /** Adds a face's session count, read at scrape time (admin; PKCS#11 through trackP11). */

@@ -12,7 +12,7 @@ import type { Logger } from '../../logger';
 import { isExpected, toCkr } from './errors';
 import { CKR } from '../../pkcs11/constants';
 import {
-  decodeRequest, encodeErrorResponse, encodeFrame, encodeResponseValues, FrameDecoder, isRpcHandshake, versionReply,
+  decodeRequest, encodeErrorResponse, encodeFrame, encodeResponseFrame, FrameDecoder, isRpcHandshake, versionReply,
   type DecodedRequest, type Frame,
 } from '../../protocol/p11rpc';
 import { ByteBudget } from '../byte-budget';
@@ -182,39 +182,46 @@ export class P11Connection {
     this.queuedBytes += size;
     const sid = sessionOf(req);
     const prev = sid === undefined ? undefined : this.queues.get(sid);
-    // execute() never rejects; the catch only keeps a bug from becoming an unhandled rejection.
-    const job = (prev ?? Promise.resolve()).then(() => this.execute(frame, req)).catch(() => undefined);
+    // A call with nothing ahead of it in its session starts now (no extra promise hop); one behind
+    // another waits for it. execute() never rejects; the rejection handler only keeps a bug from
+    // becoming an unhandled rejection. `job` settles after its bookkeeping, which the next call
+    // of the session waits for too.
+    const started = prev ? prev.then(() => this.execute(frame, req)) : this.execute(frame, req);
+    const done = (): void => this.finished(job, sid, size);
+    const job: Promise<void> = started.then(done, done);
     if (sid !== undefined) this.queues.set(sid, job);
     this.inFlight.add(job);
     if (this.inFlight.size >= MAX_IN_FLIGHT) this.socket.pause();
-    void job.then(() => {
-      if (sid !== undefined && this.queues.get(sid) === job) this.queues.delete(sid);
-      this.inFlight.delete(job);
-      this.queuedBytes -= size;
-      this.chargeRequestBytes();
-      this.armIdle();
-      this.resumeIfIdle();
-    });
+  }
+
+  private finished(job: Promise<void>, sid: number | undefined, size: number): void {
+    if (sid !== undefined && this.queues.get(sid) === job) this.queues.delete(sid);
+    this.inFlight.delete(job);
+    this.queuedBytes -= size;
+    this.chargeRequestBytes();
+    this.armIdle();
+    this.resumeIfIdle();
   }
 
   private async execute(frame: Frame, req: DecodedRequest): Promise<void> {
-    let body: Buffer;
+    let out: Buffer;
     try {
-      body = encodeResponseValues(req.callId, await handle({ hsm: this.state.hsm, conn: this.state }, req));
+      // The whole frame in one buffer, written with one write().
+      out = encodeResponseFrame(frame.code, req.callId, await handle({ hsm: this.state.hsm, conn: this.state }, req));
       if (req.name === 'C_Initialize') this.handshakeDone();
       if (req.name === 'C_OpenSession') for (const s of this.state.sessions.values()) register(s, this.ledger);
     } catch (err) {
       if (!isExpected(err)) {
         this.log.error('p11 internal error', { conn: this.state.id, call: req.name, error: (err as Error)?.stack?.split('\n').slice(0, 3).join(' | ') });
       }
-      body = encodeErrorResponse(toCkr(err) || CKR.GENERAL_ERROR);
+      out = encodeFrame(frame.code, encodeErrorResponse(toCkr(err) || CKR.GENERAL_ERROR));
     } finally {
       // PINs and data travel in bodies; nothing keeps a view of them past the call (handlers copy).
       frame.body.fill(0);
       // Multi-part input of operations that this call ended (error, close, logout, finalize) goes back to the budget.
       this.ledger.sweep(this.state);
     }
-    this.send(frame.code, body);
+    this.write(out);
   }
 
   private handshakeDone(): void {
@@ -225,8 +232,12 @@ export class P11Connection {
   }
 
   private send(code: number, body: Buffer): void {
+    this.write(encodeFrame(code, body));
+  }
+
+  private write(frame: Buffer): void {
     if (this.closed || this.socket.destroyed) return;
-    this.socket.write(encodeFrame(code, body));
+    this.socket.write(frame);
     if (this.socket.writableLength >= MAX_UNSENT_BYTES) this.socket.pause();
   }
 

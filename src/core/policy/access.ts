@@ -105,13 +105,21 @@ export const ACCESS_MATRIX: readonly AccessRule[] = Object.freeze([
   rule('digest', ['officer', 'user', 'auditor', 'anonymous'], ['module'], 'digests use no key: any caller (PKCS#11 §5.10)'),
 ]);
 
+/** The matrix's rows by action (at most a few each), so a check reads those rows, not all of them. */
+const RULES_BY_ACTION: ReadonlyMap<Action, readonly AccessRule[]> = (() => {
+  const m = new Map<Action, AccessRule[]>();
+  for (const r of ACCESS_MATRIX) m.set(r.action, [...(m.get(r.action) ?? []), r]);
+  return m;
+})();
+const NO_RULES: readonly AccessRule[] = [];
+
 /** Session × object rules the PKCS#11 face documents (docs/pkcs11.md), derived from the matrix. */
 export function allowed(action: Action, who: Actor, relation: Relation, hsmLevelActor: boolean): boolean {
-  return ACCESS_MATRIX.some((r) => r.action === action && r.who.includes(who) && r.relations.includes(relation)
+  return (RULES_BY_ACTION.get(action) ?? NO_RULES).some((r) => r.who.includes(who) && r.relations.includes(relation)
     && (!r.hsmLevel || hsmLevelActor || who === 'system'));
 }
 
 /** True if some row lets this actor do the action at all (on some target). */
 export function mayEver(action: Action, who: Actor): boolean {
-  return ACCESS_MATRIX.some((r) => r.action === action && r.who.includes(who));
+  return (RULES_BY_ACTION.get(action) ?? NO_RULES).some((r) => r.who.includes(who));
 }

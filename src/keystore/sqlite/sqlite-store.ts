@@ -29,6 +29,11 @@ export class SqliteKeyStore implements KeyStore {
   private readonly statements = new Map<string, Database.Statement>();
   private synchronous: 'FULL' | 'NORMAL' = 'NORMAL';
   private commits = 0;
+  /** The change-log seq this connection last inserted (reset per commit; a rolled-back unit's is undone). */
+  private logged = 0;
+  private readonly commitTx: Database.Transaction<(req: CommitRequest) => CommitResult>;
+  /** One unit's writes; called inside commitTx, so a savepoint that a failing unit rolls back alone. */
+  private readonly unitTx: Database.Transaction<(writes: readonly Write[]) => void>;
 
   constructor(readonly file: string) {
     this.db = new Database(file);
@@ -41,6 +46,8 @@ export class SqliteKeyStore implements KeyStore {
     this.audit = new SqliteAuditStore(this.db);
     this.bulk = new SqliteBulkStore(this.db, () => this.logChange('*', '*'));
     this.changes = this.changeFeed();
+    this.commitTx = this.commitTransaction();
+    this.unitTx = this.db.transaction((writes: readonly Write[]): void => { for (const w of writes) this.apply(w); });
   }
 
   /** Creates the schema on an empty file; refuses a file of another schema version. */
@@ -107,29 +114,38 @@ export class SqliteKeyStore implements KeyStore {
   async commit(req: CommitRequest): Promise<CommitResult> {
     const want = req.durable ? 'FULL' : 'NORMAL';
     if (want !== this.synchronous) { this.stmt(`pragma:${want}`, () => `PRAGMA synchronous = ${want}`).run(); this.synchronous = want; }
-    const before = this.lastChangeSeq();
-    const run = this.db.transaction((): CommitResult => {
-      const outcomes: UnitOutcome[] = [];
-      for (const unit of req.units) {
-        // A unit that writes nothing (a key use: only its audit record) cannot fail: no savepoint.
-        if (unit.writes.length === 0) { outcomes.push({ ok: true }); continue; }
-        try {
-          this.db.transaction(() => { for (const w of unit.writes) this.apply(w); })();
-          outcomes.push({ ok: true });
-        } catch (err) {
-          if (!(err instanceof UnitError)) throw err;
-          outcomes.push({ ok: false, code: err.code });
-        }
-      }
-      const finish = req.finish(this.audit.headSync(req.chain), outcomes);
-      for (const w of finish.writes) this.apply(w);
-      this.audit.insertSync(finish.audit);
-      const seq = this.lastChangeSeq();
-      return { outcomes, audit: finish.audit, changeSeq: seq > before ? seq : 0 };
-    });
-    const result = run.immediate();
+    const result = this.commitTx.immediate(req);
     if (++this.commits % 1000 === 0) this.pruneChangeLog();
     return result;
+  }
+
+  /** One commit's transaction, made once in the constructor (db.transaction() builds its wrappers on every call). */
+  private commitTransaction(): Database.Transaction<(req: CommitRequest) => CommitResult> {
+    return this.db.transaction((req: CommitRequest): CommitResult => this.commitUnits(req));
+  }
+
+  private commitUnits(req: CommitRequest): CommitResult {
+    // The newest change-log seq this transaction wrote, from the inserts' own rowids (one
+    // writer holds the IMMEDIATE lock, and AUTOINCREMENT only grows): no MAX(seq) queries.
+    this.logged = 0;
+    const outcomes: UnitOutcome[] = [];
+    for (const unit of req.units) {
+      // A unit that writes nothing (a key use: only its audit record) cannot fail: no savepoint.
+      if (unit.writes.length === 0) { outcomes.push({ ok: true }); continue; }
+      const mark = this.logged;
+      try {
+        this.unitTx(unit.writes);
+        outcomes.push({ ok: true });
+      } catch (err) {
+        if (!(err instanceof UnitError)) throw err;
+        this.logged = mark; // its savepoint rolled its change-log rows back
+        outcomes.push({ ok: false, code: err.code });
+      }
+    }
+    const finish = req.finish(this.audit.headSync(req.chain), outcomes);
+    for (const w of finish.writes) this.apply(w);
+    this.audit.insertSync(finish.audit);
+    return { outcomes, audit: finish.audit, changeSeq: this.logged };
   }
 
   async close(): Promise<void> { this.db.close(); }
@@ -230,7 +246,7 @@ export class SqliteKeyStore implements KeyStore {
   }
 
   private logChange(table: string, id: string): void {
-    this.stmt('log', () => `INSERT INTO ${CHANGE_LOG_TABLE} (tbl, id) VALUES (?, ?)`).run(table, id);
+    this.logged = Number(this.stmt('log', () => `INSERT INTO ${CHANGE_LOG_TABLE} (tbl, id) VALUES (?, ?)`).run(table, id).lastInsertRowid);
   }
 
   private lastChangeSeq(): number {
@@ -242,7 +258,9 @@ export class SqliteKeyStore implements KeyStore {
   }
 
   private changeFeed(): ChangeFeed {
-    let seen = this.db.pragma('data_version', { simple: true }) as number;
+    // Prepared once: db.pragma() would prepare a statement on every operation's sync().
+    const dataVersion = this.db.prepare('PRAGMA data_version').pluck();
+    let seen = dataVersion.get() as number;
     return {
       latest: async () => this.lastChangeSeq(),
       since: async (seq, limit) => (this.stmt('log:since', () => `SELECT seq, tbl AS "table", id FROM ${CHANGE_LOG_TABLE} WHERE seq > ? ORDER BY seq LIMIT ?`)
@@ -250,7 +268,7 @@ export class SqliteKeyStore implements KeyStore {
       // Another process's commit changes data_version (this connection's own commits do not).
       poll: () => {
         try {
-          const now = this.db.pragma('data_version', { simple: true }) as number;
+          const now = dataVersion.get() as number;
           if (now === seen) return false;
           seen = now;
           return true;

@@ -34,7 +34,7 @@ export {
   type PaddedText, type Ulong, type StructName, type StructTypes,
 } from './structs';
 export {
-  decodeRequest, decodeRequestLayout, encodeRequestBody, encodeResponse, encodeResponseValues, encodeErrorResponse, isRpcHandshake,
+  decodeRequest, decodeRequestLayout, encodeRequestBody, encodeResponse, encodeResponseValues, encodeResponseFrame, encodeErrorResponse, isRpcHandshake,
   ERROR_CALL_ID, RPC_HANDSHAKE, type RequestLayout,
 } from './message';
 export type {

@@ -8,7 +8,8 @@
 // secrets. Response: { callId, values } with one value per response token (structure calls
 // also accept the CK_* structure itself, §5.7).
 import { readAttributeArray, readAttributeRequests, writeAttributeArray, type AttributeOut } from './attributes';
-import { callById, type SigToken } from './calls';
+import { callById, type CallDef, type SigToken } from './calls';
+import { FRAME_HEADER_LENGTH } from './framing';
 import { readMechanism } from './mechanisms';
 import type { DecodedRequest, RequestArg, ResponseMessage } from './message-types';
 import type { OutputBufferHint } from './outputs';
@@ -198,8 +199,35 @@ function textSizes(struct: StructName | undefined): (number | undefined)[] {
   return struct === undefined ? [] : STRUCT_LAYOUTS[struct].map((f) => f.size);
 }
 
+/** Each call's response signature as the byte string every response carries, made once. */
+const SIGNATURE_BYTES = new Map<number, Buffer>();
+function signatureBytes(call: CallDef): Buffer {
+  let b = SIGNATURE_BYTES.get(call.id);
+  if (!b) { b = Buffer.from(call.response, 'latin1'); SIGNATURE_BYTES.set(call.id, b); }
+  return b;
+}
+
 /** Untyped form of encodeResponse, for generic dispatch code. Values are checked at run time. */
 export function encodeResponseValues(callId: number, values: readonly unknown[]): Buffer {
+  return writeResponse(new Writer(), callId, values).finish();
+}
+
+/**
+ * The same response as a whole frame (§4: code, no options, body) in one buffer: the body is
+ * written after room left for the header, so nothing is copied to frame it.
+ */
+export function encodeResponseFrame(code: number, callId: number, values: readonly unknown[]): Buffer {
+  if (!Number.isInteger(code) || code < 0 || code > 0xffffffff) fail(`frame code ${code} out of range`);
+  const out = writeResponse(new Writer(256, FRAME_HEADER_LENGTH), callId, values).finish();
+  const bodyLength = out.length - FRAME_HEADER_LENGTH;
+  if (bodyLength > 0xffffffff) fail('frame too large for a 32-bit length');
+  out.writeUInt32BE(code, 0);
+  out.writeUInt32BE(0, 4);
+  out.writeUInt32BE(bodyLength, 8);
+  return out;
+}
+
+function writeResponse(w: Writer, callId: number, values: readonly unknown[]): Writer {
   const call = callById(callId);
   if (call === undefined || call.request === null) fail(`call id ${callId} has no success response`);
   let flat = values;
@@ -210,10 +238,9 @@ export function encodeResponseValues(callId: number, values: readonly unknown[])
     fail(`${call.name} response needs ${call.responseTokens.length} values, got ${flat.length}`);
   }
   const sizes = textSizes(call.responseStruct);
-  const w = new Writer();
-  w.writeUint32(call.id).writeByteArray(Buffer.from(call.response, 'latin1'));
+  w.writeUint32(call.id).writeByteArray(signatureBytes(call));
   call.responseTokens.forEach((tok, i) => TOKEN_WRITERS[tok](w, flat[i], sizes[i]));
-  return w.finish();
+  return w;
 }
 
 /** Encodes a success response body (§5.1): same call id, response signature, outputs. */

@@ -11,8 +11,10 @@ export class Writer {
   private buf: Buffer;
   private pos = 0;
 
-  constructor(initialSize = 256) {
-    this.buf = Buffer.alloc(Math.max(16, initialSize));
+  /** `reserve` bytes are left at the start (a frame header the caller fills in afterwards). */
+  constructor(initialSize = 256, reserve = 0) {
+    this.buf = Buffer.alloc(Math.max(16, initialSize, reserve));
+    this.pos = reserve;
   }
 
   get length(): number { return this.pos; }
@@ -50,7 +52,13 @@ export class Writer {
       big = v;
     } else {
       if (!Number.isSafeInteger(v)) throw new ProtocolError('encode', `ulong ${v} is not a safe integer`);
-      big = BigInt(v);
+      if (v < 0) throw new ProtocolError('encode', `ulong ${v} out of range`);
+      // A safe integer is below 2^53: two 32-bit halves, no BigInt allocated.
+      this.ensure(8);
+      this.buf.writeUInt32BE(Math.floor(v / 0x100000000), this.pos);
+      this.buf.writeUInt32BE(v % 0x100000000, this.pos + 4);
+      this.pos += 8;
+      return this;
     }
     if (big < 0n || big >= U64_LIMIT) throw new ProtocolError('encode', `ulong ${v} out of range`);
     this.ensure(8);

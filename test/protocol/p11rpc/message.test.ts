@@ -3,7 +3,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { CALL } from '../../../src/protocol/p11rpc/calls';
-import { decodeRequest, encodeErrorResponse, encodeResponse, encodeResponseValues } from '../../../src/protocol/p11rpc/message';
+import { decodeRequest, encodeErrorResponse, encodeResponse, encodeResponseFrame, encodeResponseValues } from '../../../src/protocol/p11rpc/message';
+import { encodeFrame, FrameDecoder } from '../../../src/protocol/p11rpc/framing';
 import type { Mechanism } from '../../../src/protocol/p11rpc/mechanisms';
 import { ProtocolError } from '../../../src/protocol/p11rpc/protocol-error';
 import { CK_UNAVAILABLE_INFORMATION } from '../../../src/protocol/p11rpc/structs';
@@ -187,4 +188,21 @@ test('decoded arguments are typed by call name (compile-time check)', () => {
   }
   // @ts-expect-error a slot list is ulongs, not text
   assert.equal(kindOf(() => encodeResponse({ callId: CALL.C_GetSlotList, values: [['x']] })), 'encode');
+});
+
+test('a response encoded straight into its frame is the framed body, byte for byte', () => {
+  const cases: [number, number, unknown[]][] = [
+    [0, 24, [[{ type: 0x40000600, kind: 'mechanisms', value: [0x1081, 0x1082] }], 0]],
+    [0xfffffffe, CALL.C_OpenSession, [0x1234]],
+    [7, CALL.C_GenerateRandom, [Buffer.alloc(300, 9)]],
+  ];
+  for (const [code, callId, values] of cases) {
+    const framed = encodeResponseFrame(code, callId, values);
+    assert.deepEqual(framed, encodeFrame(code, encodeResponseValues(callId, values)));
+    const [frame] = new FrameDecoder({ handshake: false }).push(framed);
+    assert.equal(frame.code, code);
+    assert.deepEqual(frame.body, body(callId, callId === 24 ? 'aAu' : callId === CALL.C_OpenSession ? 'u' : 'ay',
+      ...(callId === 24 ? [attrArray(attrMechs(0x40000600, [0x1081, 0x1082])), u64(0)] : callId === CALL.C_OpenSession ? [u64(0x1234)] : [ayData(Buffer.alloc(300, 9))])));
+  }
+  assert.throws(() => encodeResponseFrame(-1, CALL.C_OpenSession, [1]), ProtocolError);
 });

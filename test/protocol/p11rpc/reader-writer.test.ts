@@ -103,3 +103,18 @@ test('writer refuses values the wire cannot carry', () => {
   throwsProtocol(() => w.writeUint64(2 ** 60), 'encode');
   assert.equal(w.length, 0);
 });
+
+test('a CK_ULONG given as a number is written as the same 8 bytes as its bigint, across the safe range', () => {
+  const values = [0, 1, 0xff, 0xffffffff, 0x100000000, 0x1234567890, 2 ** 52 + 3, Number.MAX_SAFE_INTEGER];
+  for (let i = 0; i < 200; i++) values.push(Math.floor(Math.random() * Number.MAX_SAFE_INTEGER));
+  for (const v of values) {
+    assert.deepEqual(new Writer().writeUint64(v).finish(), u64(v), `ulong ${v}`);
+    assert.deepEqual(new Writer().writeUint64(v).finish(), new Writer().writeUint64(BigInt(v)).finish());
+  }
+});
+
+test('a writer that reserves room for a header writes after it', () => {
+  const out = new Writer(16, 12).writeUint32(7).finish();
+  assert.equal(out.length, 16);
+  assert.deepEqual(out.subarray(12), u32(7));
+});
