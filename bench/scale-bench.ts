@@ -44,6 +44,9 @@ async function populate(dir: string, n: number): Promise<void> {
     const creds = s.credentials!;
     const hsm = s.hsm;
     const caller = hsm.callerOf(await hsm.login(creds.user.username, creds.user.password), 'internal');
+    // Every tenth key is an EC pair (two objects): room for them beyond the default 100,000 per user.
+    const officer = hsm.callerOf(await hsm.login(creds.officer.username, creds.officer.password), 'internal');
+    await hsm.partitions.setPolicy(officer, { maxObjectsPerUser: 3 * n + 100 });
     const make = async (label: string, ec: boolean) => {
       const plan = keyGenPlan(ec ? { type: 'ec', curve: 'P-256', label } : { type: 'aes', size: 256, label });
       if (!plan.pair) return [(await hsm.keys.generateKey(caller, plan.mechanism, plan.template, { uniqueLabel: false })).id];

@@ -4,6 +4,7 @@ import { CKA, CKK, CKM, CKO } from '../../pkcs11/constants';
 import { HsmError } from '../../errors/hsm-error';
 import { mechanismByName, mechanism } from '../../mechanisms/registry';
 import type { HsmObject } from '../../core/hsm-object';
+import { MAX_PAGE } from '../../core/key-reads';
 import { bool, bytes, int, obj, str } from './http-util';
 import { chooseMechanism, commonTemplate, IV_LENGTH, keyGenPlan, mechParams } from './key-spec';
 import { applyLimits, keyCaller, shareScope } from './key-limits-spec';
@@ -65,8 +66,14 @@ export const KEY_ROUTES: Route[] = [
   {
     method: 'GET', path: '/v1/keys', auth: true,
     async handler(ctx) {
-      const all = await ctx.hsm.lookup.find(ctx.caller());
-      return { body: { keys: await Promise.all(all.map((o) => describeKey(ctx, o))) } };
+      // Paged: `limit` keys at most (default and maximum MAX_PAGE), and `next` while more follow.
+      const q = new URL(ctx.req.url ?? '/', 'http://admin.invalid').searchParams;
+      const limit = q.has('limit') ? Number(q.get('limit')) : MAX_PAGE;
+      if (!/^\d{1,7}$/.test(q.get('limit') ?? String(MAX_PAGE))) throw new HsmError('BAD_REQUEST', `limit is a whole number from 1 to ${MAX_PAGE}`);
+      const page = await ctx.hsm.lookup.listPage(ctx.caller(), q.get('next') ?? undefined, limit);
+      const keys = [];
+      for (const o of page.objects) keys.push(await describeKey(ctx, o));
+      return { body: { keys, ...(page.next ? { next: page.next } : {}) } };
     },
   },
   { method: 'GET', path: '/v1/keys/:ref', auth: true, handler: async (ctx) => ({ body: { key: await describeKey(ctx, await key(ctx)) } }) },
