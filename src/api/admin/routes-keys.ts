@@ -23,14 +23,22 @@ function encoding(ctx: RouteContext): 'der' | 'raw' {
   return e;
 }
 
-async function describeKey(ctx: RouteContext, o: HsmObject) {
+/** Usernames by user id for one response (a page of the key list names the same few users). */
+type Names = Map<string, Promise<string | undefined>>;
+
+async function describeKey(ctx: RouteContext, o: HsmObject, names: Names = new Map()) {
   const s = o.summary();
-  const owner = o.owner ? await ctx.hsm.users.byId(o.owner) : undefined;
-  const shared = await Promise.all(o.sharedWith.map(async (id) => (await ctx.hsm.users.byId(id))?.username ?? id));
+  const name = (id: string) => {
+    let n = names.get(id);
+    if (!n) { n = ctx.hsm.users.byId(id).then((u) => u?.username); names.set(id, n); }
+    return n;
+  };
+  const owner = o.owner ? await name(o.owner) : undefined;
+  const shared = await Promise.all(o.sharedWith.map(async (id) => (await name(id)) ?? id));
   // A key changed through `inkan key disable` or another face is a managed key: its state shows.
   const state = o.isKey ? (await ctx.hsm.managed.lifecycleOf(o))?.state ?? 'enabled' : undefined;
   const limits = o.isKey ? await ctx.hsm.limits.view(o) : undefined;
-  return { ...s, owner: owner?.username ?? (o.owner || '-'), sharedWith: shared, state, limits };
+  return { ...s, owner: owner ?? (o.owner || '-'), sharedWith: shared, state, limits };
 }
 
 async function userId(ctx: RouteContext): Promise<string> {
@@ -72,7 +80,8 @@ export const KEY_ROUTES: Route[] = [
       if (!/^\d{1,7}$/.test(q.get('limit') ?? String(MAX_PAGE))) throw new HsmError('BAD_REQUEST', `limit is a whole number from 1 to ${MAX_PAGE}`);
       const page = await ctx.hsm.lookup.listPage(ctx.caller(), q.get('next') ?? undefined, limit);
       const keys = [];
-      for (const o of page.objects) keys.push(await describeKey(ctx, o));
+      const names: Names = new Map();
+      for (const o of page.objects) keys.push(await describeKey(ctx, o, names));
       return { body: { keys, ...(page.next ? { next: page.next } : {}) } };
     },
   },
