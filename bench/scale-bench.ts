@@ -6,8 +6,9 @@
 // C_FindObjects by CKA_LABEL then C_Sign (pkcs11js through Debian's p11-kit-client.so), the
 // server's startup time (process start to listening and unsealed), its RSS idle and after one
 // `inkan key list`, and that list's time and line count. BENCH_BASELINE=…/dist runs the same
-// measurements against that build's server and CLI on a copy of the same data directory.
-// Prints one side-by-side table; never asserts a timing.
+// measurements against that build's server and CLI on a copy of the same data directory, both
+// servers running, the latency rows alternating between them (BENCH_ROUNDS rounds of BENCH_ROW_MS
+// each) so that both meet the same load. Prints one side-by-side table; never asserts a timing.
 import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
@@ -21,8 +22,8 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
 const SIZES = (process.env.BENCH_SCALE_SIZES ?? '10,10000,100000').split(',').map(Number);
 /** Each latency row runs this long (and at least MIN_SAMPLES requests, at most MAX_SAMPLES). */
-const ROW_MS = Number(process.env.BENCH_ROW_MS ?? 1500);
-const MIN_SAMPLES = 5;
+const ROW_MS = Number(process.env.BENCH_ROW_MS ?? 700);
+const MIN_SAMPLES = 3;
 const MAX_SAMPLES = 2000;
 const CLIENT = '/usr/lib/x86_64-linux-gnu/pkcs11/p11-kit-client.so';
 const EC_LABEL = 'scale-ec-target';
@@ -199,57 +200,76 @@ function keyList(root: string, url: string, user: { username: string; password: 
   });
 }
 
-/** Every figure of one build on one data directory, keyed by the row names of the table. */
-async function measureBuild(root: string, dir: string): Promise<Record<string, Cell>> {
+/** One build's server on its copy of the data directory, ready to be measured. */
+interface Running {
+  name: string; root: string; dir: string; child: ChildProcess; url: string; agent: http.Agent; out: Record<string, Cell>;
+  creds: { user: { username: string; password: string }; p11: { address: string; pin: string } };
+  rows: [string, () => Promise<unknown>][];
+}
+
+async function startBuild(name: string, root: string, dir: string): Promise<Running> {
   const info = JSON.parse(fs.readFileSync(path.join(dir, 'scale-info.json'), 'utf8')) as Info;
-  const out: Record<string, Cell> = {};
   const { child, url, ms } = await startServer(root, dir);
+  const out: Record<string, Cell> = { 'startup to listening+unsealed, ms': ms };
   const agent = new http.Agent({ keepAlive: true, maxSockets: 4 });
+  const creds = JSON.parse(fs.readFileSync(path.join(dir, 'dev-credentials.json'), 'utf8')) as Running['creds'] & {
+    kms: { endpoint: string; region: string; accessKeyId: string; secretAccessKey: string } };
+  const { token } = await json(agent, url, 'POST', '/v1/login', creds.user) as { token: string };
+  const data = Buffer.alloc(32, 1).toString('base64');
+  const kmsCreds = { ...creds.kms, endpoint: url };
+  const msg = Buffer.alloc(1024, 2);
+  const rows: Running['rows'] = [
+    ['admin sign EC by id', () => json(agent, url, 'POST', `/v1/keys/${info.ecId}/sign`, { data }, token)],
+    ['admin sign EC by label', () => json(agent, url, 'POST', `/v1/keys/${EC_LABEL}/sign`, { data }, token)],
+    ['admin encrypt AES by id', () => json(agent, url, 'POST', `/v1/keys/${info.aesId}/encrypt`, { data }, token)],
+    ['admin encrypt AES by label', () => json(agent, url, 'POST', `/v1/keys/${AES_LABEL}/encrypt`, { data }, token)],
+    ['KMS Sign EC by alias', replayer(url, agent, await presign(kmsCreds, new SignCommand({ KeyId: 'alias/scale-ec', Message: msg, SigningAlgorithm: 'ECDSA_SHA_256' })))],
+    ['KMS Encrypt by KeyId', replayer(url, agent, await presign(kmsCreds, new EncryptCommand({ KeyId: info.kmsAes, Plaintext: msg })))],
+    ['KMS Encrypt by alias', replayer(url, agent, await presign(kmsCreds, new EncryptCommand({ KeyId: 'alias/scale-aes', Plaintext: msg })))],
+  ];
+  return { name, root, dir, child, url, agent, out, creds, rows };
+}
+
+async function stopBuild(r: Running): Promise<void> {
+  r.agent.destroy();
+  const exited = new Promise((res) => r.child.once('exit', res));
+  r.child.kill('SIGTERM');
+  await exited;
+}
+
+/** Every figure of every build on its copy of one data directory. The latency rows alternate
+ *  between the builds (ROUNDS rounds each), so both meet the same load; startup, lists and
+ *  memory are per server. */
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+async function measureBuilds(builds: [string, string][], dirOf: (name: string) => string): Promise<Record<string, Cell>[]> {
+  const running: Running[] = [];
   try {
-    out['startup to listening+unsealed, ms'] = ms;
+    // Started one at a time, so each startup has the machine to itself (as far as this bench goes).
+    for (const [name, root] of builds) running.push(await startBuild(name, root, dirOf(name)));
     await new Promise((r) => setTimeout(r, 1000));
-    const idle = rssMb(child.pid!);
-    out['server RSS idle, MB'] = idle.rss;
-    const creds = JSON.parse(fs.readFileSync(path.join(dir, 'dev-credentials.json'), 'utf8')) as {
-      user: { username: string; password: string }; p11: { address: string; pin: string };
-      kms: { endpoint: string; region: string; accessKeyId: string; secretAccessKey: string } };
-    const { token } = await json(agent, url, 'POST', '/v1/login', creds.user) as { token: string };
-    const data = Buffer.alloc(32, 1).toString('base64');
-    const rows: [string, () => Promise<unknown>][] = [
-      ['admin sign EC by id', () => json(agent, url, 'POST', `/v1/keys/${info.ecId}/sign`, { data }, token)],
-      ['admin sign EC by label', () => json(agent, url, 'POST', `/v1/keys/${EC_LABEL}/sign`, { data }, token)],
-      ['admin encrypt AES by id', () => json(agent, url, 'POST', `/v1/keys/${info.aesId}/encrypt`, { data }, token)],
-      ['admin encrypt AES by label', () => json(agent, url, 'POST', `/v1/keys/${AES_LABEL}/encrypt`, { data }, token)],
-    ];
-    const kmsCreds = { ...creds.kms, endpoint: url };
-    const msg = Buffer.alloc(1024, 2);
-    rows.push(['KMS Sign EC by alias', replayer(url, agent, await presign(kmsCreds, new SignCommand({ KeyId: 'alias/scale-ec', Message: msg, SigningAlgorithm: 'ECDSA_SHA_256' })))]);
-    rows.push(['KMS Encrypt by KeyId', replayer(url, agent, await presign(kmsCreds, new EncryptCommand({ KeyId: info.kmsAes, Plaintext: msg })))]);
-    rows.push(['KMS Encrypt by alias', replayer(url, agent, await presign(kmsCreds, new EncryptCommand({ KeyId: 'alias/scale-aes', Plaintext: msg })))]);
-    for (const [name, fn] of rows) {
-      const lat = await timed(fn);
-      out[`${name} p50 ms`] = pct(lat, 0.5);
-      out[`${name} p99 ms`] = pct(lat, 0.99);
+    for (const r of running) r.out['server RSS idle, MB'] = rssMb(r.child.pid!).rss;
+    for (let i = 0; i < running[0].rows.length; i++) {
+      const lat = running.map(() => [] as number[]);
+      for (let k = 0; k < ROUNDS; k++) for (let j = 0; j < running.length; j++) lat[j].push(...await timed(running[j].rows[i][1]));
+      running.forEach((r, j) => { r.out[`${r.rows[i][0]} p50 ms`] = pct(lat[j], 0.5); r.out[`${r.rows[i][0]} p99 ms`] = pct(lat[j], 0.99); });
     }
-    const p11 = await runP11(creds.p11.address, creds.p11.pin);
-    out['p11 FindObjects(label)+Sign p50 ms'] = pct(p11, 0.5);
-    out['p11 FindObjects(label)+Sign p99 ms'] = pct(p11, 0.99);
-    const before = rssMb(child.pid!);
-    out['server RSS before list, MB'] = before.rss;
-    const list = await keyList(root, url, creds.user);
-    out['inkan key list, ms'] = list.ms;
-    out['inkan key list, lines'] = list.lines;
-    await new Promise((r) => setTimeout(r, 500));
-    const after = rssMb(child.pid!);
-    out['server RSS after list, MB'] = after.rss;
-    out['server peak RSS (VmHWM), MB'] = after.hwm;
+    const p11 = running.map(() => [] as number[]);
+    for (let k = 0; k < ROUNDS; k++) for (let j = 0; j < running.length; j++) p11[j].push(...await runP11(running[j].creds.p11.address, running[j].creds.p11.pin));
+    running.forEach((r, j) => { r.out['p11 FindObjects(label)+Sign p50 ms'] = pct(p11[j], 0.5); r.out['p11 FindObjects(label)+Sign p99 ms'] = pct(p11[j], 0.99); });
+    for (const r of running) {
+      r.out['server RSS before list, MB'] = rssMb(r.child.pid!).rss;
+      const list = await keyList(r.root, r.url, r.creds.user);
+      r.out['inkan key list, ms'] = list.ms;
+      r.out['inkan key list, lines'] = list.lines;
+      await new Promise((res) => setTimeout(res, 500));
+      const after = rssMb(r.child.pid!);
+      r.out['server RSS after list, MB'] = after.rss;
+      r.out['server peak RSS (VmHWM), MB'] = after.hwm;
+    }
+    return running.map((r) => r.out);
   } finally {
-    agent.destroy();
-    const exited = new Promise((r) => child.once('exit', r));
-    child.kill('SIGTERM');
-    await exited;
+    for (const r of running) await stopBuild(r);
   }
-  return out;
 }
 
 // ---------------------------------------------------------------------------- the table
@@ -284,19 +304,18 @@ async function main(): Promise<void> {
       execFileSync(process.execPath, [__filename, '--populate', dir, String(n)], { stdio: 'inherit' });
       const info = JSON.parse(fs.readFileSync(path.join(dir, 'scale-info.json'), 'utf8')) as Info;
       console.error(`${n} keys (${info.objects} objects) made in ${(info.createMs / 1000).toFixed(1)} s`);
-      for (const [name, root] of builds) {
-        // Each build starts from the same copy of the directory.
-        const copy = `${dir}-${name}`;
-        fs.cpSync(dir, copy, { recursive: true, filter: (src) => !src.endsWith('.sock') });
-        try {
-          const r = await measureBuild(root, copy);
-          r['keys made through the core, s'] = name === 'now' ? info.createMs / 1000 : undefined;
+      // Each build starts from its own copy of the same directory.
+      const dirOf = (name: string) => `${dir}-${name}`;
+      for (const [name] of builds) fs.cpSync(dir, dirOf(name), { recursive: true, filter: (src) => !src.endsWith('.sock') });
+      try {
+        const outs = await measureBuilds(builds, dirOf);
+        outs.forEach((r, j) => {
+          r['keys made through the core, s'] = j === 0 ? info.createMs / 1000 : undefined;
           results.push(r);
-          columns.push(`${n.toLocaleString('en')} ${name}`);
-          console.error(`  ${name}: done`);
-        } finally {
-          fs.rmSync(copy, { recursive: true, force: true });
-        }
+          columns.push(`${n.toLocaleString('en')} ${builds[j][0]}`);
+        });
+      } finally {
+        for (const [name] of builds) fs.rmSync(dirOf(name), { recursive: true, force: true });
       }
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
