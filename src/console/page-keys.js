@@ -23,7 +23,7 @@ const matches = (k) => (!filters.keyType || k.keyType === filters.keyType) && (!
 /** The page draws at most this many keys (the API pages by 1,000: GET /v1/keys?next=…). */
 const MAX_KEYS = 10000;
 
-/** The caller's keys, page by page, up to MAX_KEYS. @returns {Promise<any[]>} */
+/** The caller's keys, page by page, up to MAX_KEYS, oldest first. @returns {Promise<any[]>} */
 async function allKeys() {
   const first = await request('GET', '/v1/keys');
   const keys = [...first.keys];
@@ -32,7 +32,9 @@ async function allKeys() {
     keys.push(...page.keys);
     next = page.next;
   }
-  return keys.slice(0, MAX_KEYS);
+  // Oldest first, as the list always showed (the API pages in id order).
+  const t = (/** @type {any} */ k) => new Date(k.created).getTime();
+  return keys.slice(0, MAX_KEYS).sort((a, b) => t(a) - t(b) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
 }
 
 /** @param {import('./app.js').PageContext} ctx */
