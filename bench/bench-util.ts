@@ -1,6 +1,8 @@
 // Shared by the benchmarks: timing a row (requests/s, p50/p99, client and server CPU), starting
 // the dev-mode server in its own process, and printing the table.
 import { spawn } from 'node:child_process';
+import * as http from 'node:http';
+import { EncryptCommand, GenerateDataKeyCommand, KMSClient, SignCommand } from '@aws-sdk/client-kms';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
@@ -87,5 +89,36 @@ export function print(rows: Row[]): void {
   console.log(fmt(head));
   console.log(`|${widths.map((w, i) => (i >= 2 ? '-'.repeat(w + 1) + ':' : '-'.repeat(w + 2))).join('|')}|`);
   for (const l of lines) console.log(fmt(l));
+}
+
+
+/** The request the SDK would send for `command`, signed, without sending it. */
+export async function presign(creds: Creds, command: SignCommand | EncryptCommand | GenerateDataKeyCommand): Promise<{ headers: Record<string, string>; body: Buffer }> {
+  const capture = new KMSClient({ endpoint: creds.endpoint, region: creds.region, maxAttempts: 1,
+    credentials: { accessKeyId: creds.accessKeyId, secretAccessKey: creds.secretAccessKey }, requestHandler: {
+    handle: async (req: { headers: Record<string, string>; body: Uint8Array | string }) => {
+      const body = typeof req.body === 'string' ? Buffer.from(req.body) : Buffer.from(req.body.buffer, req.body.byteOffset, req.body.byteLength);
+      throw Object.assign(new Error('captured'), { captured: { headers: { ...req.headers }, body } });
+    },
+  } as never });
+  try { await capture.send(command as SignCommand); } catch (err) {
+    const c = (err as { captured?: { headers: Record<string, string>; body: Buffer } }).captured;
+    if (c) return c;
+    throw err;
+  } finally { capture.destroy(); }
+  throw new Error('nothing captured');
+}
+
+/** Replays one pre-signed request (valid for the 15-minute SigV4 window) over keep-alive HTTP: the server's share alone. */
+export function replayer(endpoint: string, agent: http.Agent, req: { headers: Record<string, string>; body: Buffer }): () => Promise<void> {
+  const url = new URL(endpoint);
+  return () => new Promise((resolve, reject) => {
+    const r = http.request({ host: url.hostname, port: url.port, method: 'POST', path: '/', headers: req.headers, agent }, (res) => {
+      res.resume();
+      res.on('end', () => (res.statusCode === 200 ? resolve() : reject(new Error(`HTTP ${res.statusCode}`))));
+    });
+    r.on('error', reject);
+    r.end(req.body);
+  });
 }
 

@@ -10,7 +10,7 @@ import { CreateKeyCommand, DecryptCommand, EncryptCommand, GenerateDataKeyComman
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import * as path from 'node:path';
 import { nativeEcdsa } from '../src/crypto/native-ecdsa';
-import { CONCURRENCY, measure, medianRow, print, ROW_MS, startBenchServer, type BenchServer, type Creds, type Row } from './bench-util';
+import { CONCURRENCY, measure, medianRow, presign, print, replayer, ROW_MS, startBenchServer, type BenchServer, type Row } from './bench-util';
 
 /** BENCH_REPEAT runs per row (median; default 3); BENCH_SDK=0 leaves out the SDK rows (pre-signed only). */
 const REPEAT = Number(process.env.BENCH_REPEAT ?? 3);
@@ -18,36 +18,6 @@ const SDK = process.env.BENCH_SDK !== '0';
 
 // The SDK warns once per process that its 2027 releases need Node 22; Inkan targets Node 20 today.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-
-/** The request the SDK would send for `command`, signed, without sending it. */
-async function presign(creds: Creds, command: SignCommand | EncryptCommand | GenerateDataKeyCommand): Promise<{ headers: Record<string, string>; body: Buffer }> {
-  const capture = new KMSClient({ endpoint: creds.endpoint, region: creds.region, maxAttempts: 1,
-    credentials: { accessKeyId: creds.accessKeyId, secretAccessKey: creds.secretAccessKey }, requestHandler: {
-    handle: async (req: { headers: Record<string, string>; body: Uint8Array | string }) => {
-      const body = typeof req.body === 'string' ? Buffer.from(req.body) : Buffer.from(req.body.buffer, req.body.byteOffset, req.body.byteLength);
-      throw Object.assign(new Error('captured'), { captured: { headers: { ...req.headers }, body } });
-    },
-  } as never });
-  try { await capture.send(command as SignCommand); } catch (err) {
-    const c = (err as { captured?: { headers: Record<string, string>; body: Buffer } }).captured;
-    if (c) return c;
-    throw err;
-  } finally { capture.destroy(); }
-  throw new Error('nothing captured');
-}
-
-/** Replays one pre-signed request (valid for the 15-minute SigV4 window) over keep-alive HTTP: the server's share alone. */
-function replayer(endpoint: string, agent: http.Agent, req: { headers: Record<string, string>; body: Buffer }): () => Promise<void> {
-  const url = new URL(endpoint);
-  return () => new Promise((resolve, reject) => {
-    const r = http.request({ host: url.hostname, port: url.port, method: 'POST', path: '/', headers: req.headers, agent }, (res) => {
-      res.resume();
-      res.on('end', () => (res.statusCode === 200 ? resolve() : reject(new Error(`HTTP ${res.statusCode}`))));
-    });
-    r.on('error', reject);
-    r.end(req.body);
-  });
-}
 
 const signAsync = promisify(nc.sign) as (alg: string, data: Buffer, key: nc.KeyObject) => Promise<Buffer>;
 

@@ -2,9 +2,9 @@
 // wrap, unwrap, derive, digest, random. Binary inputs come from --in (or stdin), outputs go to --out (or stdout).
 import * as fs from 'node:fs';
 import { Command } from 'commander';
-import { CliError } from './client';
+import { type AdminClient, CliError } from './client';
 import { readInput, withProgress, writeOutput } from './io';
-import { argBytes, decodeBytes, encodeBytes, encodingOf, globRegExp, table } from './format';
+import { argBytes, decodeBytes, encodeBytes, encodingOf, globRegExp, table, tableLine } from './format';
 import type { Ctx } from './context';
 
 type Key = { id: string; label: string; class: string; keyType?: string; size?: number; owner: string; sharedWith: string[]; usage: string[]; extractable?: boolean; ckaId?: string; state?: string };
@@ -21,11 +21,40 @@ const CLASS_ALIASES: Readonly<Record<string, string>> = {
 
 const typeSize = (k: Key) => `${k.keyType ?? '-'}${k.size ? '-' + k.size : ''}`;
 
+const KEY_HEADER = ['ID', 'LABEL', 'CLASS', 'TYPE', 'USAGE', 'STATE', 'OWNER'];
+const keyRow = (k: Key) => [k.id, k.label || '-', k.class, typeSize(k), k.usage.length ? k.usage.join(',') : '-', k.state ?? 'enabled',
+  k.owner + (k.sharedWith.length ? ` (shared: ${k.sharedWith.join(',')})` : '')];
+
 /** The key list as a table: sorted by label, then class, then id, so the order is stable. */
 function keyTable(keys: Key[]): string {
-  return table(['ID', 'LABEL', 'CLASS', 'TYPE', 'USAGE', 'STATE', 'OWNER'], keys.map((k) => [
-    k.id, k.label || '-', k.class, typeSize(k), k.usage.length ? k.usage.join(',') : '-', k.state ?? 'enabled',
-    k.owner + (k.sharedWith.length ? ` (shared: ${k.sharedWith.join(',')})` : '')]));
+  return table(KEY_HEADER, keys.map(keyRow));
+}
+
+type KeyPage = { keys: Key[]; next?: string };
+const nextPage = (c: AdminClient, next: string) => c.request<KeyPage>('GET', `/v1/keys?next=${encodeURIComponent(next)}`);
+
+/** `inkan key list`: a list that fits in one page of the API (1,000 keys) prints as one table sorted
+ *  by label; a longer one is fetched page by page and printed as it arrives, in the server's order
+ *  (memory stays one page on both sides). Structured output gathers every page into one document. */
+async function listKeys(ctx: Ctx, c: AdminClient, o: { type?: string; label?: string; owner?: string; class?: string }): Promise<void> {
+  const first = await c.request<KeyPage>('GET', '/v1/keys');
+  if (!first.next || ctx.json) {
+    const all = [...first.keys];
+    for (let next = first.next; next;) { const p = await nextPage(c, next); all.push(...p.keys); next = p.next; }
+    const keys = sortKeys(filterKeys(all, o));
+    ctx.print(keys.length ? keyTable(keys) : '(no keys)', { keys });
+    return;
+  }
+  let line: ((cells: string[]) => string) | undefined;
+  let shown = 0;
+  for (let page: KeyPage | undefined = first; page; page = page.next ? await nextPage(c, page.next) : undefined) {
+    const rows = filterKeys(page.keys, o).map(keyRow);
+    if (!rows.length) continue;
+    if (!line) { line = tableLine(KEY_HEADER, rows); process.stdout.write(line(KEY_HEADER) + '\n'); }
+    process.stdout.write(rows.map(line).join('\n') + '\n');
+    shown += rows.length;
+  }
+  if (!shown) process.stdout.write('(no keys)\n');
 }
 
 export function sortKeys(keys: Key[]): Key[] {
@@ -139,9 +168,7 @@ export function registerKeyCommands(program: Command, ctx: Ctx): void {
     .option('--owner <user>', 'only keys this user owns')
     .option('--class <class>', 'only this class: private | public | secret | certificate')
     .action(async (o) => {
-      const r = await ctx.withLogin((c) => c.request<{ keys: Key[] }>('GET', '/v1/keys'));
-      const keys = sortKeys(filterKeys(r.keys, o));
-      ctx.print(keys.length ? keyTable(keys) : '(no keys)', { keys });
+      await ctx.withLogin((c) => listKeys(ctx, c, o));
     });
   key.command('show <key>').action(async (ref: string) => {
     const r = await ctx.withLogin((c) => c.request<{ key: Key }>('GET', `/v1/keys/${enc(ref)}`));

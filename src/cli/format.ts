@@ -4,9 +4,15 @@ import { CliError } from './client';
 
 /** A table: a header row, then rows, columns padded to their widest cell (the last not padded). */
 export function table(header: string[], rows: string[][]): string {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]))).join('  ').trimEnd();
+  const line = tableLine(header, rows);
   return [line(header), ...rows.map(line)].join('\n');
+}
+
+/** The line formatter of `table` with column widths fitted to `rows`: for a table printed in pieces
+ *  (later rows keep these widths; a longer cell pushes its line's next columns right). */
+export function tableLine(header: string[], rows: string[][]): (cells: string[]) => string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  return (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]))).join('  ').trimEnd();
 }
 
 /** A shell-style glob (* any run, ? one character, [abc] a set) as an anchored RegExp. */

@@ -20,10 +20,27 @@ const filters = { text: '', keyType: '', cls: '', page: 0 };
 const matches = (k) => (!filters.keyType || k.keyType === filters.keyType) && (!filters.cls || k.class === filters.cls)
   && (!filters.text || `${k.label ?? ''} ${k.id} ${k.ckaId ?? ''}`.toLowerCase().includes(filters.text.toLowerCase()));
 
+/** The page draws at most this many keys (the API pages by 1,000: GET /v1/keys?next=…). */
+const MAX_KEYS = 10000;
+
+/** The caller's keys, page by page, up to MAX_KEYS, oldest first. @returns {Promise<any[]>} */
+async function allKeys() {
+  const first = await request('GET', '/v1/keys');
+  const keys = [...first.keys];
+  for (let next = first.next; next && keys.length < MAX_KEYS;) {
+    const page = await request('GET', `/v1/keys?next=${encodeURIComponent(next)}`);
+    keys.push(...page.keys);
+    next = page.next;
+  }
+  // Oldest first, as the list always showed (the API pages in id order).
+  const t = (/** @type {any} */ k) => new Date(k.created).getTime();
+  return keys.slice(0, MAX_KEYS).sort((a, b) => t(a) - t(b) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+}
+
 /** @param {import('./app.js').PageContext} ctx */
 export async function keysPage(ctx) {
   /** @type {any[]} */
-  const keys = (await request('GET', '/v1/keys')).keys;
+  const keys = await allKeys();
   const selected = (location.hash.match(/^#\/keys\/(.+)$/) ?? [])[1];
   const list = h('div', { id: 'key-list' });
   const detail = h('section', { id: 'key-detail', class: 'card', 'aria-live': 'polite', hidden: !selected });

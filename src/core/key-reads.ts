@@ -11,11 +11,19 @@ import { AttrValue, rulesFor } from './policy/attributes';
 import type { Admitted, Gate, KeyLifecycle } from './policy/gate';
 import type { Caller } from './principal';
 import type { Template } from './templates';
+import { decodeCursor, encodeCursor, type ListCursor } from './list-cursor';
 
 export type AttrRead = { value: AttrValue } | { error: 'sensitive' | 'invalid' };
 export const PRIVATE_FIRST = [CKO.PRIVATE_KEY, CKO.SECRET_KEY, CKO.PUBLIC_KEY];
 /** Listings return at most this many objects per call (faces page with `after`). */
 export const MAX_LIST = 10_000;
+/** A page of `listPage` holds at most this many objects (the admin API's `limit`). */
+export const MAX_PAGE = 1000;
+/** The sources of a paged listing, in order: the caller's own token objects, those owned by no
+ *  one, those shared with it, session objects (memory). Each is read in id order by keyset. */
+const PHASES = ['own', 'unowned', 'shared', 'session'] as const;
+
+export interface ListPage { objects: HsmObject[]; next?: string }
 
 /** The lifecycle of the managed key an object belongs to (managed-keys.ts answers it). */
 export type LifecycleLookup = (obj: HsmObject) => Promise<KeyLifecycle | undefined>;
@@ -83,6 +91,43 @@ export class KeyReads {
       return [...unowned, ...pub];
     }
     return [...mine, ...unowned];
+  }
+
+  /** One page of every object the caller can see (GET /v1/keys): at most `limit` (≤ MAX_PAGE)
+   *  objects and, if more may follow, a continuation token (list-cursor.ts) for the next page.
+   *  Each page reads at most about `limit` rows per source through the store's indexes, so a
+   *  listing of any size holds one page in memory; every object appears in exactly one page. */
+  listPage(caller: Caller, token: string | undefined, limit: number): Promise<ListPage> {
+    return this.ops.run(caller, 'key.find', async (a) => {
+      this.gate.requireAble(a, 'key.see');
+      if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PAGE) throw new HsmError('BAD_REQUEST', `the page size is 1 to ${MAX_PAGE}`);
+      const me = a.principal?.isUser ? a.principal.id : undefined;
+      const bind = `${a.partition}/${a.principal?.id ?? a.actor}`;
+      let cur: ListCursor = token === undefined ? { phase: 0 } : decodeCursor(this.objects.cursorKey(), bind, token, PHASES.length);
+      const out: HsmObject[] = [];
+      while (cur.phase < PHASES.length && out.length < limit) {
+        const page = await this.phasePage(a, PHASES[cur.phase], me, cur.after, limit - out.length);
+        for (const o of page.objects) if (this.gate.canSee(a, o)) out.push(o);
+        cur = page.done ? { phase: cur.phase + 1 } : { phase: cur.phase, after: page.last };
+      }
+      return { objects: out, next: cur.phase < PHASES.length ? encodeCursor(this.objects.cursorKey(), bind, cur) : undefined };
+    }, { recordSuccess: false });
+  }
+
+  private async phasePage(a: Admitted, phase: (typeof PHASES)[number], me: string | undefined, after: string | undefined, limit: number) {
+    const p = a.partition;
+    const none = { objects: [] as HsmObject[], last: after, done: true };
+    switch (phase) {
+      case 'own': return me ? this.objects.ownedPage(p, me, after, limit, this.onCorrupt) : none;
+      case 'unowned': return this.objects.ownedPage(p, '', after, limit, this.onCorrupt);
+      case 'shared': {
+        if (!me) return none;
+        const page = await this.objects.sharedPage(p, me, after, limit, this.onCorrupt);
+        // An object the caller owns, or owned by no one, was listed in its own phase already.
+        return { ...page, objects: page.objects.filter((o) => o.owner !== me && o.owner !== '') };
+      }
+      case 'session': return this.objects.sessionPage(p, me ? [me, ''] : [''], after, limit);
+    }
   }
 
   /** The objects labelled `label` the caller may see: its own, those shared with it and those owned

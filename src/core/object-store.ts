@@ -162,6 +162,48 @@ export class ObjectStore {
     return out;
   }
 
+  // --- paged listings (admin key list): one keyset page at a time, nothing cached ------------
+
+  /** Token objects of one owner, ids after `after`, at most `limit` rows read. Listed objects are not
+   *  put in the cache: a listing must not push the keys in use out of it. */
+  async ownedPage(partition: string, owner: string, after: string | undefined, limit: number,
+    onCorrupt?: (id: string) => void): Promise<{ objects: HsmObject[]; last?: string; done: boolean }> {
+    const page = await this.records.page('objects', { partition, owner }, after, limit, onCorrupt);
+    const objects = page.rows.map((row) => {
+      const cached = this.cache.get(row.id);
+      return cached && cached.version === row.version ? cached : this.adopt(row, false);
+    });
+    return { objects, last: page.last, done: page.done };
+  }
+
+  /** Token objects shared with `userId`, by object id after `after` (the share index holds at most
+   *  the store's find cap per user; the object's MACed share list decides). */
+  async sharedPage(partition: string, userId: string, after: string | undefined, limit: number,
+    onCorrupt?: (id: string) => void): Promise<{ objects: HsmObject[]; last?: string; done: boolean }> {
+    const ids = (await this.records.store.findPlain('object_shares', { user_id: userId }))
+      .filter((s) => s.partition === partition).map((s) => String(s.object_id))
+      .filter((id) => after === undefined || id > after).sort();
+    const take = ids.slice(0, limit);
+    const objects: HsmObject[] = [];
+    for (const id of take) {
+      const o = await this.get(id).catch((err) => { if (err instanceof HsmError && err.code === 'STORE_CORRUPT') { onCorrupt?.(id); return undefined; } throw err; });
+      if (o && o.sharedWith.includes(userId)) objects.push(o);
+    }
+    return { objects, last: take.length ? take[take.length - 1] : after, done: ids.length <= limit };
+  }
+
+  /** Session objects of `owners` in `partition` (memory only, bounded by MAX_SESSION_OBJECTS), by id. */
+  sessionPage(partition: string, owners: readonly string[], after: string | undefined, limit: number): { objects: HsmObject[]; last?: string; done: boolean } {
+    const all = [...this.sessionObjects.values()]
+      .filter((o) => o.partition === partition && owners.includes(o.owner) && (after === undefined || o.id > after))
+      .sort((x, y) => (x.id < y.id ? -1 : x.id > y.id ? 1 : 0));
+    const objects = all.slice(0, limit);
+    return { objects, last: objects.length ? objects[objects.length - 1].id : after, done: all.length <= limit };
+  }
+
+  /** The key that MACs listing cursors (list-cursor.ts); exists only while unsealed. */
+  cursorKey(): Buffer { return this.keys().derive('list-cursor'); }
+
   countOwned(partition: string, owner: string): Promise<number> {
     return this.records.store.count('objects', { partition, owner });
   }
@@ -235,15 +277,15 @@ export class ObjectStore {
     return o;
   }
 
-  /** A checked row as an object, cached. */
-  private adopt(row: RecordRow): HsmObject {
+  /** A checked row as an object, cached unless `cache` is false. */
+  private adopt(row: RecordRow, cache = true): HsmObject {
     let data: { attrs: Record<string, unknown>; sharedWith: string[] };
     try { data = JSON.parse(row.data); } catch { throw new HsmError('STORE_CORRUPT', `stored object ${row.id} is unreadable`); }
     const attrs = decodeAttrs(JSON.stringify(data.attrs));
     if (attrs.get(CKA.CLASS) !== row.cols.cls || !Array.isArray(data.sharedWith)) throw new HsmError('STORE_CORRUPT', `stored object ${row.id} is inconsistent`);
     const obj = new HsmObject(row.id, row.partition, String(row.cols.owner), Number(row.cols.cls), attrs, data.sharedWith, row.sealed, row.created,
       String(row.cols.managed), row);
-    this.cache.set(obj.id, obj);
+    if (cache) this.cache.set(obj.id, obj);
     return obj;
   }
 }

@@ -106,6 +106,21 @@ export class Records {
     }
   }
 
+  /** One keyset page of checked rows matching `where` (ids after `after`, at most `limit` read):
+   *  `last` is the id of the last row read (checked or not), `done` that no row follows it. */
+  async page(table: TableName, where: Record<string, ColumnValue>, after: string | undefined, limit: number,
+    onCorrupt?: (id: string, err: HsmError) => void): Promise<{ rows: RecordRow[]; last?: string; done: boolean }> {
+    const sent = this.clock;
+    const raw = await this.store.find(table, where, { after, limit });
+    const rows: RecordRow[] = [];
+    for (const row of raw) {
+      try { const got = await this.checkListed(table, row, sent); if (got) rows.push(got); } catch (err) {
+        if (err instanceof HsmError && err.code === 'STORE_CORRUPT' && onCorrupt) onCorrupt(row.id, err); else throw err;
+      }
+    }
+    return { rows, last: raw.length ? raw[raw.length - 1].id : after, done: raw.length < limit };
+  }
+
   forget(): void { this.marks.clear(); }
 }
 

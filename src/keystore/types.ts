@@ -103,6 +103,10 @@ export interface FindOptions {
 
 export interface ChangeRow { seq: number; table: string; id: string }
 
+/** What the integrity scan hashes of a record row (core/integrity.ts): no content. `pos` orders
+ *  the scan (the store's own row order, e.g. SQLite's rowid) and is where the next page starts. */
+export interface RowVersion { id: string; version: number; mac: Buffer; pos: number }
+
 /** Tells a process which rows other processes or nodes changed. */
 export interface ChangeFeed {
   /** The newest sequence number in the change log. */
@@ -162,6 +166,10 @@ export interface KeyStore {
    *  ordered by id. Filtering on a column that is not indexed is a programming error. */
   find(table: TableName, where: Record<string, ColumnValue>, opts?: FindOptions): Promise<RecordRow[]>;
   count(table: TableName, where: Record<string, ColumnValue>): Promise<number>;
+  /** Every row of a record table as id, version and MAC, at most `limit` with `pos` above `after`,
+   *  in the store's storage order (the integrity scan at unseal: it reads no row's content, and its
+   *  XOR does not depend on order). Optional: without it the scan reads whole rows through `find`. */
+  versions?(table: TableName, after: number, limit: number): Promise<RowVersion[]>;
   /** Rows of a plain table whose columns equal `where`. */
   findPlain(table: TableName, where: PlainRow, limit?: number): Promise<PlainRow[]>;
 

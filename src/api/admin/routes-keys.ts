@@ -4,6 +4,7 @@ import { CKA, CKK, CKM, CKO } from '../../pkcs11/constants';
 import { HsmError } from '../../errors/hsm-error';
 import { mechanismByName, mechanism } from '../../mechanisms/registry';
 import type { HsmObject } from '../../core/hsm-object';
+import { MAX_PAGE } from '../../core/key-reads';
 import { bool, bytes, int, obj, str } from './http-util';
 import { chooseMechanism, commonTemplate, IV_LENGTH, keyGenPlan, mechParams } from './key-spec';
 import { applyLimits, keyCaller, shareScope } from './key-limits-spec';
@@ -22,14 +23,22 @@ function encoding(ctx: RouteContext): 'der' | 'raw' {
   return e;
 }
 
-async function describeKey(ctx: RouteContext, o: HsmObject) {
+/** Usernames by user id for one response (a page of the key list names the same few users). */
+type Names = Map<string, Promise<string | undefined>>;
+
+async function describeKey(ctx: RouteContext, o: HsmObject, names: Names = new Map()) {
   const s = o.summary();
-  const owner = o.owner ? await ctx.hsm.users.byId(o.owner) : undefined;
-  const shared = await Promise.all(o.sharedWith.map(async (id) => (await ctx.hsm.users.byId(id))?.username ?? id));
+  const name = (id: string) => {
+    let n = names.get(id);
+    if (!n) { n = ctx.hsm.users.byId(id).then((u) => u?.username); names.set(id, n); }
+    return n;
+  };
+  const owner = o.owner ? await name(o.owner) : undefined;
+  const shared = await Promise.all(o.sharedWith.map(async (id) => (await name(id)) ?? id));
   // A key changed through `inkan key disable` or another face is a managed key: its state shows.
   const state = o.isKey ? (await ctx.hsm.managed.lifecycleOf(o))?.state ?? 'enabled' : undefined;
   const limits = o.isKey ? await ctx.hsm.limits.view(o) : undefined;
-  return { ...s, owner: owner?.username ?? (o.owner || '-'), sharedWith: shared, state, limits };
+  return { ...s, owner: owner ?? (o.owner || '-'), sharedWith: shared, state, limits };
 }
 
 async function userId(ctx: RouteContext): Promise<string> {
@@ -65,8 +74,15 @@ export const KEY_ROUTES: Route[] = [
   {
     method: 'GET', path: '/v1/keys', auth: true,
     async handler(ctx) {
-      const all = await ctx.hsm.lookup.find(ctx.caller());
-      return { body: { keys: await Promise.all(all.map((o) => describeKey(ctx, o))) } };
+      // Paged: `limit` keys at most (default and maximum MAX_PAGE), and `next` while more follow.
+      const q = new URL(ctx.req.url ?? '/', 'http://admin.invalid').searchParams;
+      const limit = q.has('limit') ? Number(q.get('limit')) : MAX_PAGE;
+      if (!/^\d{1,7}$/.test(q.get('limit') ?? String(MAX_PAGE))) throw new HsmError('BAD_REQUEST', `limit is a whole number from 1 to ${MAX_PAGE}`);
+      const page = await ctx.hsm.lookup.listPage(ctx.caller(), q.get('next') ?? undefined, limit);
+      const keys = [];
+      const names: Names = new Map();
+      for (const o of page.objects) keys.push(await describeKey(ctx, o, names));
+      return { body: { keys, ...(page.next ? { next: page.next } : {}) } };
     },
   },
   { method: 'GET', path: '/v1/keys/:ref', auth: true, handler: async (ctx) => ({ body: { key: await describeKey(ctx, await key(ctx)) } }) },

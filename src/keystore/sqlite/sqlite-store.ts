@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import Database from 'better-sqlite3';
 import { CHANGE_LOG_TABLE, filterableColumns, PLAIN_TABLES, RECORD_TABLES, SCHEMA_VERSION, tableDef, type TableName } from '../schema';
 import type {
-  ChangeFeed, ColumnValue, CommitRequest, CommitResult, FindOptions, KeyStore, PlainRow, RecordRow, UnitFailure, UnitOutcome, Write,
+  ChangeFeed, ColumnValue, CommitRequest, CommitResult, FindOptions, KeyStore, PlainRow, RecordRow, RowVersion, UnitFailure, UnitOutcome, Write,
 } from '../types';
 import { SqliteAuditStore, AUDIT_SCHEMA } from './sqlite-audit';
 import { SqliteBulkStore } from './sqlite-bulk';
@@ -97,6 +97,13 @@ export class SqliteKeyStore implements KeyStore {
     const rows = this.stmt(`find:${table}:${shape}:${after}`, () => sql)
       .all({ ...params, __after: opts.after, __limit: Math.min(opts.limit ?? MAX_FIND, MAX_FIND) }) as Record<string, unknown>[];
     return rows.map((r) => recordFromSql(def, r));
+  }
+
+  /** In rowid order: one sequential pass over the table's pages (id order would look up each row). */
+  async versions(table: TableName, after: number, limit: number): Promise<RowVersion[]> {
+    this.recordDef(table);
+    return this.stmt(`versions:${table}`, () => `SELECT rowid AS pos, id, version, mac FROM ${table} WHERE rowid > ? ORDER BY rowid LIMIT ?`)
+      .all(after, Math.min(limit, MAX_FIND)) as RowVersion[];
   }
 
   async count(table: TableName, where: Record<string, ColumnValue>): Promise<number> {
