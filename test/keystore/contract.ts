@@ -26,7 +26,7 @@ const objectCols = (owner = 'u1', label = 'k', cls = 4) => ({ owner, cls, label,
 export function plainCommit(units: Write[][], chain = 'node-1'): CommitRequest {
   return { units: units.map((writes) => ({ writes })), chain, durable: true, finish: () => ({ audit: [], writes: [] }) };
 }
-function auditRows(chain: string, head: AuditHead, n: number): AuditRecordRow[] {
+export function auditRows(chain: string, head: AuditHead, n: number): AuditRecordRow[] {
   const out: AuditRecordRow[] = [];
   let { seq, hash } = head;
   for (let i = 0; i < n; i++) {

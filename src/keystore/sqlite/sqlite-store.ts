@@ -268,17 +268,27 @@ export class SqliteKeyStore implements KeyStore {
     // Prepared once: db.pragma() would prepare a statement on every operation's sync().
     const dataVersion = this.db.prepare('PRAGMA data_version').pluck();
     let seen = dataVersion.get() as number;
+    // The newest change-log entry and the newest audit record and checkpoint (rowids: one index step each).
+    const appendMark = this.db.prepare(`SELECT (SELECT COALESCE(MAX(seq), 0) FROM ${CHANGE_LOG_TABLE}) AS log,
+      (SELECT COALESCE(MAX(rowid), 0) FROM audit) AS audit, (SELECT COALESCE(MAX(rowid), 0) FROM audit_checkpoints) AS cps`);
+    let last = appendMark.get() as { log: number; audit: number; cps: number };
     return {
       latest: async () => this.lastChangeSeq(),
       since: async (seq, limit) => (this.stmt('log:since', () => `SELECT seq, tbl AS "table", id FROM ${CHANGE_LOG_TABLE} WHERE seq > ? ORDER BY seq LIMIT ?`)
         .all(seq, Math.min(limit, MAX_FIND)) as { seq: number; table: string; id: string }[]),
-      // Another process's commit changes data_version (this connection's own commits do not).
+      // Another process's commit changes data_version (this connection's own commits do not). A
+      // commit that only appended audit records or checkpoints (another worker's key uses, the
+      // common case with `--workers`) changes no cached row: it is not news. Anything else that
+      // left the change log as it was is a write behind the module's back (core/coherence.ts).
       poll: () => {
         try {
           const now = dataVersion.get() as number;
           if (now === seen) return false;
           seen = now;
-          return true;
+          const mark = appendMark.get() as { log: number; audit: number; cps: number };
+          const onlyAppended = mark.log === last.log && (mark.audit !== last.audit || mark.cps !== last.cps);
+          last = mark;
+          return !onlyAppended;
         } catch { return true; }
       },
       subscribe: () => () => {},
