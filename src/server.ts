@@ -34,6 +34,7 @@ export { parseDuration } from './runtime/tasks';
 export { parseSize } from './api/p11/limits';
 export { parseSocketMode } from './api/p11/socket-file';
 export { runPrimary, workerRole, WorkerLink } from './runtime/workers';
+export { p11Address } from './api/p11/listener';
 
 export interface ServerConfig {
   dataDir: string;

@@ -108,7 +108,7 @@ export function registerModuleCommands(program: Command, ctx: Ctx): void {
       let heartbeatMs: number;
       try { heartbeatMs = parseDuration(o.heartbeat); } catch (err) { throw new CliError('BAD_ARGUMENT', `--heartbeat: ${(err as Error).message}`); }
       if (heartbeatMs < 100 || heartbeatMs > 60_000) throw new CliError('BAD_ARGUMENT', '--heartbeat: from 100ms to 60s');
-      const { workerRole, WorkerLink, runPrimary } = await import('../server');
+      const { workerRole, WorkerLink, runPrimary, p11Address: p11AddressOf } = await import('../server');
       const { createLogger } = await import('../logger');
       const role = workerRole();
       const workers = role?.count ?? parseWorkers(o.workers);
@@ -304,9 +304,4 @@ function parseWorkers(text: string | undefined): number {
   if (text === undefined) return os.availableParallelism();
   if (!/^\d+$/.test(text) || Number(text) < 1 || Number(text) > 64) throw new CliError('BAD_ARGUMENT', '--workers: a whole number from 1 to 64');
   return Number(text);
-}
-
-function p11AddressOf(socketPath: string): string {
-  const enc = [...Buffer.from(socketPath)].map((x) => /[A-Za-z0-9._\-/\\]/.test(String.fromCharCode(x)) ? String.fromCharCode(x) : `%${x.toString(16).padStart(2, '0')}`);
-  return `unix:path=${enc.join('')}`;
 }
